@@ -1,0 +1,163 @@
+//! Rules that need more than one option or more than one item.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+
+use crate::ast::{MethodProperty, ThingImpl, ThingStruct};
+use crate::attr::PropertyOpts;
+use crate::error::Errors;
+
+/// Names that would collide with the server's own routes under `/{thing}/`.
+const RESERVED: &[&str] = &["ws"];
+
+pub(crate) fn check_struct(errors: &Errors, thing: &ThingStruct) {
+    let mut names = Names::default();
+    for p in &thing.properties {
+        names.add(errors, &p.name, p.name_span, "property");
+        check_property_opts(errors, &p.opts);
+    }
+}
+
+pub(crate) fn check_impl(errors: &Errors, thing: &ThingImpl) {
+    let mut names = Names::default();
+    for p in &thing.properties {
+        names.add(errors, &p.name, p.name_span, "property");
+        check_method_property(errors, p);
+    }
+    for a in &thing.actions {
+        names.add(errors, &a.name, a.name_span, "action");
+    }
+}
+
+/// Option combinations that make no sense on any property.
+fn check_property_opts(errors: &Errors, o: &PropertyOpts) {
+    if let (Some(_), Some(w)) = (&o.read_only, &o.write_only) {
+        errors.spanned(
+            w,
+            "`read_only` and `write_only` cannot both be given: clients could neither read nor write the property",
+        );
+    }
+    if let (Some(obs), Some(_)) = (&o.observable, &o.write_only) {
+        errors.spanned(
+            obs,
+            "a `write_only` property cannot be `observable`: observers would read its value",
+        );
+    }
+    if let Some(p) = &o.pattern {
+        if p.value.value().is_empty() {
+            errors.spanned(&p.value, "`pattern` must not be empty");
+        }
+    }
+    if let (Some(min), Some(max)) = (&o.min_length, &o.max_length) {
+        let (min_v, max_v) = (
+            min.value.base10_parse::<u64>().unwrap_or(0),
+            max.value.base10_parse::<u64>().unwrap_or(u64::MAX),
+        );
+        if min_v > max_v {
+            errors.spanned(&max.value, "`max_length` is smaller than `min_length`");
+        }
+    }
+    if let Some(s) = &o.setter {
+        errors.spanned(
+            s,
+            "`setter` goes on a method `fn set_<name>(&self, value: T)` inside a `#[thing]` impl block, not on a field",
+        );
+    }
+}
+
+fn check_method_property(errors: &Errors, p: &MethodProperty) {
+    for accessor in p.getter.iter().chain(&p.setter) {
+        check_property_opts_on_method(errors, &accessor.opts);
+    }
+    if let (Some(_), Some(setter)) = (&p.getter, &p.setter) {
+        // With a getter, every option but `setter`/`name` belongs on the getter.
+        let o = &setter.opts;
+        let misplaced = [
+            o.observable.as_ref(),
+            o.read_only.as_ref(),
+            o.write_only.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|i| i.span())
+        .chain(o.bounds().map(|b| b.keyword.span()))
+        .chain(o.lengths().map(|l| l.keyword.span()))
+        .chain(
+            [&o.pattern, &o.title, &o.description]
+                .into_iter()
+                .flatten()
+                .map(|t| t.keyword.span()),
+        );
+        for span in misplaced {
+            errors.at(
+                span,
+                format_args!(
+                    "options of property `{}` go on its getter; the setter takes only `setter` and `name`",
+                    p.name
+                ),
+            );
+        }
+    }
+}
+
+fn check_property_opts_on_method(errors: &Errors, o: &PropertyOpts) {
+    if let Some(obs) = &o.observable {
+        errors.spanned(
+            obs,
+            "a property with getter or setter methods cannot be `observable`: its value changes without labthings seeing it\n= help: store the value in a `#[property(observable)]` field of the `#[thing]` struct",
+        );
+    }
+    if let (Some(_), Some(w)) = (&o.read_only, &o.write_only) {
+        errors.spanned(
+            w,
+            "`read_only` and `write_only` cannot both be given: clients could neither read nor write the property",
+        );
+    }
+}
+
+/// Names seen so far in one item, to report duplicates with both places.
+#[derive(Default)]
+struct Names {
+    seen: HashMap<String, (Span, &'static str)>,
+}
+
+impl Names {
+    fn add(&mut self, errors: &Errors, name: &str, span: Span, kind: &'static str) {
+        if RESERVED.contains(&name) {
+            errors.at(
+                span,
+                format_args!(
+                    "an affordance cannot be called `{name}`: `/{{thing}}/{name}` is the Thing's WebSocket endpoint\n= help: rename it with `name = \"...\"`"
+                ),
+            );
+        }
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            errors.at(
+                span,
+                format_args!(
+                    "`{name}` is not a valid affordance name: use letters, digits, `_` and `-`"
+                ),
+            );
+        }
+        if let Some((first, first_kind)) = self.seen.get(name) {
+            let mut error = syn::Error::new(
+                span,
+                format_args!(
+                    "two affordances are called `{name}`: this {kind} and a {first_kind}\n= help: affordance names must be unique within a Thing; rename one with `name = \"...\"`"
+                ),
+            );
+            error.combine(syn::Error::new(
+                *first,
+                format_args!("the {first_kind} `{name}` is declared here"),
+            ));
+            errors.push(error);
+        } else {
+            self.seen.insert(name.to_owned(), (span, kind));
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! What a running action can see of its invocation: cancellation, progress, identity.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Log records kept per invocation.
+pub const LOG_CAPACITY: usize = 1000;
+
+/// One `tracing` event captured while an invocation ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogRecord {
+    /// The formatted message.
+    pub message: String,
+    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`.
+    pub levelname: &'static str,
+    /// The Python `logging` level number of that level (for LabThings clients).
+    pub levelno: u8,
+    /// When the event happened (RFC 3339, UTC).
+    pub created: String,
+    /// The `tracing` target (usually the module path).
+    pub target: String,
+}
+
+/// Shared state of one invocation, seen by the action through its [`ActionContext`].
+#[derive(Debug)]
+pub(crate) struct InvocationCore {
+    pub(crate) id: Uuid,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) progress: Mutex<Option<serde_json::Value>>,
+    pub(crate) log: Mutex<VecDeque<LogRecord>>,
+}
+
+impl InvocationCore {
+    pub(crate) fn new(id: Uuid) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            cancel: CancellationToken::new(),
+            progress: Mutex::new(None),
+            log: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    pub(crate) fn push_log(&self, record: LogRecord) {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() == LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(record);
+    }
+}
+
+/// The handle an action receives to cooperate with its invocation.
+///
+/// Declare an argument of type `&ActionContext` (or `ActionContext`) on an `#[action]` method
+/// to receive it; it is not part of the action's input.
+///
+/// - **Cancellation**: `DELETE /action_invocations/{id}` (or the WebSocket `cancelaction`)
+///   signals it. Await [`cancelled`](Self::cancelled) in a `select!`, or poll
+///   [`is_cancelled`](Self::is_cancelled) in a loop and return early. An action that returns
+///   (`Ok` or `Err`) after being cancelled ends in the `cancelled` state when it returns
+///   `Err`, and `completed` when it returns `Ok`. (An async action that takes no context is
+///   cancelled by dropping its future at its next `.await`.)
+/// - **Progress**: [`set_progress`](Self::set_progress) publishes a value shown as
+///   `progress` in the invocation's JSON.
+/// - **Logging**: `tracing` events emitted while the action runs are captured into the
+///   invocation's `log` (the last [`LOG_CAPACITY`] are kept).
+#[derive(Clone)]
+pub struct ActionContext {
+    pub(crate) core: Arc<InvocationCore>,
+}
+
+impl ActionContext {
+    /// A context not attached to any server, for calling actions from Rust code and tests.
+    pub fn detached() -> Self {
+        Self {
+            core: InvocationCore::new(Uuid::new_v4()),
+        }
+    }
+
+    /// The invocation's id.
+    pub fn id(&self) -> Uuid {
+        self.core.id
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.core.cancel.is_cancelled()
+    }
+
+    /// Completes when cancellation is requested.
+    pub async fn cancelled(&self) {
+        self.core.cancel.cancelled().await
+    }
+
+    /// `Err(Cancelled)` once cancellation was requested, for use with `?`.
+    pub fn check_cancelled(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Request cancellation (as a client's `DELETE` does).
+    pub fn cancel(&self) {
+        self.core.cancel.cancel();
+    }
+
+    /// Set the progress value shown in the invocation's JSON (e.g. a percentage).
+    pub fn set_progress(&self, progress: impl Serialize) {
+        let value = serde_json::to_value(progress).ok();
+        *self.core.progress.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    }
+
+    /// The log records captured so far, oldest first.
+    pub fn log(&self) -> Vec<LogRecord> {
+        let log = self.core.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().cloned().collect()
+    }
+
+    pub(crate) fn now_rfc3339() -> String {
+        humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+    }
+}
+
+impl fmt::Debug for ActionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionContext")
+            .field("id", &self.core.id)
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// The error an action returns when it stops because it was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the action was cancelled")]
+pub struct Cancelled;

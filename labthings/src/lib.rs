@@ -1,0 +1,115 @@
+//! # labthings
+//!
+//! Publish laboratory hardware as W3C Web of Things "Things".
+//!
+//! Annotate a struct and its impl block; the macros generate, at compile time, static tables of
+//! the Thing's affordances, from which the runtime builds its W3C Thing Description (TD 1.1),
+//! serves it over HTTP and WebSocket, and relays changes of observable properties.
+//!
+//! # Example
+//!
+//! ```
+//! use labthings::{thing, ActionContext, TdOptions, Thing};
+//!
+//! /// A pointless counter.
+//! ///
+//! /// Longer description of the counter.
+//! #[thing]
+//! pub struct Counter {
+//!     /// The current count.
+//!     #[property(observable, read_only)]
+//!     count: i64,
+//!     /// How much `increment` adds.
+//!     #[property(observable, minimum = 1, maximum = 100)]
+//!     step: i64,
+//! }
+//!
+//! #[thing]
+//! impl Counter {
+//!     /// Add `step` to the count and return the new value.
+//!     #[action]
+//!     async fn increment(&self) -> i64 {
+//!         let step = self.step.get();
+//!         self.count.update(|c| { *c += step; *c })
+//!     }
+//! }
+//!
+//! let td = Counter::thing_description(&TdOptions::new("", "counter"));
+//! assert_eq!(td["title"], "A pointless counter.");
+//! assert_eq!(td["properties"]["step"]["maximum"], 100);
+//! assert_eq!(td["actions"]["increment"]["output"]["type"], "integer");
+//! ```
+//!
+//! # Things
+//!
+//! [`#[thing]`](thing) on a struct makes it a [`Thing`]. Its doc comment becomes the TD
+//! `title` (first paragraph) and `description` (the rest); see [`Doc`] for the rule. Fields
+//! marked `#[property]` are properties; other fields stay private to Rust code. `#[thing]` on
+//! an impl block of the same type adds method properties and actions.
+//!
+//! # Properties
+//!
+//! A `#[property]` field of type `T` is stored as a [`Property<T, _>`](Property): read it with
+//! `get`/`with`, write it with `set`/`update`. Writes from Rust code, HTTP and WebSocket alike
+//! are published to observers when the property is `observable`, and Rust code can
+//! [`subscribe`](Property::subscribe) to them — a compile error for a property that is not
+//! observable. A `#[property]` method `fn name(&self) -> T` is a getter; a method
+//! `fn set_name(&self, value: T)` marked `#[property(setter)]` makes it writable.
+//!
+//! | Option | Meaning |
+//! | --- | --- |
+//! | `observable` | changes are published (WebSocket, [`Property::subscribe`]) |
+//! | `read_only` | clients cannot write it (`readOnly` in the TD) |
+//! | `write_only` | clients cannot read it (`writeOnly` in the TD) |
+//! | `minimum = n`, `maximum = n`, `exclusive_minimum = n`, `exclusive_maximum = n`, `multiple_of = n` | numeric constraints |
+//! | `min_length = n`, `max_length = n` | length of a string (or number of items of a sequence) |
+//! | `pattern = "regex"` | a string pattern |
+//! | `title = "…"`, `description = "…"` | override the doc comment |
+//! | `name = "…"` | the name in the TD and URLs (default: the Rust name) |
+//! | `setter` | on a method `set_x(&self, value: T)`: the setter of property `x` |
+//!
+//! Constraints are enforced on every write from outside (HTTP, WebSocket) and appear in the
+//! TD. Property values are any `Serialize + DeserializeOwned + JsonSchema` type.
+//!
+//! # Actions
+//!
+//! An `#[action]` method takes `&self`, may be `async`, and takes typed arguments (the TD
+//! `input` object) and returns a value (the TD `output`) or a `Result` whose `Err` fails the
+//! invocation. An argument of type `&ActionContext` receives the invocation's
+//! [`ActionContext`] (cancellation, progress, logging). Options: `name`, `title`,
+//! `description`, `safe`, `idempotent`.
+
+#![forbid(unsafe_code)]
+
+pub mod broker;
+mod context;
+mod doc;
+mod panic;
+mod problem;
+mod property;
+pub mod schema;
+mod table;
+pub mod td;
+mod thing;
+mod validate;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
+pub use doc::Doc;
+pub use labthings_macros::{action, property, thing};
+pub use problem::{FieldError, Problem};
+pub use property::{Observable, Property, PropertyMarker, Subscription};
+pub use table::{
+    ActionDef, ActionEntry, Affordance, BoxFuture, Constraints, Getter, InvokeFn, Json, Number,
+    PropertyDef, PropertyEntry, Setter, ThingTable,
+};
+pub use td::TdOptions;
+pub use thing::Thing;
+
+/// Constraint marker traits, for value types of your own.
+pub mod constraints {
+    pub use crate::__private::{HasLength, Numeric, Textual};
+}

@@ -1,0 +1,173 @@
+//! Turning `schemars` JSON Schemas into W3C TD data schemas.
+//!
+//! TD data schemas are a subset of JSON Schema: no `$ref`, `$defs` or `$schema`, no `anyOf`,
+//! and `type` is a single string. [`data_schema_for`] generates a draft-07 schema with every
+//! subschema inlined, then rewrites what TD 1.1 does not have.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{Map, Value};
+
+/// A schema generator configured for TD data schemas (draft 07, subschemas inlined).
+pub fn generator() -> SchemaGenerator {
+    let mut settings = SchemaSettings::draft07();
+    settings.inline_subschemas = true;
+    settings.meta_schema = None;
+    settings.into_generator()
+}
+
+/// The TD data schema of `T`.
+pub fn data_schema_for<T: ?Sized + JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// Rewrite a generated JSON Schema into a TD 1.1 data schema, in place.
+///
+/// - `$schema`, `$defs`/`definitions` and `$id` are removed;
+/// - `anyOf` becomes `oneOf` (TD has no `anyOf`);
+/// - a `type` array such as `["integer", "null"]` becomes a `oneOf` of single types;
+/// - boolean schemas `true` become `{}`.
+pub fn to_data_schema(value: &mut Value) {
+    match value {
+        Value::Bool(true) => *value = Value::Object(Map::new()),
+        Value::Object(map) => {
+            map.remove("$schema");
+            map.remove("$defs");
+            map.remove("definitions");
+            map.remove("$id");
+            if let Some(any_of) = map.remove("anyOf") {
+                map.insert("oneOf".into(), any_of);
+            }
+            split_type_array(map);
+            for (key, child) in map.iter_mut() {
+                match key.as_str() {
+                    "properties" => {
+                        if let Value::Object(props) = child {
+                            props.values_mut().for_each(to_data_schema);
+                        }
+                    }
+                    "items" | "oneOf" | "allOf" => match child {
+                        Value::Array(items) => items.iter_mut().for_each(to_data_schema),
+                        other => to_data_schema(other),
+                    },
+                    "additionalProperties" | "not" => {
+                        if child.is_object() {
+                            to_data_schema(child)
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn split_type_array(map: &mut Map<String, Value>) {
+    let Some(Value::Array(types)) = map.get("type") else {
+        return;
+    };
+    let types = types.clone();
+    map.remove("type");
+    if types.len() == 1 {
+        map.insert("type".into(), types[0].clone());
+        return;
+    }
+    // Keywords that only make sense for the non-null branch move into it.
+    let mut branches = Vec::with_capacity(types.len());
+    for ty in &types {
+        let mut branch = Map::new();
+        branch.insert("type".into(), ty.clone());
+        if ty != "null" {
+            for key in TYPED_KEYWORDS {
+                if let Some(v) = map.get(*key) {
+                    branch.insert((*key).into(), v.clone());
+                }
+            }
+        }
+        branches.push(Value::Object(branch));
+    }
+    for key in TYPED_KEYWORDS {
+        map.remove(*key);
+    }
+    map.insert("oneOf".into(), Value::Array(branches));
+}
+
+/// Keywords that constrain one JSON type, moved into its branch when a type array is split.
+const TYPED_KEYWORDS: &[&str] = &[
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "items",
+    "minItems",
+    "maxItems",
+    "properties",
+    "required",
+    "additionalProperties",
+    "enum",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn td_schema<T: JsonSchema>() -> Value {
+        let mut value = data_schema_for::<T>(&mut generator()).to_value();
+        to_data_schema(&mut value);
+        value
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Point {
+        x: i32,
+        y: Option<f64>,
+        tags: Vec<Inner>,
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[test]
+    fn nested_types_are_inlined_without_refs() {
+        let s = td_schema::<Point>();
+        let text = s.to_string();
+        assert!(
+            !text.contains("$ref") && !text.contains("$schema") && !text.contains("definitions")
+        );
+        assert_eq!(s["type"], "object");
+        assert_eq!(
+            s["properties"]["tags"]["items"]["properties"]["name"]["type"],
+            "string"
+        );
+    }
+
+    #[test]
+    fn nullable_types_become_one_of() {
+        let s = td_schema::<Option<u8>>();
+        assert_eq!(
+            s["oneOf"],
+            json!([{"type": "integer", "format": "uint8", "minimum": 0, "maximum": 255}, {"type": "null"}])
+        );
+        assert!(s.get("type").is_none());
+        let p = td_schema::<Point>();
+        assert_eq!(p["properties"]["y"]["oneOf"][1], json!({"type": "null"}));
+    }
+
+    #[test]
+    fn scalars_keep_their_type() {
+        assert_eq!(td_schema::<i64>()["type"], "integer");
+        assert_eq!(td_schema::<String>(), json!({"type": "string"}));
+        assert_eq!(td_schema::<bool>(), json!({"type": "boolean"}));
+    }
+}

@@ -1,0 +1,200 @@
+//! W3C Thing Description 1.1 generation from a [`ThingTable`].
+
+use serde_json::{Map, Value, json};
+
+use crate::table::{ActionEntry, PropertyEntry, ThingTable};
+
+/// The WebSocket subprotocol advertised in TD forms (W3C Web Thing Protocol).
+pub const WEB_THING_PROTOCOL: &str = "webthingprotocol";
+
+/// The `@context` of every generated TD: valid TD 1.1, and accepted by TD 1.0 consumers.
+pub const TD_CONTEXT: [&str; 2] = [
+    "https://www.w3.org/2019/wot/td/v1",
+    "https://www.w3.org/2022/wot/td/v1.1",
+];
+
+/// Where a Thing is published, for the URLs in its TD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TdOptions {
+    /// The absolute URL that relative `href`s resolve against, e.g. `http://127.0.0.1:5000/`.
+    /// Without it, `href`s are absolute paths and the WebSocket `href` is relative too.
+    pub base: Option<String>,
+    /// The Thing's path, with leading and trailing slash, e.g. `/counter/` or `/api/counter/`.
+    pub path: String,
+}
+
+impl TdOptions {
+    /// Options for a Thing published under `name` with the API `prefix` (`""` for none).
+    pub fn new(prefix: &str, name: &str) -> Self {
+        Self {
+            base: None,
+            path: format!("{}/{name}/", prefix.trim_end_matches('/')),
+        }
+    }
+
+    /// Set the base URL.
+    pub fn with_base(mut self, base: impl Into<String>) -> Self {
+        self.base = Some(base.into());
+        self
+    }
+
+    fn ws_href(&self) -> String {
+        let path = format!("{}ws", self.path);
+        match &self.base {
+            None => path,
+            Some(base) => {
+                let base = base.trim_end_matches('/');
+                let base = if let Some(rest) = base.strip_prefix("https://") {
+                    format!("wss://{rest}")
+                } else if let Some(rest) = base.strip_prefix("http://") {
+                    format!("ws://{rest}")
+                } else {
+                    base.to_owned()
+                };
+                format!("{base}{path}")
+            }
+        }
+    }
+}
+
+/// Generate the Thing Description of a Thing type published at `options`.
+pub fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value {
+    let ws = options.ws_href();
+    let mut td = Map::new();
+    td.insert("@context".into(), json!(TD_CONTEXT));
+    td.insert(
+        "title".into(),
+        table
+            .doc
+            .title()
+            .unwrap_or_else(|| table.type_name.to_owned())
+            .into(),
+    );
+    if let Some(description) = table.doc.description() {
+        td.insert("description".into(), description.into());
+    }
+    if let Some(base) = &options.base {
+        td.insert("base".into(), base.clone().into());
+    }
+    td.insert(
+        "securityDefinitions".into(),
+        json!({"no_security": {"scheme": "nosec", "description": "No security"}}),
+    );
+    td.insert("security".into(), json!("no_security"));
+    let properties: Map<String, Value> = table
+        .properties
+        .iter()
+        .map(|p| (p.def.name.to_owned(), property(p, options, &ws)))
+        .collect();
+    td.insert("properties".into(), properties.into());
+    let actions: Map<String, Value> = table
+        .actions
+        .iter()
+        .map(|a| (a.def.name.to_owned(), action(a, options, &ws)))
+        .collect();
+    td.insert("actions".into(), actions.into());
+    td.insert(
+        "forms".into(),
+        json!([{
+            "href": ws,
+            "subprotocol": WEB_THING_PROTOCOL,
+            "op": [
+                "readallproperties",
+                "readmultipleproperties",
+                "observeallproperties",
+                "unobserveallproperties",
+                "queryallactions"
+            ]
+        }]),
+    );
+    Value::Object(td)
+}
+
+fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
+    let def = p.def;
+    let read_only = def.read_only || def.setter.is_none();
+    let write_only = def.write_only || def.getter.is_none();
+    let mut out = Map::new();
+    insert_doc(&mut out, &def.doc, def.name);
+    if let Value::Object(schema) = &p.schema {
+        for (k, v) in schema {
+            if k != "title" && k != "description" {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        if !out.contains_key("description") {
+            if let Some(d) = schema.get("description") {
+                out.insert("description".into(), d.clone());
+            }
+        }
+    }
+    out.insert("readOnly".into(), read_only.into());
+    out.insert("writeOnly".into(), write_only.into());
+    out.insert("observable".into(), def.observable.into());
+    let mut http_ops = Vec::new();
+    if !write_only {
+        http_ops.push("readproperty");
+    }
+    if !read_only {
+        http_ops.push("writeproperty");
+    }
+    let mut ws_ops = http_ops.clone();
+    if def.observable {
+        ws_ops.extend(["observeproperty", "unobserveproperty"]);
+    }
+    out.insert(
+        "forms".into(),
+        json!([
+            {"href": format!("{}{}", options.path, def.name), "op": http_ops, "contentType": "application/json"},
+            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ws_ops}
+        ]),
+    );
+    Value::Object(out)
+}
+
+fn action<T>(a: &ActionEntry<T>, options: &TdOptions, ws: &str) -> Value {
+    let def = a.def;
+    let mut out = Map::new();
+    insert_doc(&mut out, &def.doc, def.name);
+    if let Some(input) = &a.input {
+        out.insert("input".into(), input.clone());
+    }
+    out.insert("output".into(), a.output.clone());
+    out.insert("safe".into(), def.safe.into());
+    out.insert("idempotent".into(), def.idempotent.into());
+    out.insert("synchronous".into(), false.into());
+    out.insert(
+        "forms".into(),
+        json!([
+            {"href": format!("{}{}", options.path, def.name), "op": ["invokeaction"], "contentType": "application/json"},
+            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["invokeaction", "queryaction", "cancelaction"]}
+        ]),
+    );
+    Value::Object(out)
+}
+
+fn insert_doc(out: &mut Map<String, Value>, doc: &crate::Doc, name: &str) {
+    out.insert(
+        "title".into(),
+        doc.title().unwrap_or_else(|| name.to_owned()).into(),
+    );
+    if let Some(description) = doc.description() {
+        out.insert("description".into(), description.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_href_follows_the_base_scheme() {
+        let o = TdOptions::new("", "counter");
+        assert_eq!(o.path, "/counter/");
+        assert_eq!(o.ws_href(), "/counter/ws");
+        let o = TdOptions::new("/api/", "c").with_base("http://127.0.0.1:5000/");
+        assert_eq!(o.ws_href(), "ws://127.0.0.1:5000/api/c/ws");
+        let o = TdOptions::new("", "c").with_base("https://lab.example/");
+        assert_eq!(o.ws_href(), "wss://lab.example/c/ws");
+    }
+}

@@ -1,0 +1,35 @@
+//! The trait that `#[thing]` implements.
+
+use serde_json::Value;
+
+use crate::table::ThingTable;
+use crate::td::{self, TdOptions};
+
+/// A type published as a W3C Web of Things Thing.
+///
+/// Implemented by `#[thing]` on a struct; never implement it by hand. The table behind it is
+/// built once, from the static tables the macros generate, on first use.
+pub trait Thing: Send + Sync + Sized + 'static {
+    /// The affordance table of this Thing type.
+    fn table() -> &'static ThingTable<Self>;
+
+    /// The W3C Thing Description of this Thing type published at `options`.
+    ///
+    /// Needs no instance and no server:
+    /// ```
+    /// # use labthings::{thing, TdOptions, Thing};
+    /// /// A lamp.
+    /// #[thing]
+    /// struct Lamp {
+    ///     /// Whether it is on.
+    ///     #[property(observable)]
+    ///     on: bool,
+    /// }
+    /// let td = Lamp::thing_description(&TdOptions::new("", "lamp"));
+    /// assert_eq!(td["title"], "A lamp.");
+    /// assert_eq!(td["properties"]["on"]["type"], "boolean");
+    /// ```
+    fn thing_description(options: &TdOptions) -> Value {
+        td::thing_description(Self::table(), options)
+    }
+}
