@@ -73,7 +73,7 @@ pub(crate) struct MethodProperty {
 /// One parameter of an action.
 pub(crate) enum Param {
     /// An input argument.
-    Value { ident: Ident, ty: Type },
+    Value { ident: Ident, ty: Box<Type> },
     /// The `ActionContext`, by reference or by value.
     Context { by_ref: bool },
 }
@@ -260,21 +260,18 @@ fn returns(output: &ReturnType) -> Returns {
     let ReturnType::Type(_, ty) = output else {
         return Returns::Unit;
     };
-    if let Type::Tuple(t) = &**ty {
-        if t.elems.is_empty() {
-            return Returns::Unit;
-        }
+    if let Type::Tuple(t) = &**ty
+        && t.elems.is_empty()
+    {
+        return Returns::Unit;
     }
-    if let Type::Path(p) = &**ty {
-        if let Some(last) = p.path.segments.last() {
-            if last.ident == "Result" {
-                if let PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(GenericArgument::Type(ok)) = args.args.first() {
-                        return Returns::Result(ok.clone());
-                    }
-                }
-            }
-        }
+    if let Type::Path(p) = &**ty
+        && let Some(last) = p.path.segments.last()
+        && last.ident == "Result"
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(GenericArgument::Type(ok)) = args.args.first()
+    {
+        return Returns::Result(ok.clone());
     }
     Returns::Value((**ty).clone())
 }
@@ -427,7 +424,7 @@ fn action(errors: &Errors, method: &ImplItemFn, opts: ActionOpts) -> Option<Acti
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 params.push(Param::Value {
                     ident: pi.ident.clone(),
-                    ty: (*p.ty).clone(),
+                    ty: p.ty.clone(),
                 });
             }
             other => {

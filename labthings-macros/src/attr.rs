@@ -103,7 +103,7 @@ fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Bound> {
             ..
         }) => match &**expr {
             Expr::Lit(ExprLit { lit, .. }) => (true, lit),
-            _ => return Err(not_a_number(&expr, keyword)),
+            _ => return Err(not_a_number(expr, keyword)),
         },
         _ => return Err(not_a_number(&expr, keyword)),
     };

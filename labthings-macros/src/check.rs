@@ -44,10 +44,10 @@ fn check_property_opts(errors: &Errors, o: &PropertyOpts) {
             "a `write_only` property cannot be `observable`: observers would read its value",
         );
     }
-    if let Some(p) = &o.pattern {
-        if p.value.value().is_empty() {
-            errors.spanned(&p.value, "`pattern` must not be empty");
-        }
+    if let Some(p) = &o.pattern
+        && p.value.value().is_empty()
+    {
+        errors.spanned(&p.value, "`pattern` must not be empty");
     }
     if let (Some(min), Some(max)) = (&o.min_length, &o.max_length) {
         let (min_v, max_v) = (
@@ -148,7 +148,7 @@ impl Names {
             let mut error = syn::Error::new(
                 span,
                 format_args!(
-                    "two affordances are called `{name}`: this {kind} and a {first_kind}\n= help: affordance names must be unique within a Thing; rename one with `name = \"...\"`"
+                    "the name `{name}` is already used by a {first_kind} of this Thing\n= help: affordance names must be unique within a Thing; rename this {kind} with `name = \"...\"`"
                 ),
             );
             error.combine(syn::Error::new(

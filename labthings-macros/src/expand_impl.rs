@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Accessor, Action, MethodProperty, Param, Returns, ThingImpl};
 use crate::attr::{PropertyOpts, doc_tokens};
-use crate::expand_struct::{constraints, name_guard, type_checks_for};
+use crate::expand_struct::{constraints, name_guards, type_checks_for};
 
 pub(crate) fn expand(thing: &ThingImpl) -> TokenStream {
     let item = &thing.item;
@@ -23,22 +23,19 @@ pub(crate) fn expand(thing: &ThingImpl) -> TokenStream {
     let inputs = thing.actions.iter().map(input_struct);
     let action_checks = thing.actions.iter().map(action_checks);
     let actions = thing.actions.iter().map(action_def);
-    let guards = thing
-        .properties
-        .iter()
-        .map(|p| name_guard(&p.name, p.name_span))
-        .chain(
-            thing
-                .actions
-                .iter()
-                .map(|a| name_guard(&a.name, a.name_span)),
-        );
+    let guards = name_guards(
+        thing
+            .properties
+            .iter()
+            .map(|p| (&p.name, p.name_span))
+            .chain(thing.actions.iter().map(|a| (&a.name, a.name_span))),
+    );
     quote! {
         #item
 
         #[allow(non_upper_case_globals, dead_code)]
         impl #self_ty {
-            #(#guards)*
+            #guards
         }
 
         const _: () = {
@@ -148,7 +145,7 @@ fn input_ident(a: &Action) -> syn::Ident {
 
 fn value_params(a: &Action) -> impl Iterator<Item = (&syn::Ident, &syn::Type)> {
     a.params.iter().filter_map(|p| match p {
-        Param::Value { ident, ty } => Some((ident, ty)),
+        Param::Value { ident, ty } => Some((ident, &**ty)),
         Param::Context { .. } => None,
     })
 }

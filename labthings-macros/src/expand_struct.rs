@@ -30,10 +30,7 @@ pub(crate) fn expand(thing: &ThingStruct) -> TokenStream {
     let markers = thing.properties.iter().map(marker);
     let checks = thing.properties.iter().map(type_checks);
     let defs = thing.properties.iter().map(|p| property_def(p, ident));
-    let name_guards = thing
-        .properties
-        .iter()
-        .map(|p| name_guard(&p.name, p.name_span));
+    let name_guards = name_guards(thing.properties.iter().map(|p| (&p.name, p.name_span)));
     let type_name = ident.to_string();
     let doc = doc_tokens(&thing.doc, &thing.opts.title, &thing.opts.description);
     quote! {
@@ -47,7 +44,7 @@ pub(crate) fn expand(thing: &ThingStruct) -> TokenStream {
 
         #[allow(non_upper_case_globals, dead_code)]
         impl #ident {
-            #(#name_guards)*
+            #name_guards
         }
 
         const _: () = {
@@ -93,9 +90,18 @@ fn ty_span(ty: &syn::Type) -> Span {
     syn::spanned::Spanned::span(ty)
 }
 
-/// A hidden associated constant named after the affordance: two affordances of one Thing
-/// with the same name, one in the struct and one in an impl block, collide on it.
-pub(crate) fn name_guard(name: &str, span: Span) -> TokenStream {
+/// Hidden associated constants named after the affordances: two affordances of one Thing with
+/// the same name, one in the struct and one in an impl block, collide on them. Names repeated
+/// within the item are reported by `check` and get one guard only.
+pub(crate) fn name_guards<'a>(names: impl Iterator<Item = (&'a String, Span)>) -> TokenStream {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .filter(|(name, _)| seen.insert(name.as_str()))
+        .map(|(name, span)| name_guard(name, span))
+        .collect()
+}
+
+fn name_guard(name: &str, span: Span) -> TokenStream {
     let sanitized: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -50,11 +50,7 @@ pub fn to_data_schema(value: &mut Value) {
                         Value::Array(items) => items.iter_mut().for_each(to_data_schema),
                         other => to_data_schema(other),
                     },
-                    "additionalProperties" | "not" => {
-                        if child.is_object() {
-                            to_data_schema(child)
-                        }
-                    }
+                    "additionalProperties" | "not" if child.is_object() => to_data_schema(child),
                     _ => {}
                 }
             }

@@ -122,10 +122,10 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
                 out.insert(k.clone(), v.clone());
             }
         }
-        if !out.contains_key("description") {
-            if let Some(d) = schema.get("description") {
-                out.insert("description".into(), d.clone());
-            }
+        if !out.contains_key("description")
+            && let Some(d) = schema.get("description")
+        {
+            out.insert("description".into(), d.clone());
         }
     }
     out.insert("readOnly".into(), read_only.into());

@@ -1,0 +1,111 @@
+//! The counter Thing of the `counter` example, shared with the tests.
+
+#![allow(unreachable_pub)]
+
+use std::time::Duration;
+
+use labthings::{ActionContext, thing};
+
+/// A stand-in for a serial port; plain fields stay private to Rust code.
+#[derive(Debug)]
+pub struct SerialPort;
+
+/// A pointless counter.
+///
+/// Longer description of the counter.
+#[thing]
+#[derive(Debug)]
+pub struct Counter {
+    /// The current count.
+    #[property(observable, read_only)]
+    count: i64,
+    /// How much `increment` adds.
+    #[property(observable, minimum = 1, maximum = 100)]
+    step: i64,
+    /// A free-text label.
+    #[property(max_length = 64)]
+    label: String,
+    port: Option<SerialPort>,
+}
+
+/// Why `add` can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    /// The count would leave the `i64` range.
+    #[error("adding {0} would overflow the count")]
+    Overflow(i64),
+}
+
+#[thing]
+impl Counter {
+    /// Add `step` to the count and return the new value.
+    #[action]
+    async fn increment(&self) -> i64 {
+        let step = self.step.get();
+        self.count.update(|c| {
+            *c += step;
+            *c
+        })
+    }
+
+    /// Add `n` to the count.
+    #[action]
+    fn add(&self, n: i64) -> Result<i64, CounterError> {
+        self.count.update(|c| {
+            *c = c.checked_add(n).ok_or(CounterError::Overflow(n))?;
+            Ok(*c)
+        })
+    }
+
+    /// Increment the count `n` times as fast as possible, publishing every change.
+    #[action]
+    async fn increment_many(&self, n: u64, ctx: &ActionContext) -> i64 {
+        for i in 0..n {
+            if i % 1024 == 0 && ctx.is_cancelled() {
+                break;
+            }
+            self.count.update(|c| *c += 1);
+        }
+        self.count.get()
+    }
+
+    /// Wait for `seconds`, reporting progress; cancellable.
+    #[action]
+    async fn wait(&self, seconds: f64, ctx: &ActionContext) -> Result<(), labthings::Cancelled> {
+        let steps = (seconds * 10.0).ceil().max(1.0) as u32;
+        for i in 0..steps {
+            ctx.set_progress(100 * i / steps);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = ctx.cancelled() => return Err(labthings::Cancelled),
+            }
+        }
+        tracing::info!("waited {seconds} s");
+        Ok(())
+    }
+
+    /// Temperature read from the hardware on every request.
+    #[property]
+    fn temperature(&self) -> f64 {
+        let _port = &self.port;
+        21.5
+    }
+}
+
+impl Counter {
+    /// A counter starting at zero with step 1.
+    pub fn new() -> Self {
+        Self {
+            count: 0.into(),
+            step: 1.into(),
+            label: String::new().into(),
+            port: None,
+        }
+    }
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self::new()
+    }
+}

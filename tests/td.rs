@@ -1,0 +1,178 @@
+//! The Thing Descriptions of the example Things: valid against the official W3C TD 1.1 JSON
+//! Schema, and equal to their reviewed snapshots in `tests/snapshots/`.
+//!
+//! The schema is read from `LABTHINGS_TD_SCHEMA`, or from
+//! `../shared/wot/td-json-schema-validation.json` relative to the workspace root. Without
+//! either, validation is skipped with a message, except when `CI` is set: then it fails.
+//! After an intended change of a TD, regenerate the snapshots with
+//! `SNAPSHOTS=overwrite cargo test --test td` and review the diff.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+
+use std::path::{Path, PathBuf};
+
+use labthings::{TdOptions, Thing};
+use serde_json::Value;
+
+fn schema_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("LABTHINGS_TD_SCHEMA") {
+        return Some(PathBuf::from(path));
+    }
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wot/td-json-schema-validation.json");
+    path.exists().then_some(path)
+}
+
+/// The schema errors of `td`, or `None` when the schema is not available here.
+fn schema_errors(td: &Value) -> Option<Vec<String>> {
+    let Some(path) = schema_path() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the W3C TD schema was not found: set LABTHINGS_TD_SCHEMA"
+        );
+        eprintln!("skipping TD schema validation: the W3C TD schema was not found");
+        return None;
+    };
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).expect("the TD schema is JSON");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&schema)
+        .expect("the TD schema compiles");
+    Some(
+        validator
+            .iter_errors(td)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect(),
+    )
+}
+
+fn validate(name: &str, td: &Value) {
+    if let Some(errors) = schema_errors(td) {
+        assert!(
+            errors.is_empty(),
+            "the TD of {name} is invalid:\n{}",
+            errors.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_schema_check_rejects_a_broken_td() {
+    let mut td = counter::Counter::thing_description(&TdOptions::new("", "counter"));
+    td.as_object_mut().unwrap().remove("security");
+    td["properties"]["count"]["forms"][0]["op"] = serde_json::json!(["invokeaction"]);
+    if let Some(errors) = schema_errors(&td) {
+        assert!(errors.len() >= 2, "{errors:?}");
+    }
+}
+
+fn assert_snapshot(name: &str, td: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.td.json"));
+    let actual = serde_json::to_string_pretty(td).unwrap() + "\n";
+    if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "the TD of {name} differs from {}; if the change is intended, run \
+         `SNAPSHOTS=overwrite cargo test --test td` and review the diff.\nactual:\n{actual}",
+        path.display()
+    );
+}
+
+#[test]
+fn counter_td_is_valid_and_matches_its_snapshot() {
+    let td = counter::Counter::thing_description(
+        &TdOptions::new("", "counter").with_base("http://127.0.0.1:5000/"),
+    );
+    validate("counter", &td);
+    assert_snapshot("counter", &td);
+}
+
+#[test]
+fn counter_td_without_base_is_valid() {
+    let td = counter::Counter::thing_description(&TdOptions::new("/api/v1", "counter"));
+    validate("counter (no base)", &td);
+    assert_eq!(
+        td["properties"]["count"]["forms"][0]["href"],
+        "/api/v1/counter/count"
+    );
+    assert!(td.get("base").is_none());
+}
+
+#[test]
+fn counter_td_reflects_the_declarations() {
+    let td = counter::Counter::thing_description(&TdOptions::new("", "counter"));
+    assert_eq!(
+        td["@context"],
+        serde_json::json!([
+            "https://www.w3.org/2019/wot/td/v1",
+            "https://www.w3.org/2022/wot/td/v1.1"
+        ])
+    );
+    assert_eq!(td["title"], "A pointless counter.");
+    assert_eq!(td["description"], "Longer description of the counter.");
+    let props: Vec<&str> = td["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        props,
+        ["count", "step", "label", "temperature"],
+        "declaration order"
+    );
+    let actions: Vec<&str> = td["actions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(actions, ["increment", "add", "increment_many", "wait"]);
+    let count = &td["properties"]["count"];
+    assert_eq!(
+        (count["readOnly"].as_bool(), count["observable"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(count["forms"][0]["op"], serde_json::json!(["readproperty"]));
+    assert_eq!(count["forms"][1]["subprotocol"], "webthingprotocol");
+    let step = &td["properties"]["step"];
+    assert_eq!(
+        (step["minimum"].as_i64(), step["maximum"].as_i64()),
+        (Some(1), Some(100))
+    );
+    assert_eq!(td["properties"]["label"]["maxLength"], 64);
+    assert_eq!(td["properties"]["label"]["observable"], false);
+    let temperature = &td["properties"]["temperature"];
+    assert_eq!(
+        (
+            temperature["type"].as_str(),
+            temperature["readOnly"].as_bool()
+        ),
+        (Some("number"), Some(true))
+    );
+    let add = &td["actions"]["add"];
+    assert_eq!(add["input"]["required"], serde_json::json!(["n"]));
+    assert_eq!(add["input"]["additionalProperties"], false);
+    assert_eq!(add["output"]["type"], "integer");
+    assert!(td["actions"]["increment"].get("input").is_none());
+    let many = &td["actions"]["increment_many"]["input"]["properties"];
+    assert_eq!(
+        many.as_object().unwrap().len(),
+        1,
+        "the context is not an input: {many}"
+    );
+    let text = td.to_string();
+    for forbidden in ["$ref", "$defs", "$schema", "definitions", "anyOf"] {
+        assert!(!text.contains(forbidden), "{forbidden} in the TD");
+    }
+}
