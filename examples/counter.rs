@@ -9,12 +9,8 @@
 #[path = "things/counter.rs"]
 mod counter;
 
-fn main() {
-    let td = <counter::Counter as labthings::Thing>::thing_description(&labthings::TdOptions::new(
-        "", "counter",
-    ));
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::json!({ "counter": td })).unwrap()
-    );
+fn main() -> std::process::ExitCode {
+    labthings::cli::App::new("counter")
+        .thing("counter", counter::Counter::new)
+        .run()
 }

@@ -38,9 +38,13 @@ pub(crate) struct InvocationCore {
 
 impl InvocationCore {
     pub(crate) fn new(id: Uuid) -> Arc<Self> {
+        Self::with_token(id, CancellationToken::new())
+    }
+
+    pub(crate) fn with_token(id: Uuid, cancel: CancellationToken) -> Arc<Self> {
         Arc::new(Self {
             id,
-            cancel: CancellationToken::new(),
+            cancel,
             progress: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
         })

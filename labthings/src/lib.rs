@@ -82,12 +82,15 @@
 #![forbid(unsafe_code)]
 
 pub mod broker;
+pub mod cli;
 mod context;
 mod doc;
+mod logs;
 mod panic;
 mod problem;
 mod property;
 pub mod schema;
+mod server;
 mod table;
 pub mod td;
 mod thing;
@@ -100,8 +103,10 @@ pub mod __private;
 pub use context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
 pub use doc::Doc;
 pub use labthings_macros::{action, property, thing};
+pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
+pub use server::{Retention, ShutdownHandle, Status, ThingServer};
 pub use table::{
     ActionDef, ActionEntry, Affordance, BoxFuture, Constraints, Getter, InvokeFn, Json, Number,
     PropertyDef, PropertyEntry, Setter, ThingTable,

@@ -1,0 +1,333 @@
+//! HTTP routes, wire-compatible with LabThings-FastAPI 0.3.0.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::problem::Problem;
+use crate::server::ServerState;
+use crate::server::invocations::Invocation;
+use crate::table::Affordance;
+use crate::td::TdOptions;
+
+type Shared = State<Arc<ServerState>>;
+
+pub(crate) fn routes(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/thing_descriptions/", get(thing_descriptions))
+        .route("/things/", get(things))
+        .route("/action_invocations", get(list_invocations))
+        .route(
+            "/action_invocations/{id}",
+            get(get_invocation).delete(cancel_invocation),
+        )
+        .route("/action_invocations/{id}/output", get(invocation_output))
+        .route("/{thing}", get(redirect_to_td))
+        .route("/{thing}/", get(thing_description))
+        .route(
+            "/{thing}/{name}",
+            get(read_affordance).put(write_property).post(invoke_action),
+        )
+        .fallback(not_found)
+        .with_state(state)
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+fn json_body(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut response = (status, body.into()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn json_value(status: StatusCode, value: &Value) -> Response {
+    json_body(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// The absolute URL of the server root as the client addressed it, e.g.
+/// `http://127.0.0.1:5000`.
+pub(crate) fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+impl ServerState {
+    /// `http://host{prefix}`
+    pub(crate) fn api_base(&self, headers: &HeaderMap) -> String {
+        format!("{}{}", origin(headers), self.prefix)
+    }
+
+    fn td_options(&self, name: &str, headers: &HeaderMap) -> TdOptions {
+        TdOptions::new(&self.prefix, name).with_base(format!("{}/", origin(headers)))
+    }
+
+    fn lookup_thing(&self, name: &str) -> Result<&crate::server::Entry, Problem> {
+        self.things
+            .get(name)
+            .ok_or_else(|| Problem::not_found(format!("no Thing is called '{name}'")))
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::not_found(format!("nothing is published at '{}'", uri.path()))
+}
+
+async fn thing_descriptions(State(state): Shared, headers: HeaderMap) -> Response {
+    let tds: serde_json::Map<String, Value> = state
+        .order
+        .iter()
+        .map(|name| {
+            let entry = &state.things[name];
+            (
+                name.clone(),
+                entry.thing.description(&state.td_options(name, &headers)),
+            )
+        })
+        .collect();
+    json_value(StatusCode::OK, &Value::Object(tds))
+}
+
+async fn things(State(state): Shared, headers: HeaderMap) -> Response {
+    let base = state.api_base(&headers);
+    let urls: serde_json::Map<String, Value> = state
+        .order
+        .iter()
+        .map(|name| (name.clone(), format!("{base}/{name}/").into()))
+        .collect();
+    json_value(StatusCode::OK, &Value::Object(urls))
+}
+
+async fn redirect_to_td(
+    State(state): Shared,
+    Path(thing): Path<String>,
+) -> Result<Response, Problem> {
+    state.lookup_thing(&thing)?;
+    let location = format!("{}/{thing}/", state.prefix);
+    Ok((
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response())
+}
+
+async fn thing_description(
+    State(state): Shared,
+    Path(thing): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let entry = state.lookup_thing(&thing)?;
+    let td = entry.thing.description(&state.td_options(&thing, &headers));
+    Ok(json_value(StatusCode::OK, &td))
+}
+
+fn unknown_affordance(thing: &str, name: &str) -> Problem {
+    Problem::not_found(format!(
+        "Thing '{thing}' has no property or action called '{name}'"
+    ))
+}
+
+fn method_not_allowed(detail: String, allow: &'static str) -> Response {
+    let mut response = Problem::new(405, detail).into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+async fn read_affordance(
+    State(state): Shared,
+    Path((thing, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let entry = state.lookup_thing(&thing)?;
+    match entry.thing.lookup(&name) {
+        Some(Affordance::Property(i)) => {
+            if !entry.thing.readable(i) {
+                return Ok(method_not_allowed(
+                    format!("property '{name}' of '{thing}' is write-only"),
+                    "PUT",
+                ));
+            }
+            let json = entry.thing.read(i).await?;
+            Ok(json_body(
+                StatusCode::OK,
+                String::from(Box::<str>::from(json)),
+            ))
+        }
+        Some(Affordance::Action(_)) => {
+            let base = state.api_base(&headers);
+            let list: Vec<Value> = state
+                .invocations
+                .list(Some((&thing, &name)))
+                .iter()
+                .map(|inv| Value::Object(inv.summary(&base)))
+                .collect();
+            Ok(json_value(StatusCode::OK, &Value::Array(list)))
+        }
+        None => Err(unknown_affordance(&thing, &name)),
+    }
+}
+
+/// Parse a request body as JSON; an empty body is `None`.
+fn parse_body(body: &Bytes) -> Result<Option<Value>, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| Problem::bad_request(format!("the request body is not valid JSON: {e}")))
+}
+
+async fn write_property(
+    State(state): Shared,
+    Path((thing, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let entry = state.lookup_thing(&thing)?;
+    match entry.thing.lookup(&name) {
+        Some(Affordance::Property(i)) => {
+            if !entry.thing.writable(i) {
+                return Ok(method_not_allowed(
+                    format!("property '{name}' of '{thing}' is read-only"),
+                    "GET",
+                ));
+            }
+            let value = parse_body(&body)?.ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "the request body must be the new value of property '{name}' as JSON"
+                ))
+            })?;
+            entry.thing.write(i, value).await?;
+            Ok(json_body(StatusCode::CREATED, "null"))
+        }
+        Some(Affordance::Action(_)) => Ok(method_not_allowed(
+            format!("'{name}' is an action: invoke it with POST"),
+            "GET, POST",
+        )),
+        None => Err(unknown_affordance(&thing, &name)),
+    }
+}
+
+async fn invoke_action(
+    State(state): Shared,
+    Path((thing, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let entry = state.lookup_thing(&thing)?;
+    match entry.thing.lookup(&name) {
+        Some(Affordance::Action(i)) => {
+            let input = parse_body(&body)?.unwrap_or(Value::Null);
+            let input = entry.thing.validate_input(i, input)?;
+            let invocation = state.invocations.start(
+                entry.thing.clone(),
+                entry.name.clone(),
+                i,
+                format!("{}/{thing}/{name}", state.prefix),
+                input,
+            );
+            let base = state.api_base(&headers);
+            let body = invocation.to_json(&base);
+            let mut response = json_value(StatusCode::CREATED, &body);
+            if let Ok(location) =
+                HeaderValue::from_str(&format!("{base}/action_invocations/{}", invocation.id()))
+            {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        Some(Affordance::Property(_)) => Ok(method_not_allowed(
+            format!("'{name}' is a property: read it with GET, write it with PUT"),
+            "GET, PUT",
+        )),
+        None => Err(unknown_affordance(&thing, &name)),
+    }
+}
+
+async fn list_invocations(State(state): Shared, headers: HeaderMap) -> Response {
+    let base = state.api_base(&headers);
+    let list: Vec<Value> = state
+        .invocations
+        .list(None)
+        .iter()
+        .map(|inv| Value::Object(inv.summary(&base)))
+        .collect();
+    json_value(StatusCode::OK, &Value::Array(list))
+}
+
+fn find_invocation(state: &ServerState, id: &str) -> Result<Arc<Invocation>, Problem> {
+    state
+        .invocations
+        .get(id)
+        .ok_or_else(|| Problem::not_found(format!("no action invocation has the id '{id}'")))
+}
+
+async fn get_invocation(
+    State(state): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let invocation = find_invocation(&state, &id)?;
+    Ok(json_value(
+        StatusCode::OK,
+        &invocation.to_json(&state.api_base(&headers)),
+    ))
+}
+
+async fn invocation_output(
+    State(state): Shared,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let invocation = find_invocation(&state, &id)?;
+    match invocation.output() {
+        Ok(Some(json)) => Ok(json_body(
+            StatusCode::OK,
+            String::from(Box::<str>::from(json)),
+        )),
+        Ok(None) => Ok(json_body(StatusCode::OK, "null")),
+        Err(status) => Err(Problem::new(
+            503,
+            format!("invocation '{id}' has no output: it is {}", status.as_str()),
+        )),
+    }
+}
+
+async fn cancel_invocation(
+    State(state): Shared,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let invocation = find_invocation(&state, &id)?;
+    match state.invocations.cancel(&invocation) {
+        Ok(()) => Ok(json_body(StatusCode::OK, "null")),
+        Err(status) => Err(Problem::new(
+            409,
+            format!(
+                "invocation '{id}' is already {} and cannot be cancelled",
+                status.as_str()
+            ),
+        )),
+    }
+}

@@ -1,0 +1,383 @@
+//! Action invocations: their lifecycle, their JSON, retention and cancellation.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::{ActionContext, InvocationCore};
+use crate::logs;
+use crate::problem::Problem;
+use crate::server::hosted::DynThing;
+use crate::table::Json;
+
+/// The states of an invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Accepted, not started yet.
+    Pending,
+    /// Running.
+    Running,
+    /// Returned a value.
+    Completed,
+    /// Stopped on request.
+    Cancelled,
+    /// Failed (an `Err` or a panic).
+    Error,
+}
+
+impl Status {
+    pub(crate) fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled | Self::Error)
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    status: Status,
+    time_started: Option<String>,
+    time_completed: Option<String>,
+    output: Option<Json>,
+    error: Option<Problem>,
+}
+
+/// One invocation of an action.
+#[derive(Debug)]
+pub(crate) struct Invocation {
+    pub(crate) core: Arc<InvocationCore>,
+    seq: u64,
+    pub(crate) thing: Arc<str>,
+    pub(crate) action: &'static str,
+    pub(crate) action_index: usize,
+    /// `{prefix}/{thing}/{action}`
+    pub(crate) action_path: String,
+    pub(crate) input: Value,
+    time_requested: String,
+    state: Mutex<State>,
+}
+
+impl Invocation {
+    pub(crate) fn id(&self) -> Uuid {
+        self.core.id
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        self.lock().status
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The output, once completed.
+    pub(crate) fn output(&self) -> Result<Option<Json>, Status> {
+        let state = self.lock();
+        match state.status {
+            Status::Completed => Ok(state.output.clone()),
+            other => Err(other),
+        }
+    }
+
+    /// The summary JSON (list endpoints). `base` is the absolute URL prefix of the API.
+    pub(crate) fn summary(&self, base: &str) -> serde_json::Map<String, Value> {
+        let state = self.lock();
+        let href = format!("{base}/action_invocations/{}", self.id());
+        let mut out = serde_json::Map::new();
+        out.insert("status".into(), state.status.as_str().into());
+        out.insert("id".into(), self.id().to_string().into());
+        out.insert("action".into(), self.action_path.clone().into());
+        out.insert("href".into(), href.clone().into());
+        out.insert("timeStarted".into(), json!(state.time_started));
+        out.insert("timeRequested".into(), self.time_requested.clone().into());
+        out.insert("timeCompleted".into(), json!(state.time_completed));
+        out.insert(
+            "links".into(),
+            json!([
+                {"href": href, "rel": "self", "type": "application/json"},
+                {"href": format!("{href}/output"), "rel": "output", "type": "application/json"}
+            ]),
+        );
+        out
+    }
+
+    /// The full JSON of the invocation.
+    pub(crate) fn to_json(&self, base: &str) -> Value {
+        let mut out = self.summary(base);
+        let state = self.lock();
+        let input = if self.input.is_null() {
+            Value::Null
+        } else {
+            self.input.clone()
+        };
+        out.insert("input".into(), input);
+        let output = match &state.output {
+            Some(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+            None => Value::Null,
+        };
+        out.insert("output".into(), output);
+        let log = self.core.log.lock().unwrap_or_else(|e| e.into_inner());
+        out.insert("log".into(), json!(log.iter().collect::<Vec<_>>()));
+        out.insert("error".into(), json!(state.error));
+        let progress = self.core.progress.lock().unwrap_or_else(|e| e.into_inner());
+        out.insert("progress".into(), json!(*progress));
+        Value::Object(out)
+    }
+
+    /// The `actionStatus` payload of the LabThings WebSocket dialect.
+    pub(crate) fn status_event(&self, base: &str) -> Value {
+        let state = self.lock();
+        let mut data = serde_json::Map::new();
+        data.insert("action name".into(), self.action.into());
+        data.insert("status".into(), state.status.as_str().into());
+        data.insert("id".into(), self.id().to_string().into());
+        data.insert(
+            "href".into(),
+            format!("{base}/action_invocations/{}", self.id()).into(),
+        );
+        if let Some(error) = &state.error {
+            data.insert("error".into(), json!(error));
+        }
+        if let Some(output) = &state.output {
+            data.insert(
+                "output".into(),
+                serde_json::from_str(output.get()).unwrap_or(Value::Null),
+            );
+        }
+        Value::Object(data)
+    }
+}
+
+/// Retention of finished invocations.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// How long a finished invocation stays queryable.
+    pub time: Duration,
+    /// At most this many finished invocations are kept (oldest removed first).
+    pub max_finished: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            time: Duration::from_secs(300),
+            max_finished: 1000,
+        }
+    }
+}
+
+/// Every invocation of every Thing of a server.
+#[derive(Debug)]
+pub(crate) struct Invocations {
+    map: RwLock<HashMap<Uuid, Arc<Invocation>>>,
+    seq: AtomicU64,
+    retention: Retention,
+    /// Cancelled at server shutdown: cancels every running invocation.
+    pub(crate) shutdown: CancellationToken,
+    /// The absolute URL prefix used in status events, e.g. `http://127.0.0.1:5000`.
+    pub(crate) event_base: Mutex<String>,
+}
+
+impl Invocations {
+    pub(crate) fn new(retention: Retention) -> Arc<Self> {
+        Arc::new(Self {
+            map: RwLock::new(HashMap::new()),
+            seq: AtomicU64::new(0),
+            retention,
+            shutdown: CancellationToken::new(),
+            event_base: Mutex::new(String::new()),
+        })
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Invocation>> {
+        let id = Uuid::parse_str(id).ok()?;
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// Every invocation, oldest first, optionally of one action of one Thing.
+    pub(crate) fn list(&self, filter: Option<(&str, &str)>) -> Vec<Arc<Invocation>> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = map
+            .values()
+            .filter(|i| filter.is_none_or(|(t, a)| &*i.thing == t && i.action == a))
+            .cloned()
+            .collect();
+        out.sort_by_key(|i| i.seq);
+        out
+    }
+
+    /// Start an invocation of an action whose input was validated.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        thing: Arc<dyn DynThing>,
+        thing_name: Arc<str>,
+        action_index: usize,
+        action_path: String,
+        input: Value,
+    ) -> Arc<Invocation> {
+        let core = InvocationCore::with_token(Uuid::new_v4(), self.shutdown.child_token());
+        let invocation = Arc::new(Invocation {
+            core,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            thing: thing_name,
+            action: thing.action_name(action_index),
+            action_index,
+            action_path,
+            input,
+            time_requested: ActionContext::now_rfc3339(),
+            state: Mutex::new(State {
+                status: Status::Pending,
+                time_started: None,
+                time_completed: None,
+                output: None,
+                error: None,
+            }),
+        });
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(invocation.id(), invocation.clone());
+        self.publish(&*thing, &invocation);
+        let this = self.clone();
+        let inv = invocation.clone();
+        tokio::spawn(async move { this.run(thing, inv).await });
+        invocation
+    }
+
+    fn publish(&self, thing: &dyn DynThing, invocation: &Invocation) {
+        let topic = thing.action_topic(invocation.action_index);
+        if topic.has_subscribers() {
+            let base = self
+                .event_base
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let event = invocation.status_event(&base).to_string();
+            topic.publish_event(Arc::from(event));
+        }
+    }
+
+    async fn run(self: Arc<Self>, thing: Arc<dyn DynThing>, inv: Arc<Invocation>) {
+        let cancel = inv.core.cancel.clone();
+        if cancel.is_cancelled() {
+            self.finish(&*thing, &inv, Status::Cancelled, None, Some(cancelled()));
+            return;
+        }
+        {
+            let mut state = inv.lock();
+            state.status = Status::Running;
+            state.time_started = Some(ActionContext::now_rfc3339());
+        }
+        self.publish(&*thing, &inv);
+        let ctx = ActionContext {
+            core: inv.core.clone(),
+        };
+        let input = inv.input.clone();
+        let future = logs::capture(inv.core.clone(), thing.invoke(inv.action_index, input, ctx));
+        let result = if thing.takes_context(inv.action_index) {
+            future.await
+        } else {
+            tokio::select! {
+                result = future => result,
+                () = cancel.cancelled() => Err(cancelled()),
+            }
+        };
+        match result {
+            Ok(output) => self.finish(&*thing, &inv, Status::Completed, Some(output), None),
+            Err(_) if cancel.is_cancelled() => {
+                self.finish(&*thing, &inv, Status::Cancelled, None, Some(cancelled()))
+            }
+            Err(problem) => {
+                tracing::error!(
+                    invocation = %inv.id(),
+                    action = inv.action,
+                    "action failed: {}",
+                    problem.detail
+                );
+                self.finish(&*thing, &inv, Status::Error, None, Some(problem))
+            }
+        }
+    }
+
+    fn finish(
+        self: &Arc<Self>,
+        thing: &dyn DynThing,
+        inv: &Arc<Invocation>,
+        status: Status,
+        output: Option<Json>,
+        error: Option<Problem>,
+    ) {
+        {
+            let mut state = inv.lock();
+            state.status = status;
+            state.time_completed = Some(ActionContext::now_rfc3339());
+            state.output = output;
+            state.error = error;
+        }
+        self.publish(thing, inv);
+        self.enforce_cap();
+        let this = Arc::downgrade(self);
+        let id = inv.id();
+        let time = self.retention.time;
+        tokio::spawn(async move {
+            tokio::time::sleep(time).await;
+            if let Some(this) = this.upgrade() {
+                this.map
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+            }
+        });
+    }
+
+    fn enforce_cap(&self) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let mut finished: Vec<(u64, Uuid)> = map
+            .values()
+            .filter(|i| i.status().is_finished())
+            .map(|i| (i.seq, i.id()))
+            .collect();
+        if finished.len() <= self.retention.max_finished {
+            return;
+        }
+        finished.sort_unstable();
+        let excess = finished.len() - self.retention.max_finished;
+        for (_, id) in finished.into_iter().take(excess) {
+            map.remove(&id);
+        }
+    }
+
+    /// Request cancellation. `Err(status)` when the invocation already finished.
+    pub(crate) fn cancel(&self, inv: &Invocation) -> Result<(), Status> {
+        let state = inv.lock();
+        if state.status.is_finished() {
+            return Err(state.status);
+        }
+        inv.core.cancel.cancel();
+        Ok(())
+    }
+}
+
+fn cancelled() -> Problem {
+    Problem::new(409, "the invocation was cancelled")
+        .with_type("about:blank#cancelled", "Cancelled")
+}

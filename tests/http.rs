@@ -1,0 +1,242 @@
+//! The HTTP interface, through a real client against a server on 127.0.0.1:0.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+}
+
+async fn start() -> Server {
+    let (router, _shutdown) = labthings::ThingServer::new()
+        .thing("counter", counter::Counter::new())
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn put(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PUT, path, body).await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    /// Poll an invocation (as LabThings clients do) until it has finished.
+    async fn finished(&self, invocation: &Value) -> Value {
+        let href = invocation["href"].as_str().unwrap().to_owned();
+        for _ in 0..2000 {
+            let r = self.client.get(&href).send().await.unwrap();
+            let body: Value = r.json().await.unwrap();
+            if !matches!(body["status"].as_str(), Some("pending" | "running")) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("invocation {href} did not finish");
+    }
+}
+
+#[tokio::test]
+async fn properties_read_write_and_reject_bad_values() {
+    let s = start().await;
+    assert_eq!(s.get("/counter/count").await, (StatusCode::OK, json!(0)));
+    assert_eq!(
+        s.put("/counter/step", "7").await,
+        (StatusCode::CREATED, Value::Null)
+    );
+    assert_eq!(s.get("/counter/step").await.1, json!(7));
+    assert_eq!(
+        s.put("/counter/label", "\"lab\"").await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(s.get("/counter/label").await.1, json!("lab"));
+
+    let (status, problem) = s.put("/counter/step", "500").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["status"], 422);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("maximum of 100"),
+        "{problem}"
+    );
+    assert_eq!(
+        s.get("/counter/step").await.1,
+        json!(7),
+        "a rejected write changes nothing"
+    );
+
+    let (status, problem) = s.put("/counter/step", "\"x\"").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("integer"),
+        "{problem}"
+    );
+
+    let (status, problem) = s
+        .put("/counter/label", &format!("\"{}\"", "x".repeat(65)))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    let (status, problem) = s.put("/counter/step", "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+
+    let (status, problem) = s.put("/counter/count", "3").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(problem["detail"].as_str().unwrap().contains("read-only"));
+
+    let (status, problem) = s.get("/counter/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(problem["detail"].as_str().unwrap().contains("'nope'"));
+    assert_eq!(s.get("/nobody/count").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/counter/temperature").await.1, json!(21.5));
+}
+
+#[tokio::test]
+async fn actions_run_as_invocations() {
+    let s = start().await;
+    let (status, inv) = s.post("/counter/increment", "").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(inv["action"], "/counter/increment");
+    let done = s.finished(&inv).await;
+    assert_eq!(
+        (done["status"].as_str(), done["output"].as_i64()),
+        (Some("completed"), Some(1))
+    );
+    assert!(done["timeCompleted"].as_str().unwrap().ends_with('Z'));
+
+    for body in ["null", "{}"] {
+        let (status, inv) = s.post("/counter/increment", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        s.finished(&inv).await;
+    }
+    assert_eq!(s.get("/counter/count").await.1, json!(3));
+
+    let (_, inv) = s.post("/counter/add", r#"{"n": -3}"#).await;
+    let done = s.finished(&inv).await;
+    assert_eq!(done["output"], json!(0));
+    let (status, output) = s
+        .get(&format!(
+            "/action_invocations/{}/output",
+            inv["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        (status, output),
+        (StatusCode::OK, json!(0)),
+        "a zero output is returned"
+    );
+
+    let (status, problem) = s.post("/counter/add", "{}").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "n");
+    let (status, problem) = s.post("/counter/add", r#"{"n": 1, "m": 2}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "m");
+    let (status, _) = s.post("/counter/increment", r#"{"x": 1}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let max = format!(r#"{{"n": {}}}"#, i64::MAX);
+    let (_, inv) = s.post("/counter/add", &max).await;
+    assert_eq!(s.finished(&inv).await["status"], "completed");
+    let (_, inv) = s.post("/counter/add", &max).await;
+    let failed = s.finished(&inv).await;
+    assert_eq!(failed["status"], "error");
+    assert!(
+        failed["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("overflow"),
+        "{failed}"
+    );
+    assert_eq!(failed["error"]["status"], 500);
+
+    let (_, list) = s.get("/counter/add").await;
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    let (_, all) = s.get("/action_invocations").await;
+    assert_eq!(all.as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn cancelling_a_running_invocation() {
+    let s = start().await;
+    let (_, inv) = s.post("/counter/wait", r#"{"seconds": 30}"#).await;
+    let id = inv["id"].as_str().unwrap();
+    let (status, _) = s
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/action_invocations/{id}"),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = s.finished(&inv).await;
+    assert_eq!(done["status"], "cancelled");
+    let (status, problem) = s
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/action_invocations/{id}"),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (status, _) = s
+        .get("/action_invocations/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn thing_descriptions_use_the_request_host() {
+    let s = start().await;
+    let (status, td) = s.get("/counter/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(td["base"], format!("{}/", s.base));
+    let (_, all) = s.get("/thing_descriptions/").await;
+    assert_eq!(all["counter"], td);
+    let (_, things) = s.get("/things/").await;
+    assert_eq!(things["counter"], format!("{}/counter/", s.base));
+}
