@@ -148,7 +148,12 @@ impl Names {
             let mut error = syn::Error::new(
                 span,
                 format_args!(
-                    "the name `{name}` is already used by a {first_kind} of this Thing\n= help: affordance names must be unique within a Thing; rename this {kind} with `name = \"...\"`"
+                    "the name `{name}` is already used by {} {first_kind} of this Thing\n= help: affordance names must be unique within a Thing; rename this {kind} with `name = \"...\"`",
+                    if first_kind.starts_with('a') {
+                        "an"
+                    } else {
+                        "a"
+                    }
                 ),
             );
             error.combine(syn::Error::new(
@@ -159,5 +164,92 @@ impl Names {
         } else {
             self.seen.insert(name.to_owned(), (span, kind));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn struct_errors(item: syn::ItemStruct) -> Vec<String> {
+        let errors = Errors::default();
+        let thing = ThingStruct::from_syn(&errors, item, Default::default());
+        check_struct(&errors, &thing);
+        let messages = errors.messages();
+        let _ = errors.into_compile_errors();
+        messages
+    }
+
+    fn impl_errors(item: syn::ItemImpl) -> Vec<String> {
+        let errors = Errors::default();
+        let thing = ThingImpl::from_syn(&errors, item, &Default::default());
+        check_impl(&errors, &thing);
+        let messages = errors.messages();
+        let _ = errors.into_compile_errors();
+        messages
+    }
+
+    #[test]
+    fn duplicate_and_reserved_names_are_reported() {
+        let messages = struct_errors(parse_quote! {
+            struct S {
+                #[property] a: i64,
+                #[property(name = "a")] b: i64,
+                #[property] ws: i64,
+                #[property(name = "a b")] c: i64,
+            }
+        });
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].starts_with("the name `a` is already used by a property"));
+        assert!(messages[1].contains("WebSocket endpoint"));
+        assert!(messages[2].contains("not a valid affordance name"));
+    }
+
+    #[test]
+    fn conflicting_options_are_reported() {
+        let messages = struct_errors(parse_quote! {
+            struct S {
+                #[property(read_only, write_only)] a: i64,
+                #[property(observable, write_only)] b: i64,
+                #[property(min_length = 5, max_length = 2)] c: String,
+            }
+        });
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].starts_with("`read_only` and `write_only` cannot both be given"));
+        assert!(messages[1].starts_with("a `write_only` property cannot be `observable`"));
+        assert!(messages[2].starts_with("`max_length` is smaller than `min_length`"));
+    }
+
+    #[test]
+    fn method_rules_are_checked_together() {
+        let messages = impl_errors(parse_quote! {
+            impl S {
+                #[property(observable)] fn a(&self) -> i64 { 0 }
+                #[property(setter, maximum = 3)] fn set_a(&self, v: i64) {}
+                #[property(setter)] fn b(&self, v: i64) {}
+                #[action] fn run(&self) {}
+                #[action(name = "run")] fn run2(&self) {}
+                #[action] fn go() {}
+            }
+        });
+        assert_eq!(messages.len(), 5, "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("cannot be `observable`"))
+        );
+        assert!(messages.iter().any(|m| m.contains("go on its getter")));
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("must start with `set_`"))
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("already used by an action"))
+        );
+        assert!(messages.iter().any(|m| m.contains("must take `&self`")));
     }
 }

@@ -102,7 +102,26 @@ pub mod __private;
 
 pub use context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
 pub use doc::Doc;
-pub use labthings_macros::{action, property, thing};
+/// Make a struct a Thing, or add method properties and actions to one.
+///
+/// On a struct with named fields: its doc comment gives the TD `title` and `description`
+/// (options `title = "…"`, `description = "…"` override them), `#[property(…)]` fields become
+/// properties stored in [`Property`], and the struct implements [`Thing`]. On an inherent impl
+/// block of that struct: `#[property]` getter/setter methods and `#[action]` methods. See the
+/// [crate documentation](crate#things) for every option; mistakes are compile errors that
+/// point at the offending token.
+pub use labthings_macros::thing;
+
+/// Mark a field (of a `#[thing]` struct) or a getter/setter method (of a `#[thing]` impl
+/// block) as a property. Options: `observable`, `read_only`, `write_only`, `setter`, `name`,
+/// `title`, `description` and the constraints `minimum`, `maximum`, `exclusive_minimum`,
+/// `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`; see the
+/// [crate documentation](crate#properties).
+pub use labthings_macros::property;
+
+/// Mark a method of a `#[thing]` impl block as an action. Options: `name`, `title`,
+/// `description`, `safe`, `idempotent`; see the [crate documentation](crate#actions).
+pub use labthings_macros::action;
 pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
