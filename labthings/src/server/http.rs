@@ -143,10 +143,19 @@ async fn thing_description(
     Ok(json_value(StatusCode::OK, &td))
 }
 
-fn unknown_affordance(thing: &str, name: &str) -> Problem {
-    Problem::not_found(format!(
-        "Thing '{thing}' has no property or action called '{name}'"
-    ))
+/// The Thing and the affordance a `/{thing}/{name}` request addresses.
+fn resolve<'s>(
+    state: &'s ServerState,
+    thing: &str,
+    name: &str,
+) -> Result<(&'s crate::server::Entry, Affordance), Problem> {
+    let entry = state.lookup_thing(thing)?;
+    let affordance = entry.thing.lookup(name).ok_or_else(|| {
+        Problem::not_found(format!(
+            "Thing '{thing}' has no property or action called '{name}'"
+        ))
+    })?;
+    Ok((entry, affordance))
 }
 
 fn method_not_allowed(detail: String, allow: &'static str) -> Response {
@@ -162,9 +171,9 @@ async fn read_affordance(
     Path((thing, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let entry = state.lookup_thing(&thing)?;
-    match entry.thing.lookup(&name) {
-        Some(Affordance::Property(i)) => {
+    let (entry, affordance) = resolve(&state, &thing, &name)?;
+    match affordance {
+        Affordance::Property(i) => {
             if !entry.thing.readable(i) {
                 return Ok(method_not_allowed(
                     format!("property '{name}' of '{thing}' is write-only"),
@@ -177,7 +186,7 @@ async fn read_affordance(
                 String::from(Box::<str>::from(json)),
             ))
         }
-        Some(Affordance::Action(_)) => {
+        Affordance::Action(_) => {
             let base = state.api_base(&headers);
             let list: Vec<Value> = state
                 .invocations
@@ -187,7 +196,6 @@ async fn read_affordance(
                 .collect();
             Ok(json_value(StatusCode::OK, &Value::Array(list)))
         }
-        None => Err(unknown_affordance(&thing, &name)),
     }
 }
 
@@ -206,9 +214,9 @@ async fn write_property(
     Path((thing, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let entry = state.lookup_thing(&thing)?;
-    match entry.thing.lookup(&name) {
-        Some(Affordance::Property(i)) => {
+    let (entry, affordance) = resolve(&state, &thing, &name)?;
+    match affordance {
+        Affordance::Property(i) => {
             if !entry.thing.writable(i) {
                 return Ok(method_not_allowed(
                     format!("property '{name}' of '{thing}' is read-only"),
@@ -223,11 +231,10 @@ async fn write_property(
             entry.thing.write(i, value).await?;
             Ok(json_body(StatusCode::CREATED, "null"))
         }
-        Some(Affordance::Action(_)) => Ok(method_not_allowed(
+        Affordance::Action(_) => Ok(method_not_allowed(
             format!("'{name}' is an action: invoke it with POST"),
             "GET, POST",
         )),
-        None => Err(unknown_affordance(&thing, &name)),
     }
 }
 
@@ -237,9 +244,9 @@ async fn invoke_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let entry = state.lookup_thing(&thing)?;
-    match entry.thing.lookup(&name) {
-        Some(Affordance::Action(i)) => {
+    let (entry, affordance) = resolve(&state, &thing, &name)?;
+    match affordance {
+        Affordance::Action(i) => {
             let input = parse_body(&body)?.unwrap_or(Value::Null);
             let input = entry.thing.validate_input(i, input)?;
             let invocation = state.invocations.start(
@@ -259,11 +266,10 @@ async fn invoke_action(
             }
             Ok(response)
         }
-        Some(Affordance::Property(_)) => Ok(method_not_allowed(
+        Affordance::Property(_) => Ok(method_not_allowed(
             format!("'{name}' is a property: read it with GET, write it with PUT"),
             "GET, PUT",
         )),
-        None => Err(unknown_affordance(&thing, &name)),
     }
 }
 
