@@ -18,13 +18,13 @@ pub struct SerialPort;
 pub struct Counter {
     /// The current count.
     #[property(observable, read_only)]
-    count: i64,
+    pub count: i64,
     /// How much `increment` adds.
     #[property(observable, minimum = 1, maximum = 100)]
-    step: i64,
+    pub step: i64,
     /// A free-text label.
     #[property(max_length = 64)]
-    label: String,
+    pub label: String,
     port: Option<SerialPort>,
 }
 

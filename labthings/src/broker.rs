@@ -119,6 +119,12 @@ impl Mailbox {
         self.notify.notify_one();
     }
 
+    /// Queue a property value for `slot` directly (e.g. the current value on subscription),
+    /// with the same coalescing as a publish.
+    pub fn push_value(&self, slot: u32, value: SharedJson) {
+        self.push(Delivery::Property(slot, value));
+    }
+
     /// Move everything pending into `out`, oldest first. Returns `false` once the mailbox is
     /// closed and empty.
     pub fn drain_into(&self, out: &mut Vec<Delivery>) -> bool {

@@ -125,7 +125,7 @@ pub use labthings_macros::action;
 pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
-pub use server::{Retention, ShutdownHandle, Status, ThingServer};
+pub use server::{Retention, ShutdownHandle, Status, ThingServer, WsLimits};
 pub use table::{
     ActionDef, ActionEntry, Affordance, BoxFuture, Constraints, Getter, InvokeFn, Json, Number,
     PropertyDef, PropertyEntry, Setter, ThingTable,

@@ -17,12 +17,17 @@ use crate::thing::Thing;
 pub(crate) trait DynThing: Send + Sync + 'static {
     fn description(&self, options: &TdOptions) -> Value;
     fn lookup(&self, name: &str) -> Option<Affordance>;
+    fn property_count(&self) -> usize;
+    fn property_name(&self, index: usize) -> &'static str;
+    /// The publish point of an observable property.
+    fn property_topic(&self, index: usize) -> Option<&Topic>;
     /// Whether clients may read / write the property.
     fn readable(&self, index: usize) -> bool;
     fn writable(&self, index: usize) -> bool;
     fn read(&self, index: usize) -> BoxFuture<Result<Json, Problem>>;
     /// Validate then write a client's value.
     fn write(&self, index: usize, value: Value) -> BoxFuture<Result<(), Problem>>;
+    fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
     fn action_topic(&self, index: usize) -> &Topic;
     fn validate_input(&self, index: usize, input: Value) -> Result<Value, Problem>;
@@ -84,6 +89,19 @@ impl<T: Thing> DynThing for Hosted<T> {
         self.table.lookup(name)
     }
 
+    fn property_count(&self) -> usize {
+        self.table.properties.len()
+    }
+
+    fn property_name(&self, index: usize) -> &'static str {
+        self.table.properties[index].def.name
+    }
+
+    fn property_topic(&self, index: usize) -> Option<&Topic> {
+        let def = self.table.properties[index].def;
+        def.topic.map(|f| f(&self.thing))
+    }
+
     fn readable(&self, index: usize) -> bool {
         let def = self.table.properties[index].def;
         !def.write_only && def.getter.is_some()
@@ -127,6 +145,10 @@ impl<T: Thing> DynThing for Hosted<T> {
             }
             Some(Setter::Async(f)) => guarded(f(self.thing.clone(), value)),
         }
+    }
+
+    fn action_count(&self) -> usize {
+        self.table.actions.len()
     }
 
     fn action_name(&self, index: usize) -> &'static str {

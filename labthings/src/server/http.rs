@@ -30,6 +30,7 @@ pub(crate) fn routes(state: Arc<ServerState>) -> Router {
         .route("/action_invocations/{id}/output", get(invocation_output))
         .route("/{thing}", get(redirect_to_td))
         .route("/{thing}/", get(thing_description))
+        .route("/{thing}/ws", get(crate::server::ws::upgrade))
         .route(
             "/{thing}/{name}",
             get(read_affordance).put(write_property).post(invoke_action),
@@ -84,7 +85,7 @@ impl ServerState {
         TdOptions::new(&self.prefix, name).with_base(format!("{}/", origin(headers)))
     }
 
-    fn lookup_thing(&self, name: &str) -> Result<&crate::server::Entry, Problem> {
+    pub(crate) fn lookup_thing(&self, name: &str) -> Result<&crate::server::Entry, Problem> {
         self.things
             .get(name)
             .ok_or_else(|| Problem::not_found(format!("no Thing is called '{name}'")))

@@ -139,7 +139,35 @@ impl Invocation {
         Value::Object(out)
     }
 
-    /// The `actionStatus` payload of the LabThings WebSocket dialect.
+    /// The Web Thing Protocol `ActionStatus` object (`failed` for `error`; `cancelled` is an
+    /// extension).
+    pub(crate) fn action_status(&self) -> Value {
+        let state = self.lock();
+        let mut out = serde_json::Map::new();
+        out.insert("actionID".into(), self.id().to_string().into());
+        let wtp_state = match state.status {
+            Status::Error => "failed",
+            other => other.as_str(),
+        };
+        out.insert("state".into(), wtp_state.into());
+        if let Some(output) = &state.output {
+            out.insert(
+                "output".into(),
+                serde_json::from_str(output.get()).unwrap_or(Value::Null),
+            );
+        }
+        if let Some(error) = &state.error {
+            out.insert("error".into(), json!(error));
+        }
+        out.insert("timeRequested".into(), self.time_requested.clone().into());
+        if let Some(t) = &state.time_completed {
+            out.insert("timeEnded".into(), t.clone().into());
+        }
+        Value::Object(out)
+    }
+
+    /// The `actionStatus` payload of the LabThings WebSocket dialect. Its `href` is a path,
+    /// made absolute by each connection.
     pub(crate) fn status_event(&self, base: &str) -> Value {
         let state = self.lock();
         let mut data = serde_json::Map::new();
@@ -189,18 +217,18 @@ pub(crate) struct Invocations {
     retention: Retention,
     /// Cancelled at server shutdown: cancels every running invocation.
     pub(crate) shutdown: CancellationToken,
-    /// The absolute URL prefix used in status events, e.g. `http://127.0.0.1:5000`.
-    pub(crate) event_base: Mutex<String>,
+    /// The API prefix, for the paths in status events.
+    prefix: String,
 }
 
 impl Invocations {
-    pub(crate) fn new(retention: Retention) -> Arc<Self> {
+    pub(crate) fn new(retention: Retention, prefix: String) -> Arc<Self> {
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
             seq: AtomicU64::new(0),
             retention,
             shutdown: CancellationToken::new(),
-            event_base: Mutex::new(String::new()),
+            prefix,
         })
     }
 
@@ -266,12 +294,7 @@ impl Invocations {
     fn publish(&self, thing: &dyn DynThing, invocation: &Invocation) {
         let topic = thing.action_topic(invocation.action_index);
         if topic.has_subscribers() {
-            let base = self
-                .event_base
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            let event = invocation.status_event(&base).to_string();
+            let event = invocation.status_event(&self.prefix).to_string();
             topic.publish_event(Arc::from(event));
         }
     }

@@ -3,6 +3,7 @@
 mod hosted;
 mod http;
 mod invocations;
+mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use crate::thing::Thing;
 use hosted::{DynThing, Hosted};
 use invocations::Invocations;
 pub use invocations::{Retention, Status};
+pub use ws::WsLimits;
 
 /// One published Thing.
 pub(crate) struct Entry {
@@ -29,6 +31,7 @@ pub(crate) struct ServerState {
     pub(crate) order: Vec<String>,
     pub(crate) prefix: String,
     pub(crate) invocations: Arc<Invocations>,
+    pub(crate) ws: WsLimits,
 }
 
 /// Publishes any number of Things over HTTP.
@@ -48,6 +51,7 @@ pub struct ThingServer {
     prefix: String,
     cors: bool,
     retention: Retention,
+    ws: WsLimits,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -60,6 +64,7 @@ impl std::fmt::Debug for ThingServer {
             .field("prefix", &self.prefix)
             .field("cors", &self.cors)
             .field("retention", &self.retention)
+            .field("ws", &self.ws)
             .finish()
     }
 }
@@ -78,6 +83,7 @@ impl ThingServer {
             prefix: String::new(),
             cors: true,
             retention: Retention::default(),
+            ws: WsLimits::default(),
         }
     }
 
@@ -142,9 +148,15 @@ impl ThingServer {
         self
     }
 
+    /// Limits of WebSocket connections (message size, queue lengths).
+    pub fn ws_limits(mut self, limits: WsLimits) -> Self {
+        self.ws = limits;
+        self
+    }
+
     /// Build the axum router, and a handle that stops running invocations.
     pub fn into_router(self) -> (Router, ShutdownHandle) {
-        let invocations = Invocations::new(self.retention);
+        let invocations = Invocations::new(self.retention, self.prefix.clone());
         let shutdown = ShutdownHandle {
             token: invocations.shutdown.clone(),
         };
@@ -163,6 +175,7 @@ impl ThingServer {
             order,
             prefix: self.prefix.clone(),
             invocations,
+            ws: self.ws,
         });
         let routes = http::routes(state);
         let mut router = if self.prefix.is_empty() {
