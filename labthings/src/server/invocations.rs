@@ -400,7 +400,11 @@ impl Invocations {
     }
 }
 
+/// The `error` of a cancelled invocation. Its type is the one LabThings-FastAPI clients map
+/// to `InvocationCancelledError`.
 fn cancelled() -> Problem {
-    Problem::new(409, "the invocation was cancelled")
-        .with_type("about:blank#cancelled", "Cancelled")
+    Problem::new(500, "The action was cancelled.").with_type(
+        "https://labthings-fastapi.readthedocs.io/en/latest/autoapi/labthings_fastapi/exceptions/index.html#labthings_fastapi.exceptions.InvocationCancelledError",
+        "InvocationCancelledError",
+    )
 }

@@ -1,0 +1,46 @@
+//! Wire compatibility: the LabThings-FastAPI 0.3.0 Python client drives a server publishing
+//! the example counter (`tests/python/labthings_client.py`).
+//!
+//! The Python interpreter (with `labthings-fastapi==0.3.0` installed) is `LABTHINGS_PYTHON`;
+//! `.ci/run` creates one in a virtualenv. Without it the test is skipped with a message,
+//! except when `CI` is set: then it fails.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_labthings_fastapi_client_works_unchanged() {
+    let Some(python) = std::env::var_os("LABTHINGS_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LABTHINGS_PYTHON is not set: the compatibility test cannot run"
+        );
+        eprintln!("skipping: set LABTHINGS_PYTHON to a Python with labthings-fastapi==0.3.0");
+        return;
+    };
+    let (router, _shutdown) = labthings::ThingServer::new()
+        .thing("counter", counter::Counter::new())
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/labthings_client.py"
+    );
+    let url = format!("http://{addr}/counter/");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(&url)
+        .output()
+        .await
+        .expect("the Python interpreter starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the Python client failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}
