@@ -240,3 +240,170 @@ async fn thing_descriptions_use_the_request_host() {
     let (_, things) = s.get("/things/").await;
     assert_eq!(things["counter"], format!("{}/counter/", s.base));
 }
+
+mod faulty {
+    use labthings::thing;
+
+    /// A Thing whose device code fails in every way.
+    #[thing]
+    pub(crate) struct Faulty {
+        #[property]
+        pub(crate) ok: i64,
+    }
+
+    #[thing]
+    impl Faulty {
+        #[action]
+        fn explode(&self) {
+            panic!("boom");
+        }
+
+        #[action]
+        async fn explode_async(&self) -> i64 {
+            panic!("async boom");
+        }
+
+        #[action]
+        async fn chatty(&self) -> i64 {
+            tracing::info!("first");
+            tracing::warn!(step = 2, "second");
+            3
+        }
+
+        #[action]
+        fn chatty_blocking(&self) -> i64 {
+            tracing::info!("from the blocking pool");
+            4
+        }
+
+        #[property]
+        fn broken(&self) -> Result<i64, String> {
+            Err("sensor unplugged".into())
+        }
+
+        #[property]
+        fn panicky(&self) -> i64 {
+            panic!("getter panic");
+        }
+    }
+}
+
+async fn start_faulty(server: labthings::ThingServer) -> (Server, labthings::ShutdownHandle) {
+    labthings::init_logging();
+    let (router, shutdown) = server
+        .thing("faulty", faulty::Faulty { ok: 1.into() })
+        .thing("counter", counter::Counter::new())
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let server = Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    };
+    (server, shutdown)
+}
+
+#[tokio::test]
+async fn failing_device_code_fails_only_its_request() {
+    let (s, _) = start_faulty(labthings::ThingServer::new()).await;
+    for action in ["explode", "explode_async"] {
+        let (status, inv) = s.post(&format!("/faulty/{action}"), "").await;
+        assert_eq!(status, StatusCode::CREATED);
+        let done = s.finished(&inv).await;
+        assert_eq!(done["status"], "error", "{action}");
+        assert_eq!(done["error"]["status"], 500);
+        assert!(
+            done["error"]["detail"].as_str().unwrap().contains("boom"),
+            "{done}"
+        );
+    }
+    let (status, problem) = s.get("/faulty/broken").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(problem["detail"], "sensor unplugged");
+    let (status, problem) = s.get("/faulty/panicky").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(problem["detail"].as_str().unwrap().contains("getter panic"));
+    assert_eq!(
+        s.get("/faulty/ok").await,
+        (StatusCode::OK, json!(1)),
+        "still serving"
+    );
+}
+
+#[tokio::test]
+async fn tracing_events_of_an_invocation_are_its_log() {
+    let (s, _) = start_faulty(labthings::ThingServer::new()).await;
+    let (_, inv) = s.post("/faulty/chatty", "").await;
+    let done = s.finished(&inv).await;
+    let log = done["log"].as_array().unwrap();
+    let messages: Vec<_> = log.iter().map(|r| r["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["first", "second step=2"]);
+    assert_eq!(
+        (log[1]["levelname"].as_str(), log[1]["levelno"].as_u64()),
+        (Some("WARNING"), Some(30))
+    );
+    let (_, inv) = s.post("/faulty/chatty_blocking", "").await;
+    let done = s.finished(&inv).await;
+    assert_eq!(done["log"][0]["message"], "from the blocking pool");
+    // Another invocation's events are not mixed in.
+    assert_eq!(done["log"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn routes_live_under_the_prefix() {
+    let (s, _) = start_faulty(labthings::ThingServer::new().prefix("/api/v1")).await;
+    assert_eq!(
+        s.get("/api/v1/counter/count").await,
+        (StatusCode::OK, json!(0))
+    );
+    assert_eq!(s.get("/counter/count").await.0, StatusCode::NOT_FOUND);
+    let (_, td) = s.get("/api/v1/counter/").await;
+    assert_eq!(
+        td["properties"]["count"]["forms"][0]["href"],
+        "/api/v1/counter/count"
+    );
+    let (_, inv) = s.post("/api/v1/counter/increment", "").await;
+    assert!(
+        inv["href"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/api/v1/action_invocations/", s.base))
+    );
+    assert_eq!(inv["action"], "/api/v1/counter/increment");
+    s.finished(&inv).await;
+}
+
+#[tokio::test]
+async fn finished_invocations_expire_and_are_capped() {
+    let (s, _) = start_faulty(
+        labthings::ThingServer::new()
+            .retention_time(Duration::from_millis(50))
+            .max_finished_invocations(2),
+    )
+    .await;
+    let mut invocations = Vec::new();
+    for _ in 0..3 {
+        let (_, inv) = s.post("/counter/increment", "").await;
+        s.finished(&inv).await;
+        invocations.push(inv);
+    }
+    let (_, list) = s.get("/action_invocations").await;
+    assert!(list.as_array().unwrap().len() <= 2, "the cap holds: {list}");
+    let href = invocations[2]["href"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while s.client.get(&href).send().await.unwrap().status() != StatusCode::NOT_FOUND {
+        assert!(tokio::time::Instant::now() < deadline, "never expired");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn shutdown_cancels_running_invocations() {
+    let (s, shutdown) = start_faulty(labthings::ThingServer::new()).await;
+    let (_, inv) = s.post("/counter/wait", r#"{"seconds": 30}"#).await;
+    shutdown.shutdown();
+    let done = s.finished(&inv).await;
+    assert_eq!(done["status"], "cancelled");
+    assert_eq!(done["error"]["title"], "InvocationCancelledError");
+}

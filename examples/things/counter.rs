@@ -92,15 +92,39 @@ impl Counter {
     }
 }
 
+/// Construction arguments of a [`Counter`] in a configuration file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CounterArgs {
+    /// The initial count.
+    pub start: i64,
+    /// The initial step.
+    pub step: i64,
+}
+
+impl Default for CounterArgs {
+    fn default() -> Self {
+        Self { start: 0, step: 1 }
+    }
+}
+
 impl Counter {
     /// A counter starting at zero with step 1.
     pub fn new() -> Self {
-        Self {
-            count: 0.into(),
-            step: 1.into(),
+        Self::with(CounterArgs::default()).expect("the default step is valid")
+    }
+
+    /// A counter from configuration arguments.
+    pub fn with(args: CounterArgs) -> Result<Self, String> {
+        if !(1..=100).contains(&args.step) {
+            return Err(format!("step must be between 1 and 100, not {}", args.step));
+        }
+        Ok(Self {
+            count: args.start.into(),
+            step: args.step.into(),
             label: String::new().into(),
             port: None,
-        }
+        })
     }
 }
 

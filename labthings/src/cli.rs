@@ -20,19 +20,34 @@ use crate::thing::Thing;
 /// }
 /// ```
 ///
-/// - `PROGRAM [serve] [--host 127.0.0.1] [--port 5000] [--prefix /api]` serves every Thing
-///   and prints the URL it listens on (`--port 0` picks a free port).
-/// - `PROGRAM td [NAME] [--base URL] [--prefix /api]` prints `{"name": <TD>, …}`, or the bare
-///   TD of Thing `NAME`, and exits without creating any Thing.
+/// - `PROGRAM [serve] [--host 127.0.0.1] [--port 5000] [--prefix /api] [--config FILE]`
+///   serves the Things and prints the URL it listens on (`--port 0` picks a free port).
+/// - `PROGRAM td [NAME] [--base URL] [--prefix /api] [--config FILE]` prints
+///   `{"name": <TD>, …}`, or the bare TD of Thing `NAME`, and exits without creating any
+///   Thing.
+///
+/// Without `--config`, the Things added with [`thing`](Self::thing) are published. With it,
+/// the file (see [`crate::config`]) says which of the types registered with
+/// [`thing_type`](Self::thing_type) to create, under which names and with which arguments.
 pub struct App {
     program: String,
     things: Vec<Registration>,
+    types: Vec<ThingType>,
 }
 
 struct Registration {
     name: String,
     td: fn(&TdOptions) -> Value,
     add: Box<dyn FnOnce(ThingServer) -> ThingServer>,
+}
+
+type Construct =
+    Box<dyn Fn(&str, Value) -> Result<Box<dyn FnOnce(ThingServer) -> ThingServer>, String>>;
+
+struct ThingType {
+    name: String,
+    td: fn(&TdOptions) -> Value,
+    construct: Construct,
 }
 
 impl std::fmt::Debug for App {
@@ -66,15 +81,18 @@ enum Command {
 
 #[derive(Debug, Args, Clone)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// Port to listen on; 0 picks a free one.
-    #[arg(long, default_value_t = 5000)]
-    port: u16,
+    /// Address to listen on [default: 127.0.0.1, or the configuration's `host`].
+    #[arg(long)]
+    host: Option<IpAddr>,
+    /// Port to listen on; 0 picks a free one [default: 5000, or the configuration's `port`].
+    #[arg(long)]
+    port: Option<u16>,
     /// Serve every route under this path prefix, e.g. /api/v3.
-    #[arg(long, default_value = "")]
-    prefix: String,
+    #[arg(long)]
+    prefix: Option<String>,
+    /// A configuration file (JSON, or TOML when named *.toml).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +105,9 @@ struct TdArgs {
     /// The path prefix of the routes.
     #[arg(long, default_value = "")]
     prefix: String,
+    /// A configuration file: print the TDs of the Things it names.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 impl App {
@@ -95,7 +116,44 @@ impl App {
         Self {
             program: program.to_owned(),
             things: Vec::new(),
+            types: Vec::new(),
         }
+    }
+
+    /// Register a Thing type that configuration files can create as `type = "type_name"`,
+    /// with `args` deserialised into `A` and passed to `make`.
+    pub fn thing_type<T, A, E>(
+        mut self,
+        type_name: &str,
+        make: impl Fn(A) -> Result<T, E> + 'static,
+    ) -> Self
+    where
+        T: Thing,
+        A: serde::de::DeserializeOwned,
+        E: std::fmt::Display,
+    {
+        let make = std::rc::Rc::new(make);
+        self.types.push(ThingType {
+            name: type_name.to_owned(),
+            td: T::thing_description,
+            construct: Box::new(move |name: &str, args: Value| {
+                // Absent arguments are `null`, or `{}` for types with all-default fields.
+                let parsed = match serde_json::from_value::<A>(args.clone()) {
+                    Err(_) if args.is_null() => {
+                        serde_json::from_value(Value::Object(Default::default()))
+                    }
+                    other => other,
+                };
+                let args = parsed.map_err(|e| format!("invalid arguments: {e}"))?;
+                let thing = make(args).map_err(|e| format!("could not be created: {e}"))?;
+                let name = name.to_owned();
+                Ok(
+                    Box::new(move |server: ThingServer| server.thing(&name, thing))
+                        as Box<dyn FnOnce(ThingServer) -> ThingServer>,
+                )
+            }),
+        });
+        self
     }
 
     /// Publish the Thing that `make` creates under `name`. `make` runs only when serving.
@@ -140,7 +198,69 @@ impl App {
         }
     }
 
-    fn print_td(&self, args: &TdArgs) -> ExitCode {
+    /// The Things of a configuration file: name, TD function, and how to add it to a server.
+    #[allow(clippy::type_complexity)]
+    fn configured(
+        &self,
+        config: &crate::config::Config,
+        file: &std::path::Path,
+    ) -> Result<Vec<Registration>, crate::config::ConfigError> {
+        config
+            .things
+            .iter()
+            .map(|t| {
+                let error = |key: String, problem: String| crate::config::ConfigError {
+                    file: file.to_owned(),
+                    key,
+                    problem,
+                };
+                let ty = self
+                    .types
+                    .iter()
+                    .find(|ty| ty.name == t.type_name)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
+                        error(
+                            format!("things.{}.type", t.name),
+                            format!(
+                                "no Thing type is called '{}'; this program has: {}",
+                                t.type_name,
+                                known.join(", ")
+                            ),
+                        )
+                    })?;
+                let add = (ty.construct)(&t.name, t.args.clone())
+                    .map_err(|p| error(format!("things.{}.args", t.name), p))?;
+                Ok(Registration {
+                    name: t.name.clone(),
+                    td: ty.td,
+                    add,
+                })
+            })
+            .collect()
+    }
+
+    fn load(
+        &self,
+        file: &std::path::Path,
+    ) -> Result<(crate::config::Config, Vec<Registration>), ExitCode> {
+        let result = crate::config::Config::load(file).and_then(|config| {
+            self.configured(&config, file)
+                .map(|things| (config, things))
+        });
+        result.map_err(|e| {
+            eprintln!("{}: invalid configuration: {e}", self.program);
+            ExitCode::from(2)
+        })
+    }
+
+    fn print_td(mut self, args: &TdArgs) -> ExitCode {
+        if let Some(file) = &args.config {
+            match self.load(file) {
+                Ok((_, things)) => self.things = things,
+                Err(code) => return code,
+            }
+        }
         let options = |name: &str| {
             let o = TdOptions::new(&args.prefix, name);
             match &args.base {
@@ -182,7 +302,33 @@ impl App {
             .join(", ")
     }
 
-    fn serve(self, args: ServeArgs) -> ExitCode {
+    fn serve(mut self, args: ServeArgs) -> ExitCode {
+        let mut server = ThingServer::new();
+        let (mut host, mut port, mut prefix) = (None, None, None);
+        if let Some(file) = &args.config {
+            match self.load(file) {
+                Ok((config, things)) => {
+                    self.things = things;
+                    if let Some(cors) = config.cors {
+                        server = server.cors(cors);
+                    }
+                    if let Some(t) = config.retention_time {
+                        server = server.retention_time(std::time::Duration::from_secs_f64(t));
+                    }
+                    if let Some(n) = config.max_finished_invocations {
+                        server = server.max_finished_invocations(n);
+                    }
+                    (host, port, prefix) = (config.host, config.port, config.prefix);
+                }
+                Err(code) => return code,
+            }
+        }
+        let host = args
+            .host
+            .or(host)
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let port = args.port.or(port).unwrap_or(5000);
+        let prefix = args.prefix.or(prefix).unwrap_or_default();
         let runtime = match tokio::runtime::Runtime::new() {
             Ok(rt) => rt,
             Err(e) => {
@@ -191,11 +337,11 @@ impl App {
             }
         };
         let program = self.program.clone();
-        let mut server = ThingServer::new().prefix(&args.prefix);
+        server = server.prefix(&prefix);
         for registration in self.things {
             server = (registration.add)(server);
         }
-        let addr = SocketAddr::new(args.host, args.port);
+        let addr = SocketAddr::new(host, port);
         match runtime.block_on(server.serve(addr)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

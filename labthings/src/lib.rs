@@ -83,6 +83,7 @@
 
 pub mod broker;
 pub mod cli;
+pub mod config;
 mod context;
 mod doc;
 mod logs;

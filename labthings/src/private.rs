@@ -225,8 +225,9 @@ pub fn action_result<T: Serialize, E: Display>(result: Result<T, E>) -> Result<J
 pub fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> Result<R, Problem> + Send + 'static,
 ) -> BoxFuture<Result<R, Problem>> {
-    let invocation = crate::logs::current();
     Box::pin(async move {
+        // Taken when first polled, inside the invocation's scope.
+        let invocation = crate::logs::current();
         match tokio::task::spawn_blocking(move || crate::logs::on_thread(invocation, f)).await {
             Ok(result) => result,
             Err(error) => Err(crate::panic::problem_from_join(error)),

@@ -1,0 +1,148 @@
+//! The command line of the example program: `td`, `serve`, configuration files, graceful
+//! shutdown. Runs the built `counter` example as a child process: `cargo test --workspace`
+//! builds it; to run this file alone, `cargo build --examples` first.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn counter() -> Command {
+    // tests live in target/<profile>/deps; examples in target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/counter");
+    assert!(path.exists(), "{} is not built", path.display());
+    Command::new(path)
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labthings-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn td_prints_every_thing_or_one() {
+    let out = counter().arg("td").output().unwrap();
+    assert!(out.status.success());
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(all["counter"]["title"], "A pointless counter.");
+
+    let out = counter()
+        .args(["td", "counter", "--base", "http://lab:5000/"])
+        .output()
+        .unwrap();
+    let one: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(one["base"], "http://lab:5000/");
+    assert_eq!(one["title"], all["counter"]["title"]);
+    assert_eq!(
+        one["properties"]["count"]["forms"][1]["href"],
+        "ws://lab:5000/counter/ws"
+    );
+
+    let out = counter().args(["td", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Thing is called 'nope'"));
+}
+
+#[test]
+fn an_invalid_configuration_names_the_file_and_the_key() {
+    let cases = [
+        (
+            "bad-type.toml",
+            "[things.c]\ntype = \"Nope\"\n",
+            "`things.c.type`",
+            "no Thing type is called 'Nope'",
+        ),
+        (
+            "bad-args.json",
+            r#"{"things": {"c": {"type": "Counter", "args": {"step": 0}}}}"#,
+            "`things.c.args`",
+            "step must be between 1 and 100",
+        ),
+        (
+            "bad-field.json",
+            r#"{"things": {"c": {"type": "Counter", "args": {"stop": 1}}}}"#,
+            "`things.c.args`",
+            "unknown field `stop`",
+        ),
+        (
+            "bad-key.json",
+            r#"{"things": {"c": "Counter"}, "hots": "x"}"#,
+            "`hots`",
+            "not a known key",
+        ),
+        ("bad-syntax.toml", "[things\n", "", "not valid TOML"),
+    ];
+    for (name, text, key, problem) in cases {
+        let file = temp_file(name, text);
+        let out = counter()
+            .args(["--config", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&file.display().to_string()),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains(key) && stderr.contains(problem),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn serve_uses_the_configuration_and_stops_on_sigterm() {
+    let file = temp_file(
+        "lab.toml",
+        "prefix = \"/api\"\n[things.left]\ntype = \"Counter\"\nargs = { start = 10 }\n[things.right]\ntype = \"Counter\"\n",
+    );
+    let mut child = counter()
+        .args(["--port", "0", "--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("labthings listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(base.ends_with("/api/"), "{base}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let get = |path: String| async move {
+            reqwest::get(path)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        };
+        assert_eq!(get(format!("{base}left/count")).await, 10);
+        assert_eq!(get(format!("{base}right/count")).await, 0);
+        let things = get(format!("{base}things/")).await;
+        assert_eq!(things["left"], format!("{base}left/"));
+    });
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+}
