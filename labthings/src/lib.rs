@@ -78,6 +78,70 @@
 //! invocation. An argument of type `&ActionContext` receives the invocation's
 //! [`ActionContext`] (cancellation, progress, logging). Options: `name`, `title`,
 //! `description`, `safe`, `idempotent`.
+//!
+//! # Serving
+//!
+//! [`ThingServer`] publishes Things over HTTP and WebSocket; [`cli::App`] wraps it in a
+//! command line (`serve`, `td`, `--config`, see [`config`]). The routes are those of
+//! LabThings-FastAPI 0.3.0, so its clients work unchanged:
+//!
+//! | Method | Path | |
+//! | --- | --- | --- |
+//! | GET | `/{thing}/` | the TD, `base` from the request's host |
+//! | GET | `/thing_descriptions/`, `/things/` | every TD; every TD's URL |
+//! | GET / PUT | `/{thing}/{property}` | the value; write it (body: the bare JSON value), `201` |
+//! | POST | `/{thing}/{action}` | invoke (body: the input object); `201`, the invocation, `Location` |
+//! | GET | `/{thing}/{action}` | that action's invocations |
+//! | GET | `/action_invocations`, `/action_invocations/{id}`, `/action_invocations/{id}/output` | invocations |
+//! | DELETE | `/action_invocations/{id}` | cancel |
+//! | WS | `/{thing}/ws` | observe properties and actions; Web Thing Protocol |
+//!
+//! Every error is an RFC 9457 problem details object (`application/problem+json`) with a
+//! precise `detail` and, for invalid input, an `errors` list naming each field: 400 for
+//! unparseable JSON, 422 for a wrong type, a constraint violation, a missing or extra
+//! argument, 405 for writing a read-only property, 404 for anything unknown, 500 for a
+//! failing (or panicking) getter, setter or action. A client mistake never causes a 500, and
+//! a panic in device code fails only that request or invocation.
+//!
+//! Invocations run as tokio tasks (synchronous actions on the blocking pool), in the states
+//! `pending`, `running`, `completed`, `cancelled` and `error`; their JSON carries `progress`
+//! and the `log` of `tracing` events emitted while they ran.
+//!
+//! Differences from LabThings-FastAPI 0.3.0 (its quirks, fixed):
+//! - an output of `0`, `false`, `""` or `[]` is returned by `/output`, not answered with 503;
+//! - error details carry the real invocation id; timestamps are RFC 3339 UTC everywhere;
+//! - finished invocations expire by a timer after the retention time, and their number is
+//!   capped (not only when another action is invoked);
+//! - cancelling a pending or just-started invocation is never lost; cancelling a finished one
+//!   answers 409 (not 503 with an enum repr);
+//! - errors are problem details everywhere (FastAPI's `{"detail": [...]}` lists are not used;
+//!   the client handles a string `detail`);
+//! - the TD lists properties and actions in declaration order, carries `observable`, and
+//!   advertises the WebSocket with its operations;
+//! - the WebSocket never drops a notification silently and never closes on bad input (below).
+//!
+//! # WebSocket
+//!
+//! `/{thing}/ws` speaks two dialects on one socket.
+//!
+//! - **LabThings**: `{"messageType": "addPropertyObservation", "data": {"count": true}}` and
+//!   `addActionObservation`; the server sends `propertyStatus` for each change and
+//!   `actionStatus` (with the invocation's `id` and `href`) for each status change. Errors are
+//!   `response` messages exactly as LabThings-FastAPI sends them (string `status`), but every
+//!   name of a message is processed.
+//! - **W3C Web Thing Protocol** (negotiate the `webthingprotocol` subprotocol, or send
+//!   `messageType: "request"`): `readproperty`, `writeproperty`, `readallproperties`,
+//!   `readmultipleproperties`, `observeproperty` (followed by the current value),
+//!   `unobserveproperty`, `observeallproperties`, `unobserveallproperties`, `invokeaction`,
+//!   `queryaction`, `cancelaction`, `queryallactions`; numeric error statuses; `thingID` and
+//!   `correlationID` echoed. Action states are `pending`, `running`, `completed`, `failed` and
+//!   (an extension) `cancelled`.
+//!
+//! Invalid JSON, a missing or unknown `messageType`, non-object `data`, a binary frame or a
+//! message over the size limit (see [`WsLimits`]) get an error `response` with status 400; the
+//! socket stays open. Publishing never waits for a client: each connection has a bounded
+//! queue, and a client that falls behind gets its property changes coalesced, so it always
+//! ends with the latest value while its memory stays bounded (see [`broker`]).
 
 #![forbid(unsafe_code)]
 
