@@ -5,8 +5,8 @@
 //! subscribes it to topics, each under a *slot* number of its own choosing.
 //!
 //! Guarantees:
-//! - [`Topic::publish_value`] and [`Topic::publish_event`] never wait for a consumer: it only takes each mailbox's lock for the
-//!   time of a push.
+//! - [`Topic::publish_value`] and [`Topic::publish_event`] never wait for a consumer: they
+//!   only take each mailbox's lock for the time of a push.
 //! - A consumer that keeps up receives every change in order. A consumer that falls behind its
 //!   queue capacity has its property changes coalesced per slot, so it always ends with the
 //!   latest value of every property it observes, and its memory stays bounded.
