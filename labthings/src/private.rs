@@ -234,3 +234,23 @@ pub fn blocking<R: Send + 'static>(
         }
     })
 }
+
+/// Entry points for the benchmarks of internal message handling.
+pub mod bench {
+    use serde_json::Value;
+
+    /// Parse a WebSocket client message.
+    pub fn parse_ws_message(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+        crate::server::ws::parse_message(text)
+    }
+
+    /// Format a LabThings `propertyStatus` message (`name`, `value`: JSON).
+    pub fn labthings_property_status(name: &str, value: &str) -> String {
+        crate::server::ws::property_status(name, value)
+    }
+
+    /// Format a Web Thing Protocol notification (`thing_id`, `name`, `value`: JSON).
+    pub fn wtp_property_notification(thing_id: &str, name: &str, value: &str) -> String {
+        crate::server::ws::property_notification(thing_id, name, value, None)
+    }
+}

@@ -3,7 +3,7 @@
 mod hosted;
 mod http;
 mod invocations;
-mod ws;
+pub(crate) mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -69,6 +69,8 @@ pub(crate) async fn upgrade(
             max_events: state.ws.max_events,
         }),
         slots: Vec::new(),
+        names_json: Vec::new(),
+        thing_id_json: String::new(),
         wtp_default: false,
         state: state.clone(),
     };
@@ -93,6 +95,9 @@ struct Connection {
     thing_id: String,
     origin: String,
     mailbox: Arc<Mailbox>,
+    /// The property names and the Thing ID as JSON strings, for notifications.
+    names_json: Vec<String>,
+    thing_id_json: String,
     /// Slot `i < property_count` is property `i`; the following slots are the actions.
     slots: Vec<Option<Format>>,
     wtp_default: bool,
@@ -109,6 +114,10 @@ impl Connection {
             .protocol()
             .is_some_and(|p| p.as_bytes() == WEB_THING_PROTOCOL.as_bytes());
         self.slots = vec![None; self.thing.property_count() + self.thing.action_count()];
+        self.names_json = (0..self.thing.property_count())
+            .map(|i| json_string(self.thing.property_name(i)))
+            .collect();
+        self.thing_id_json = json_string(&self.thing_id);
         let shutdown = self.state.invocations.shutdown.clone();
         let mut batch = Vec::new();
         loop {
@@ -159,23 +168,15 @@ impl Connection {
 
     fn property_notification(&self, slot: u32, value: &str) -> Option<String> {
         let index = slot as usize;
-        let name = json_string(self.thing.property_name(index));
+        let name = &self.names_json[index];
         match self.slots.get(index)?.as_ref()? {
-            Format::LabThings => Some(format!(
-                r#"{{"messageType":"propertyStatus","data":{{{name}:{value}}}}}"#
+            Format::LabThings => Some(property_status(name, value)),
+            Format::Wtp { correlation } => Some(property_notification(
+                &self.thing_id_json,
+                name,
+                value,
+                correlation.as_ref(),
             )),
-            Format::Wtp { correlation } => {
-                let correlation = correlation
-                    .as_ref()
-                    .map(|c| format!(r#","correlationID":{c}"#))
-                    .unwrap_or_default();
-                Some(format!(
-                    r#"{{"thingID":{},"messageID":"{}","messageType":"notification","operation":"observeproperty","name":{name},"value":{value},"timestamp":"{}"{correlation}}}"#,
-                    json_string(&self.thing_id),
-                    uuid::Uuid::new_v4(),
-                    ActionContext::now_rfc3339(),
-                ))
-            }
         }
     }
 
@@ -217,20 +218,9 @@ impl Connection {
             );
             return vec![self.bad_request(None, &detail)];
         }
-        let message: Map<String, Value> = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => map,
-            Ok(other) => {
-                let detail = format!(
-                    "a message must be a JSON object, not {}",
-                    crate::validate::json_kind(&other)
-                );
-                return vec![self.bad_request(None, &detail)];
-            }
-            Err(e) => {
-                return vec![
-                    self.bad_request(None, &format!("the message is not valid JSON: {e}")),
-                ];
-            }
+        let message = match parse_message(text) {
+            Ok(message) => message,
+            Err(detail) => return vec![self.bad_request(None, &detail)],
         };
         match message.get("messageType").and_then(Value::as_str) {
             Some("request") => vec![self.wtp(&message).await],
@@ -649,6 +639,41 @@ impl Connection {
     }
 }
 
+/// Parse a client message: a JSON object, or a precise reason why not.
+pub(crate) fn parse_message(text: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!(
+            "a message must be a JSON object, not {}",
+            crate::validate::json_kind(&other)
+        )),
+        Err(e) => Err(format!("the message is not valid JSON: {e}")),
+    }
+}
+
+/// A LabThings `propertyStatus` message; `name` and `value` are JSON.
+pub(crate) fn property_status(name: &str, value: &str) -> String {
+    format!(r#"{{"messageType":"propertyStatus","data":{{{name}:{value}}}}}"#)
+}
+
+/// A Web Thing Protocol `observeproperty` notification; `thing_id`, `name` and `value` are
+/// JSON.
+pub(crate) fn property_notification(
+    thing_id: &str,
+    name: &str,
+    value: &str,
+    correlation: Option<&Value>,
+) -> String {
+    let correlation = correlation
+        .map(|c| format!(r#","correlationID":{c}"#))
+        .unwrap_or_default();
+    format!(
+        r#"{{"thingID":{thing_id},"messageID":"{}","messageType":"notification","operation":"observeproperty","name":{name},"value":{value},"timestamp":"{}"{correlation}}}"#,
+        uuid::Uuid::new_v4(),
+        ActionContext::now_rfc3339(),
+    )
+}
+
 /// An error `response` in the LabThings dialect (string `status`, as LabThings-FastAPI).
 fn labthings_error(
     operation: Option<&str>,
@@ -676,7 +701,7 @@ fn labthings_error(
     Value::Object(out).to_string()
 }
 
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
