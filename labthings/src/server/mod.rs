@@ -23,6 +23,8 @@ pub use ws::WsLimits;
 pub(crate) struct Entry {
     pub(crate) name: Arc<str>,
     pub(crate) thing: Arc<dyn DynThing>,
+    /// The property names as JSON strings, shared by the WebSocket connections.
+    pub(crate) names_json: Arc<[Box<str>]>,
 }
 
 /// What the request handlers share.
@@ -164,9 +166,13 @@ impl ThingServer {
         let mut order = Vec::new();
         for (name, thing) in self.things {
             order.push(name.clone());
+            let names_json = (0..thing.property_count())
+                .map(|i| ws::json_string(thing.property_name(i)).into_boxed_str())
+                .collect();
             let entry = Entry {
                 name: Arc::from(name.as_str()),
                 thing,
+                names_json,
             };
             things.insert(name, entry);
         }
@@ -202,6 +208,10 @@ impl ThingServer {
             println!("  http://{local}{prefix}/{name}/");
         }
         let (router, shutdown) = self.into_router();
+        // Small messages (property values, notifications) must not wait for Nagle.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            let _ = stream.set_nodelay(true);
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;

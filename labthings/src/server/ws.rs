@@ -69,13 +69,16 @@ pub(crate) async fn upgrade(
             max_events: state.ws.max_events,
         }),
         slots: Vec::new(),
-        names_json: Vec::new(),
-        thing_id_json: String::new(),
+        names_json: entry.names_json.clone(),
         wtp_default: false,
         state: state.clone(),
     };
     let hard_limit = state.ws.max_message.saturating_mul(16);
     ws.protocols([WEB_THING_PROTOCOL])
+        // A small read buffer keeps an idle connection cheap (it is zeroed when allocated);
+        // it grows to the size of each larger message as it arrives.
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| connection.run(socket))
@@ -85,7 +88,10 @@ pub(crate) async fn upgrade(
 #[derive(Clone)]
 enum Format {
     LabThings,
-    Wtp { correlation: Option<Value> },
+    /// With the request's `correlationID`, as JSON text.
+    Wtp {
+        correlation: Option<Box<str>>,
+    },
 }
 
 struct Connection {
@@ -95,10 +101,10 @@ struct Connection {
     thing_id: String,
     origin: String,
     mailbox: Arc<Mailbox>,
-    /// The property names and the Thing ID as JSON strings, for notifications.
-    names_json: Vec<String>,
-    thing_id_json: String,
+    /// The property names as JSON strings, for notifications.
+    names_json: Arc<[Box<str>]>,
     /// Slot `i < property_count` is property `i`; the following slots are the actions.
+    /// Empty until the first subscription, so that idle connections stay small.
     slots: Vec<Option<Format>>,
     wtp_default: bool,
 }
@@ -113,11 +119,6 @@ impl Connection {
         self.wtp_default = socket
             .protocol()
             .is_some_and(|p| p.as_bytes() == WEB_THING_PROTOCOL.as_bytes());
-        self.slots = vec![None; self.thing.property_count() + self.thing.action_count()];
-        self.names_json = (0..self.thing.property_count())
-            .map(|i| json_string(self.thing.property_name(i)))
-            .collect();
-        self.thing_id_json = json_string(&self.thing_id);
         let shutdown = self.state.invocations.shutdown.clone();
         let mut batch = Vec::new();
         loop {
@@ -127,7 +128,9 @@ impl Connection {
                     Outcome::Close
                 }
                 message = socket.recv() => match message {
-                    Some(Ok(message)) => self.on_message(&mut socket, message).await,
+                    // Boxed: the request handling future is large, and an idle connection
+                    // should not carry it.
+                    Some(Ok(message)) => Box::pin(self.on_message(&mut socket, message)).await,
                     _ => Outcome::Close,
                 },
                 open = self.mailbox.recv_many(&mut batch) => {
@@ -172,10 +175,10 @@ impl Connection {
         match self.slots.get(index)?.as_ref()? {
             Format::LabThings => Some(property_status(name, value)),
             Format::Wtp { correlation } => Some(property_notification(
-                &self.thing_id_json,
+                &json_string(&self.thing_id),
                 name,
                 value,
-                correlation.as_ref(),
+                correlation.as_deref(),
             )),
         }
     }
@@ -314,7 +317,7 @@ impl Connection {
             ));
         };
         topic.subscribe(&self.mailbox, i as u32);
-        self.slots[i] = Some(format);
+        *self.slot(i) = Some(format);
         Ok(())
     }
 
@@ -329,15 +332,25 @@ impl Connection {
         self.thing
             .action_topic(i)
             .subscribe(&self.mailbox, slot as u32);
-        self.slots[slot] = Some(Format::LabThings);
+        *self.slot(slot) = Some(Format::LabThings);
         Ok(())
+    }
+
+    /// The format of `slot`, allocating the slot table on first use.
+    fn slot(&mut self, slot: usize) -> &mut Option<Format> {
+        if self.slots.is_empty() {
+            self.slots = vec![None; self.thing.property_count() + self.thing.action_count()];
+        }
+        &mut self.slots[slot]
     }
 
     fn unobserve_property(&mut self, index: usize) {
         if let Some(topic) = self.thing.property_topic(index) {
             topic.unsubscribe(&self.mailbox);
         }
-        self.slots[index] = None;
+        if let Some(slot) = self.slots.get_mut(index) {
+            *slot = None;
+        }
     }
 
     fn unsubscribe_all(&mut self) {
@@ -433,6 +446,7 @@ impl Connection {
             }
             "observeproperty" => {
                 let (name, i) = self.property_named(name)?;
+                let correlation = correlation.map(|c| c.to_string().into_boxed_str());
                 self.observe_property(name, Format::Wtp { correlation })
                     .map_err(|(p, _)| p)?;
                 out.insert("name".into(), name.into());
@@ -457,7 +471,9 @@ impl Connection {
                         self.observe_property(
                             name,
                             Format::Wtp {
-                                correlation: correlation.clone(),
+                                correlation: correlation
+                                    .as_ref()
+                                    .map(|c| c.to_string().into_boxed_str()),
                             },
                         )
                         .map_err(|(p, _)| p)?;
@@ -662,7 +678,7 @@ pub(crate) fn property_notification(
     thing_id: &str,
     name: &str,
     value: &str,
-    correlation: Option<&Value>,
+    correlation: Option<&str>,
 ) -> String {
     let correlation = correlation
         .map(|c| format!(r#","correlationID":{c}"#))

@@ -1,0 +1,98 @@
+//! HTTP load: a fixed number of keep-alive connections, each sending requests back to back
+//! for a fixed time.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+
+use crate::stats::Latencies;
+
+/// What one load run measured.
+pub(crate) struct HttpResult {
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) per_second: f64,
+    pub(crate) latencies: Latencies,
+}
+
+/// Load `path` with `connections` connections for `duration`.
+pub(crate) async fn load(
+    addr: SocketAddr,
+    method: Method,
+    path: &'static str,
+    body: &'static str,
+    connections: usize,
+    duration: Duration,
+) -> HttpResult {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let method = method.clone();
+            tokio::spawn(async move { connection(addr, method, path, body, deadline).await })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (latencies, e) = task.await.unwrap();
+        all.extend(latencies);
+        errors += e;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let requests = all.len() as u64 + errors;
+    HttpResult {
+        requests,
+        errors,
+        per_second: all.len() as f64 / elapsed,
+        latencies: Latencies::new(all),
+    }
+}
+
+async fn connection(
+    addr: SocketAddr,
+    method: Method,
+    path: &'static str,
+    body: &'static str,
+    deadline: Instant,
+) -> (Vec<Duration>, u64) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let host = addr.to_string();
+    let mut latencies = Vec::with_capacity(65_536);
+    let mut errors = 0;
+    while Instant::now() < deadline {
+        let request = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header("host", &host)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap();
+        let sent = Instant::now();
+        match sender.send_request(request).await {
+            Ok(response) => {
+                let ok = response.status().is_success();
+                let collected = response.into_body().collect().await;
+                if ok && collected.is_ok() {
+                    latencies.push(sent.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            Err(_) => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    (latencies, errors)
+}

@@ -1,0 +1,255 @@
+//! Load generator: measures the labthings counter server against a bare axum server (the
+//! ceiling of the stack) in the same run, over loopback only, and prints a Markdown table.
+//!
+//! Run with
+//! ```sh
+//! cargo run --release --example loadgen              # the full run (about two minutes)
+//! cargo run --release --example loadgen -- --quick   # a smoke run (seconds)
+//! ```
+//!
+//! Both servers run as child processes of this program (`loadgen serve-labthings`,
+//! `loadgen serve-baseline`) so that their resident memory can be read from `/proc`.
+
+#[path = "../things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+mod http;
+mod servers;
+mod stats;
+mod ws;
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hyper::Method;
+
+use crate::servers::Server;
+use crate::ws::Target;
+
+#[derive(Parser)]
+#[command(about = "Benchmark labthings against a bare axum server over loopback")]
+struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    /// Seconds per HTTP measurement.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// A smoke run: tiny durations and counts.
+    #[arg(long)]
+    quick: bool,
+    /// Run only these scenarios (comma-separated: idle, http, burst, fan-out).
+    #[arg(long, value_delimiter = ',', default_value = "idle,http,burst,fan-out")]
+    only: Vec<String>,
+    /// Number of idle connections (default 1000, or 50 with --quick).
+    #[arg(long)]
+    idle: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Serve the labthings counter and print its address.
+    ServeLabthings,
+    /// Serve the bare axum baseline and print its address.
+    ServeBaseline,
+}
+
+struct Plan {
+    http_time: Duration,
+    burst: u64,
+    fan_out: [usize; 2],
+    writes: i64,
+    idle: usize,
+    only: Vec<String>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    match args.mode {
+        Some(Mode::ServeLabthings) => return runtime.block_on(servers::serve_labthings()),
+        Some(Mode::ServeBaseline) => return runtime.block_on(servers::serve_baseline()),
+        None => {}
+    }
+    let plan = if args.quick {
+        Plan {
+            http_time: Duration::from_millis(200),
+            burst: 1_000,
+            fan_out: [10, 20],
+            writes: 5,
+            idle: args.idle.unwrap_or(50),
+            only: args.only,
+        }
+    } else {
+        Plan {
+            http_time: Duration::from_secs_f64(args.seconds),
+            burst: 10_000,
+            fan_out: [100, 1000],
+            writes: 50,
+            idle: args.idle.unwrap_or(1000),
+            only: args.only,
+        }
+    };
+    runtime.block_on(run(&plan));
+}
+
+/// A row of the report.
+fn row(scenario: &str, labthings: String, baseline: String, ratio: String, target: &str) {
+    println!("| {scenario} | {labthings} | {baseline} | {ratio} | {target} |");
+}
+
+async fn run(plan: &Plan) {
+    let labthings = Server::spawn("labthings");
+    let baseline = Server::spawn("baseline");
+    let lt = Target::Labthings(labthings.addr);
+    let base = Target::Baseline(baseline.addr);
+
+    println!("| Scenario | labthings | bare axum (ceiling) | ratio | target |");
+    println!("| --- | --- | --- | --- | --- |");
+
+    let wanted = |name: &str| plan.only.iter().any(|o| o == name);
+    // Idle connections first, on fresh processes.
+    if wanted("idle") {
+        let mut per_connection = Vec::new();
+        for (server, target) in [(&labthings, lt), (&baseline, base)] {
+            let before = server.rss();
+            let sockets = ws::idle(target, plan.idle).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let after = server.rss();
+            per_connection.push(after.saturating_sub(before) as f64 / plan.idle as f64 / 1024.0);
+            drop(sockets);
+        }
+        row(
+            &format!("idle WebSockets ({}), server memory each", plan.idle),
+            format!("{:.1} KiB", per_connection[0]),
+            format!("{:.1} KiB", per_connection[1]),
+            format!("{:.2}", per_connection[0] / per_connection[1].max(0.01)),
+            "≤ 8 KiB",
+        );
+    }
+    if wanted("http") {
+        for (label, method, lt_path, base_path, body, target) in [
+            (
+                "property GET",
+                Method::GET,
+                "/counter/count",
+                "/value",
+                "",
+                "≥ 0.8 × ceiling",
+            ),
+            (
+                "property PUT",
+                Method::PUT,
+                "/counter/step",
+                "/value",
+                "5",
+                "≥ 0.6 × ceiling",
+            ),
+        ] {
+            for connections in [16, 64] {
+                let l = http::load(
+                    labthings.addr,
+                    method.clone(),
+                    lt_path,
+                    body,
+                    connections,
+                    plan.http_time,
+                )
+                .await;
+                let b = http::load(
+                    baseline.addr,
+                    method.clone(),
+                    base_path,
+                    body,
+                    connections,
+                    plan.http_time,
+                )
+                .await;
+                row(
+                    &format!("{label}, {connections} connections"),
+                    http_cell(&l),
+                    http_cell(&b),
+                    format!("{:.2}", l.per_second / b.per_second),
+                    target,
+                );
+            }
+        }
+        for connections in [16, 64] {
+            let l = http::load(
+                labthings.addr,
+                Method::POST,
+                "/counter/increment",
+                "",
+                connections,
+                plan.http_time,
+            )
+            .await;
+            row(
+                &format!("action POST, {connections} connections"),
+                http_cell(&l),
+                "–".into(),
+                "–".into(),
+                "≥ 20,000/s",
+            );
+        }
+    }
+    if wanted("burst") {
+        let l = ws::burst(lt, plan.burst).await;
+        let b = ws::burst(base, plan.burst).await;
+        row(
+            &format!("WebSocket burst of {} changes, one observer", plan.burst),
+            burst_cell(&l),
+            burst_cell(&b),
+            format!("{:.2}", l.per_second / b.per_second),
+            "≥ 200,000/s, all delivered",
+        );
+    }
+    if wanted("fan-out") {
+        for observers in plan.fan_out {
+            let gap = Duration::from_millis(20);
+            let l = ws::fan_out(lt, observers, plan.writes, gap).await;
+            let b = ws::fan_out(base, observers, plan.writes, gap).await;
+            row(
+                &format!(
+                    "fan-out to {observers} observers, {} writes 20 ms apart: latency p50/p99/max",
+                    plan.writes
+                ),
+                fan_out_cell(&l),
+                fan_out_cell(&b),
+                format!(
+                    "{:.2} (p99)",
+                    l.latencies.percentile_ms(99.0) / b.latencies.percentile_ms(99.0).max(0.001)
+                ),
+                "p99 ≤ 1.5 × ceiling, 0 missed",
+            );
+        }
+    }
+}
+
+fn http_cell(r: &http::HttpResult) -> String {
+    format!(
+        "{:.0}/s (p50 {:.2} ms, p99 {:.2} ms, {} errors of {})",
+        r.per_second,
+        r.latencies.percentile_ms(50.0),
+        r.latencies.percentile_ms(99.0),
+        r.errors,
+        r.requests
+    )
+}
+
+fn burst_cell(b: &ws::Burst) -> String {
+    format!(
+        "{:.0}/s ({} received, final value {})",
+        b.per_second, b.received, b.final_value
+    )
+}
+
+fn fan_out_cell(f: &ws::FanOut) -> String {
+    format!(
+        "{:.2} / {:.2} / {:.2} ms, {} missed, final value seen by all: {}",
+        f.latencies.percentile_ms(50.0),
+        f.latencies.percentile_ms(99.0),
+        f.latencies.max_ms(),
+        f.missed,
+        if f.all_saw_final { "yes" } else { "no" }
+    )
+}

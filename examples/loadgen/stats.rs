@@ -1,0 +1,26 @@
+//! Latency percentiles.
+
+use std::time::Duration;
+
+/// A sorted set of latencies.
+pub(crate) struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    pub(crate) fn new(mut all: Vec<Duration>) -> Self {
+        all.sort_unstable();
+        Self(all)
+    }
+
+    /// The `p`-th percentile in milliseconds (0 when empty).
+    pub(crate) fn percentile_ms(&self, p: f64) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        let i = ((p / 100.0) * (self.0.len() - 1) as f64).round() as usize;
+        self.0[i].as_secs_f64() * 1000.0
+    }
+
+    pub(crate) fn max_ms(&self) -> f64 {
+        self.0.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+}
