@@ -35,7 +35,9 @@ pub enum Delivery {
 /// Bounds of a [`Mailbox`].
 #[derive(Debug, Clone, Copy)]
 pub struct MailboxLimits {
-    /// Property changes queued before coalescing starts.
+    /// Property changes queued before coalescing starts (default 16,384: a burst of that
+    /// many changes reaches a reader that keeps up in full; a stuck reader costs at most
+    /// about 1 MiB).
     pub queue: usize,
     /// Events queued before the mailbox is closed as overflowed.
     pub max_events: usize,
@@ -44,7 +46,7 @@ pub struct MailboxLimits {
 impl Default for MailboxLimits {
     fn default() -> Self {
         Self {
-            queue: 1024,
+            queue: 16_384,
             max_events: 65_536,
         }
     }

@@ -24,9 +24,9 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     /// Whether clients may read / write the property.
     fn readable(&self, index: usize) -> bool;
     fn writable(&self, index: usize) -> bool;
-    fn read(&self, index: usize) -> BoxFuture<Result<Json, Problem>>;
+    fn read(&self, index: usize) -> Pending<Json>;
     /// Validate then write a client's value.
-    fn write(&self, index: usize, value: Value) -> BoxFuture<Result<(), Problem>>;
+    fn write(&self, index: usize, value: Value) -> Pending<()>;
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
     fn action_topic(&self, index: usize) -> &Topic;
@@ -70,8 +70,21 @@ fn guarded<R: Send + 'static>(
     })
 }
 
-fn ready<R: Send + 'static>(result: Result<R, Problem>) -> BoxFuture<Result<R, Problem>> {
-    Box::pin(std::future::ready(result))
+/// The result of device code: available now (a stored field), or later (a method).
+///
+/// Reading a stored field completes without allocating a future.
+pub(crate) enum Pending<T> {
+    Ready(Result<T, Problem>),
+    Later(BoxFuture<Result<T, Problem>>),
+}
+
+impl<T> Pending<T> {
+    pub(crate) async fn resolve(self) -> Result<T, Problem> {
+        match self {
+            Self::Ready(result) => result,
+            Self::Later(future) => future.await,
+        }
+    }
 }
 
 /// Call synchronous device code, turning a panic into a 500 problem.
@@ -112,38 +125,38 @@ impl<T: Thing> DynThing for Hosted<T> {
         !def.read_only && def.setter.is_some()
     }
 
-    fn read(&self, index: usize) -> BoxFuture<Result<Json, Problem>> {
+    fn read(&self, index: usize) -> Pending<Json> {
         let def = self.table.properties[index].def;
         match &def.getter {
-            None => ready(Err(Problem::new(
+            None => Pending::Ready(Err(Problem::new(
                 405,
                 format!("property '{}' is write-only", def.name),
             ))),
-            Some(Getter::Immediate(f)) => ready(call_now(|| f(&self.thing))),
+            Some(Getter::Immediate(f)) => Pending::Ready(call_now(|| f(&self.thing))),
             Some(Getter::Blocking(f)) => {
                 let (f, thing) = (*f, self.thing.clone());
-                crate::__private::blocking(move || f(&thing))
+                Pending::Later(crate::__private::blocking(move || f(&thing)))
             }
-            Some(Getter::Async(f)) => guarded(f(self.thing.clone())),
+            Some(Getter::Async(f)) => Pending::Later(guarded(f(self.thing.clone()))),
         }
     }
 
-    fn write(&self, index: usize, value: Value) -> BoxFuture<Result<(), Problem>> {
+    fn write(&self, index: usize, value: Value) -> Pending<()> {
         let entry = &self.table.properties[index];
         if let Err(problem) = entry.validate(&value) {
-            return ready(Err(problem));
+            return Pending::Ready(Err(problem));
         }
         match &entry.def.setter {
-            None => ready(Err(Problem::new(
+            None => Pending::Ready(Err(Problem::new(
                 405,
                 format!("property '{}' is read-only", entry.def.name),
             ))),
-            Some(Setter::Immediate(f)) => ready(call_now(|| f(&self.thing, value))),
+            Some(Setter::Immediate(f)) => Pending::Ready(call_now(|| f(&self.thing, value))),
             Some(Setter::Blocking(f)) => {
                 let (f, thing) = (*f, self.thing.clone());
-                crate::__private::blocking(move || f(&thing, value))
+                Pending::Later(crate::__private::blocking(move || f(&thing, value)))
             }
-            Some(Setter::Async(f)) => guarded(f(self.thing.clone(), value)),
+            Some(Setter::Async(f)) => Pending::Later(guarded(f(self.thing.clone(), value))),
         }
     }
 

@@ -170,8 +170,10 @@ fn method_not_allowed(detail: String, allow: &'static str) -> Response {
 async fn read_affordance(
     State(state): Shared,
     Path((thing, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    // The request rather than a copy of its headers: reading a property needs none.
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
+    let headers = request.headers();
     let (entry, affordance) = resolve(&state, &thing, &name)?;
     match affordance {
         Affordance::Property(i) => {
@@ -181,14 +183,14 @@ async fn read_affordance(
                     "PUT",
                 ));
             }
-            let json = entry.thing.read(i).await?;
+            let json = entry.thing.read(i).resolve().await?;
             Ok(json_body(
                 StatusCode::OK,
                 String::from(Box::<str>::from(json)),
             ))
         }
         Affordance::Action(_) => {
-            let base = state.api_base(&headers);
+            let base = state.api_base(headers);
             let list: Vec<Value> = state
                 .invocations
                 .list(Some((&thing, &name)))
@@ -229,7 +231,7 @@ async fn write_property(
                     "the request body must be the new value of property '{name}' as JSON"
                 ))
             })?;
-            entry.thing.write(i, value).await?;
+            entry.thing.write(i, value).resolve().await?;
             Ok(json_body(StatusCode::CREATED, "null"))
         }
         Affordance::Action(_) => Ok(method_not_allowed(

@@ -1,9 +1,9 @@
 //! Action invocations: their lifecycle, their JSON, retention and cancellation.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -75,10 +75,6 @@ pub(crate) struct Invocation {
 impl Invocation {
     pub(crate) fn id(&self) -> Uuid {
         self.core.id
-    }
-
-    pub(crate) fn status(&self) -> Status {
-        self.lock().status
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -219,6 +215,9 @@ pub(crate) struct Invocations {
     pub(crate) shutdown: CancellationToken,
     /// The API prefix, for the paths in status events.
     prefix: String,
+    /// Finished invocations in completion order, for retention.
+    finished: Mutex<VecDeque<(Instant, Uuid)>>,
+    reaper: AtomicBool,
 }
 
 impl Invocations {
@@ -229,6 +228,8 @@ impl Invocations {
             retention,
             shutdown: CancellationToken::new(),
             prefix,
+            finished: Mutex::new(VecDeque::new()),
+            reaper: AtomicBool::new(false),
         })
     }
 
@@ -262,6 +263,7 @@ impl Invocations {
         action_path: String,
         input: Value,
     ) -> Arc<Invocation> {
+        self.start_reaper();
         let core = InvocationCore::with_token(Uuid::new_v4(), self.shutdown.child_token());
         let invocation = Arc::new(Invocation {
             core,
@@ -357,36 +359,58 @@ impl Invocations {
             state.error = error;
         }
         self.publish(thing, inv);
-        self.enforce_cap();
-        let this = Arc::downgrade(self);
-        let id = inv.id();
-        let time = self.retention.time;
-        tokio::spawn(async move {
-            tokio::time::sleep(time).await;
-            if let Some(this) = this.upgrade() {
-                this.map
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-            }
-        });
+        self.finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back((Instant::now(), inv.id()));
+        self.expire();
     }
 
-    fn enforce_cap(&self) {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        let mut finished: Vec<(u64, Uuid)> = map
-            .values()
-            .filter(|i| i.status().is_finished())
-            .map(|i| (i.seq, i.id()))
-            .collect();
-        if finished.len() <= self.retention.max_finished {
+    /// Remove finished invocations past the retention time, and the oldest ones beyond the
+    /// cap. Finished invocations are queued in completion order, so this only looks at the
+    /// ones it removes.
+    fn expire(&self) {
+        let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        while let Some(&(at, id)) = finished.front() {
+            if finished.len() > self.retention.max_finished
+                || now.duration_since(at) >= self.retention.time
+            {
+                expired.push(id);
+                finished.pop_front();
+            } else {
+                break;
+            }
+        }
+        drop(finished);
+        if !expired.is_empty() {
+            let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+            for id in expired {
+                map.remove(&id);
+            }
+        }
+    }
+
+    /// Start the timer that expires finished invocations (once, from within the runtime).
+    fn start_reaper(self: &Arc<Self>) {
+        if self.reaper.swap(true, Ordering::Relaxed) {
             return;
         }
-        finished.sort_unstable();
-        let excess = finished.len() - self.retention.max_finished;
-        for (_, id) in finished.into_iter().take(excess) {
-            map.remove(&id);
-        }
+        let tick =
+            (self.retention.time / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                match this.upgrade() {
+                    Some(this) => this.expire(),
+                    None => return,
+                }
+            }
+        });
     }
 
     /// Request cancellation. `Err(status)` when the invocation already finished.

@@ -78,7 +78,7 @@ pub(crate) async fn upgrade(
         // A small read buffer keeps an idle connection cheap (it is zeroed when allocated);
         // it grows to the size of each larger message as it arrives.
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(16 * 1024)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| connection.run(socket))
@@ -419,7 +419,7 @@ impl Connection {
                 if !self.thing.writable(i) {
                     return Err(Problem::new(403, format!("property '{name}' is read-only")));
                 }
-                self.thing.write(i, value).await?;
+                self.thing.write(i, value).resolve().await?;
                 out.insert("name".into(), name.into());
             }
             "readallproperties" => {
@@ -568,7 +568,7 @@ impl Connection {
                 ),
             ));
         }
-        let raw = self.thing.read(index).await?;
+        let raw = self.thing.read(index).resolve().await?;
         Ok(serde_json::from_str(raw.get()).unwrap_or(Value::Null))
     }
 
