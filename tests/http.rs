@@ -407,3 +407,32 @@ async fn shutdown_cancels_running_invocations() {
     assert_eq!(done["status"], "cancelled");
     assert_eq!(done["error"]["title"], "InvocationCancelledError");
 }
+
+#[tokio::test]
+async fn cors_is_permissive() {
+    let s = start().await;
+    let response = s
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/counter/step", s.base))
+        .header("Origin", "http://dashboard.lab")
+        .header("Access-Control-Request-Method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://dashboard.lab"
+    );
+    let response = s
+        .client
+        .get(format!("{}/counter/count", s.base))
+        .header("Origin", "http://dashboard.lab")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://dashboard.lab"
+    );
+}

@@ -146,3 +146,36 @@ impl fmt::Debug for ActionContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the action was cancelled")]
 pub struct Cancelled;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_the_last_records() {
+        let ctx = ActionContext::detached();
+        for i in 0..LOG_CAPACITY + 5 {
+            ctx.core.push_log(LogRecord {
+                message: i.to_string(),
+                levelname: "INFO",
+                levelno: 20,
+                created: String::new(),
+                target: String::new(),
+            });
+        }
+        let log = ctx.log();
+        assert_eq!(log.len(), LOG_CAPACITY);
+        assert_eq!(log[0].message, "5");
+        assert_eq!(log.last().unwrap().message, (LOG_CAPACITY + 4).to_string());
+    }
+
+    #[test]
+    fn cancellation_is_seen_by_every_clone() {
+        let ctx = ActionContext::detached();
+        let clone = ctx.clone();
+        assert!(ctx.check_cancelled().is_ok());
+        clone.cancel();
+        assert!(ctx.is_cancelled());
+        assert_eq!(ctx.check_cancelled(), Err(Cancelled));
+    }
+}
