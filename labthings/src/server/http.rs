@@ -262,9 +262,7 @@ async fn invoke_action(
             let base = state.api_base(&headers);
             let body = invocation.to_json(&base);
             let mut response = json_value(StatusCode::CREATED, &body);
-            if let Ok(location) =
-                HeaderValue::from_str(&format!("{base}/action_invocations/{}", invocation.id()))
-            {
+            if let Ok(location) = HeaderValue::from_str(&invocation.href(&base)) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
             Ok(response)

@@ -72,9 +72,23 @@ pub(crate) struct Invocation {
     state: Mutex<State>,
 }
 
+/// The output as a JSON value (`null` until completed).
+fn output_value(state: &State) -> Value {
+    state
+        .output
+        .as_ref()
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null)
+}
+
 impl Invocation {
     pub(crate) fn id(&self) -> Uuid {
         self.core.id
+    }
+
+    /// The invocation's URL under `base` (an absolute API URL, or the API prefix).
+    pub(crate) fn href(&self, base: &str) -> String {
+        format!("{base}/action_invocations/{}", self.id())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -93,7 +107,7 @@ impl Invocation {
     /// The summary JSON (list endpoints). `base` is the absolute URL prefix of the API.
     pub(crate) fn summary(&self, base: &str) -> serde_json::Map<String, Value> {
         let state = self.lock();
-        let href = format!("{base}/action_invocations/{}", self.id());
+        let href = self.href(base);
         let mut out = serde_json::Map::new();
         out.insert("status".into(), state.status.as_str().into());
         out.insert("id".into(), self.id().to_string().into());
@@ -122,11 +136,7 @@ impl Invocation {
             self.input.clone()
         };
         out.insert("input".into(), input);
-        let output = match &state.output {
-            Some(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
-            None => Value::Null,
-        };
-        out.insert("output".into(), output);
+        out.insert("output".into(), output_value(&state));
         let log = self.core.log.lock().unwrap_or_else(|e| e.into_inner());
         out.insert("log".into(), json!(log.iter().collect::<Vec<_>>()));
         out.insert("error".into(), json!(state.error));
@@ -146,11 +156,8 @@ impl Invocation {
             other => other.as_str(),
         };
         out.insert("state".into(), wtp_state.into());
-        if let Some(output) = &state.output {
-            out.insert(
-                "output".into(),
-                serde_json::from_str(output.get()).unwrap_or(Value::Null),
-            );
+        if state.output.is_some() {
+            out.insert("output".into(), output_value(&state));
         }
         if let Some(error) = &state.error {
             out.insert("error".into(), json!(error));
@@ -164,24 +171,18 @@ impl Invocation {
 
     /// The `actionStatus` payload of the LabThings WebSocket dialect. Its `href` is a path,
     /// made absolute by each connection.
-    pub(crate) fn status_event(&self, base: &str) -> Value {
+    pub(crate) fn status_event(&self, prefix: &str) -> Value {
         let state = self.lock();
         let mut data = serde_json::Map::new();
         data.insert("action name".into(), self.action.into());
         data.insert("status".into(), state.status.as_str().into());
         data.insert("id".into(), self.id().to_string().into());
-        data.insert(
-            "href".into(),
-            format!("{base}/action_invocations/{}", self.id()).into(),
-        );
+        data.insert("href".into(), self.href(prefix).into());
         if let Some(error) = &state.error {
             data.insert("error".into(), json!(error));
         }
-        if let Some(output) = &state.output {
-            data.insert(
-                "output".into(),
-                serde_json::from_str(output.get()).unwrap_or(Value::Null),
-            );
+        if state.output.is_some() {
+            data.insert("output".into(), output_value(&state));
         }
         Value::Object(data)
     }
