@@ -3,6 +3,7 @@
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+mod support;
 
 use std::time::Duration;
 
@@ -18,9 +19,7 @@ async fn start() -> Server {
     let (router, _shutdown) = labthings::ThingServer::new()
         .thing("counter", counter::Counter::new())
         .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = support::serve(router).await;
     Server {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
@@ -294,9 +293,7 @@ async fn start_faulty(server: labthings::ThingServer) -> (Server, labthings::Shu
         .thing("faulty", faulty::Faulty { ok: 1.into() })
         .thing("counter", counter::Counter::new())
         .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = support::serve(router).await;
     let server = Server {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),

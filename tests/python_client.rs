@@ -8,6 +8,7 @@
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_labthings_fastapi_client_works_unchanged() {
@@ -22,9 +23,7 @@ async fn the_labthings_fastapi_client_works_unchanged() {
     let (router, _shutdown) = labthings::ThingServer::new()
         .thing("counter", counter::Counter::new())
         .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = support::serve(router).await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/labthings_client.py"

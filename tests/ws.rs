@@ -4,6 +4,7 @@
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,9 +34,7 @@ async fn start_with(limits: labthings::WsLimits) -> Server {
         .shared_thing("counter", counter.clone())
         .ws_limits(limits)
         .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = support::serve(router).await;
     Server {
         addr,
         counter,
