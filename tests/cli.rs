@@ -65,8 +65,8 @@ fn an_invalid_configuration_names_the_file_and_the_key() {
         (
             "bad-args.json",
             r#"{"things": {"c": {"type": "Counter", "args": {"step": 0}}}}"#,
-            "`things.c.args`",
-            "step must be between 1 and 100",
+            "`things.c`",
+            "could not be created: step must be between 1 and 100",
         ),
         (
             "bad-field.json",
@@ -85,7 +85,7 @@ fn an_invalid_configuration_names_the_file_and_the_key() {
     for (name, text, key, problem) in cases {
         let file = temp_file(name, text);
         let out = counter()
-            .args(["--config", file.to_str().unwrap()])
+            .args(["--config", file.to_str().unwrap(), "--port", "0"])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}");
@@ -145,4 +145,125 @@ fn serve_uses_the_configuration_and_stops_on_sigterm() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+}
+
+#[test]
+fn options_mean_the_same_before_and_after_the_subcommand() {
+    let file = temp_file(
+        "two.toml",
+        "[things.left]\ntype = \"Counter\"\n[things.right]\ntype = \"Counter\"\n",
+    );
+    let file = file.to_str().unwrap();
+    for args in [
+        vec!["--config", file, "--prefix", "/api", "td"],
+        vec!["td", "--config", file, "--prefix", "/api"],
+        vec!["--config", file, "td", "--prefix", "/api"],
+    ] {
+        let out = counter().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tds: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<&String> = tds.as_object().unwrap().keys().collect();
+        assert_eq!(names, ["left", "right"], "{args:?}");
+        assert_eq!(
+            tds["left"]["properties"]["count"]["forms"][0]["href"], "/api/left/count",
+            "{args:?}"
+        );
+    }
+    for args in [vec!["--port", "1", "td"], vec!["td", "--host", "0.0.0.0"]] {
+        let out = counter().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("only applies to serving"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn td_checks_the_configuration_without_creating_things() {
+    // The counter's constructor refuses step 0; `td` does not construct, so it succeeds.
+    let file = temp_file(
+        "unconstructible.json",
+        r#"{"things": {"c": {"type": "Counter", "args": {"step": 0}}}}"#,
+    );
+    let out = counter()
+        .args(["td", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(tds["c"]["title"], "A pointless counter.");
+    // But it checks what it reads: types, names, argument keys.
+    for (name, text, expected) in [
+        (
+            "unknown-type.toml",
+            "[things.c]\ntype = \"Nope\"\n",
+            "no Thing type is called 'Nope'",
+        ),
+        (
+            "unknown-arg.json",
+            r#"{"things": {"c": {"type": "Counter", "args": {"stp": 1}}}}"#,
+            "unknown field `stp`",
+        ),
+        (
+            "bad-name.json",
+            r#"{"things": {"a/b": "Counter"}}"#,
+            "not a valid Thing name",
+        ),
+    ] {
+        let file = temp_file(name, text);
+        let out = counter()
+            .args(["td", "--config", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+}
+
+mod bomb {
+    use labthings::thing;
+
+    /// A Thing whose constructor must never run when only its TD is wanted.
+    #[thing]
+    pub(crate) struct Bomb {
+        /// A reading.
+        #[property]
+        pub(crate) reading: f64,
+    }
+}
+
+fn exit_code(code: std::process::ExitCode) -> String {
+    format!("{code:?}")
+}
+
+#[test]
+fn td_never_runs_a_constructor() {
+    let file = temp_file("bomb.toml", "[things.b]\ntype = \"Bomb\"\n");
+    let app = labthings::cli::App::new("bomb").thing_type(
+        "Bomb",
+        |_: serde_json::Value| -> Result<bomb::Bomb, String> {
+            panic!("the constructor ran: it opens hardware")
+        },
+    );
+    let code = app.run_with(["bomb", "td", "--config", file.to_str().unwrap()]);
+    assert_eq!(exit_code(code), exit_code(std::process::ExitCode::SUCCESS));
+}
+
+#[tokio::test]
+async fn the_command_line_runs_inside_an_async_main() {
+    let app = labthings::cli::App::new("bomb").thing("b", || bomb::Bomb {
+        reading: 1.0.into(),
+    });
+    let code = app.run_async_with(["bomb", "td", "b"]).await;
+    assert_eq!(exit_code(code), exit_code(std::process::ExitCode::SUCCESS));
 }

@@ -16,10 +16,9 @@ struct Server {
 }
 
 async fn start() -> Server {
-    let (router, _shutdown) = labthings::ThingServer::new()
-        .thing("counter", counter::Counter::new())
-        .into_router();
-    let addr = support::serve(router).await;
+    let (addr, _shutdown) =
+        support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
+            .await;
     Server {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
@@ -289,11 +288,12 @@ mod faulty {
 
 async fn start_faulty(server: labthings::ThingServer) -> (Server, labthings::ShutdownHandle) {
     labthings::init_logging();
-    let (router, shutdown) = server
-        .thing("faulty", faulty::Faulty { ok: 1.into() })
-        .thing("counter", counter::Counter::new())
-        .into_router();
-    let addr = support::serve(router).await;
+    let (addr, shutdown) = support::start(
+        server
+            .thing("faulty", faulty::Faulty { ok: 1.into() })
+            .thing("counter", counter::Counter::new()),
+    )
+    .await;
     let server = Server {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),

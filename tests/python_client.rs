@@ -20,10 +20,9 @@ async fn the_labthings_fastapi_client_works_unchanged() {
         eprintln!("skipping: set LABTHINGS_PYTHON to a Python with labthings-fastapi==0.3.0");
         return;
     };
-    let (router, _shutdown) = labthings::ThingServer::new()
-        .thing("counter", counter::Counter::new())
-        .into_router();
-    let addr = support::serve(router).await;
+    let (addr, _shutdown) =
+        support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
+            .await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/labthings_client.py"

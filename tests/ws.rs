@@ -11,15 +11,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use support::ws::{LIMIT, Socket, next, next_matching, observe, send, wtp};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Upper bound for anything in these tests; reaching it means the behaviour under test failed.
-const LIMIT: Duration = Duration::from_secs(30);
 
 struct Server {
     addr: std::net::SocketAddr,
@@ -30,11 +23,12 @@ struct Server {
 
 async fn start_with(limits: labthings::WsLimits) -> Server {
     let counter = Arc::new(counter::Counter::new());
-    let (router, shutdown) = labthings::ThingServer::new()
-        .shared_thing("counter", counter.clone())
-        .ws_limits(limits)
-        .into_router();
-    let addr = support::serve(router).await;
+    let (addr, shutdown) = support::start(
+        labthings::ThingServer::new()
+            .shared_thing("counter", counter.clone())
+            .ws_limits(limits),
+    )
+    .await;
     Server {
         addr,
         counter,
@@ -49,24 +43,11 @@ async fn start() -> Server {
 
 impl Server {
     async fn connect(&self) -> Socket {
-        let url = format!("ws://{}/counter/ws", self.addr);
-        tokio_tungstenite::connect_async(url).await.unwrap().0
+        support::ws::connect(self.addr, "counter").await
     }
 
     async fn connect_wtp(&self) -> Socket {
-        let mut request = format!("ws://{}/counter/ws", self.addr)
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "webthingprotocol".parse().unwrap(),
-        );
-        let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-        assert_eq!(
-            response.headers()["sec-websocket-protocol"],
-            "webthingprotocol"
-        );
-        socket
+        support::ws::connect_wtp(self.addr, "counter").await
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
@@ -85,39 +66,6 @@ impl Server {
             .await
             .unwrap()
             .status()
-    }
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::text(message.to_string()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON message; panics after [`LIMIT`] or if the socket closes.
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(LIMIT, socket.next())
-            .await
-            .expect("a message within the time limit")
-            .expect("the socket is open")
-            .expect("a valid frame");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Close(frame) => panic!("the socket was closed: {frame:?}"),
-            _ => {}
-        }
-    }
-}
-
-/// Read messages until one satisfies `f`, returning it.
-async fn next_matching(socket: &mut Socket, f: impl Fn(&Value) -> bool) -> Value {
-    loop {
-        let m = next(socket).await;
-        if f(&m) {
-            return m;
-        }
     }
 }
 
@@ -264,15 +212,6 @@ async fn bad_input_gets_an_error_and_the_socket_stays_open() {
     assert_eq!(next(&mut ws).await["error"]["status"], "404");
     s.counter.count.set(7);
     assert_eq!(next(&mut ws).await["data"], json!({"count": 7}));
-}
-
-fn wtp(operation: &str, extra: Value) -> Value {
-    let mut m = json!({"thingID": "urn:test", "messageID": "m-1", "messageType": "request",
-                       "operation": operation, "correlationID": "c-1"});
-    m.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    m
 }
 
 #[tokio::test]
@@ -469,21 +408,8 @@ async fn a_hundred_observers_all_end_with_the_final_value() {
     let mut sockets = Vec::new();
     for _ in 0..100 {
         let mut ws = s.connect().await;
-        send(
-            &mut ws,
-            json!({"messageType": "addPropertyObservation", "data": {"count": true}}),
-        )
-        .await;
+        observe(&mut ws, &["count"]).await;
         sockets.push(ws);
-    }
-    // Every subscription is in place once each socket answered a later message.
-    for ws in &mut sockets {
-        send(
-            ws,
-            json!({"messageType": "addPropertyObservation", "data": {"-": true}}),
-        )
-        .await;
-        next(ws).await;
     }
     s.post("/counter/increment_many", json!({"n": 1000})).await;
     let readers = sockets.into_iter().map(|mut ws| {
@@ -508,29 +434,9 @@ async fn a_hundred_observers_all_end_with_the_final_value() {
 async fn a_client_that_never_reads_neither_delays_others_nor_queues_without_bound() {
     let s = start().await;
     let mut stuck = s.connect().await;
-    send(
-        &mut stuck,
-        json!({"messageType": "addPropertyObservation", "data": {"count": true}}),
-    )
-    .await;
-    send(
-        &mut stuck,
-        json!({"messageType": "addPropertyObservation", "data": {"-": true}}),
-    )
-    .await;
-    next(&mut stuck).await;
+    observe(&mut stuck, &["count"]).await;
     let mut reader = s.connect().await;
-    send(
-        &mut reader,
-        json!({"messageType": "addPropertyObservation", "data": {"count": true}}),
-    )
-    .await;
-    send(
-        &mut reader,
-        json!({"messageType": "addPropertyObservation", "data": {"-": true}}),
-    )
-    .await;
-    next(&mut reader).await;
+    observe(&mut reader, &["count"]).await;
 
     const N: i64 = 300_000;
     s.post("/counter/increment_many", json!({"n": N})).await;
@@ -556,12 +462,7 @@ async fn a_client_that_never_reads_neither_delays_others_nor_queues_without_boun
 async fn disconnecting_unsubscribes_and_shutdown_closes_sockets() {
     let s = start().await;
     let mut ws = s.connect().await;
-    send(
-        &mut ws,
-        json!({"messageType": "addPropertyObservation", "data": {"count": true, "-": true}}),
-    )
-    .await;
-    next(&mut ws).await;
+    observe(&mut ws, &["count"]).await;
     assert_eq!(s.counter.count.topic().subscriber_count(), 1);
     ws.close(None).await.unwrap();
     let deadline = tokio::time::Instant::now() + LIMIT;

@@ -72,12 +72,15 @@ async fn listen_and_print(router: Router) {
     axum::serve(listener, router).await.unwrap();
 }
 
-/// `loadgen serve-labthings`
+/// `loadgen serve-labthings`: the counter, served as a program serves it.
 pub(crate) async fn serve_labthings() {
-    let (router, _shutdown) = labthings::ThingServer::new()
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("{}", listener.local_addr().unwrap());
+    labthings::ThingServer::new()
         .thing("counter", Counter::new())
-        .into_router();
-    listen_and_print(router).await;
+        .serve(listener)
+        .await
+        .unwrap();
 }
 
 #[derive(Clone)]

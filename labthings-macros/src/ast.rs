@@ -2,8 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::{
-    Attribute, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat,
-    PathArguments, ReturnType, Type,
+    Attribute, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat, ReturnType, Type,
 };
 
 use crate::attr::{ActionOpts, PropertyOpts, ThingOpts};
@@ -40,15 +39,14 @@ pub(crate) struct ThingImpl {
     pub(crate) actions: Vec<Action>,
 }
 
-/// What a method returns.
+/// What a method returns: nothing, or a type. Whether that type is a `Result` is decided by
+/// the type system in the generated code, not by its name here.
 #[derive(Clone)]
 pub(crate) enum Returns {
     /// Nothing (`()`).
     Unit,
-    /// A value.
-    Value(Type),
-    /// `Result<T, E>`: the `T`.
-    Result(Type),
+    /// A type (a value, or a `Result` whose `Err` fails the call).
+    Type(Box<Type>),
 }
 
 /// A getter or setter method.
@@ -56,7 +54,7 @@ pub(crate) struct Accessor {
     pub(crate) ident: Ident,
     pub(crate) is_async: bool,
     pub(crate) returns: Returns,
-    /// The value type: the getter's return type or the setter's argument type.
+    /// The setter's argument type (for a getter, what it returns).
     pub(crate) ty: Type,
     pub(crate) opts: PropertyOpts,
     pub(crate) doc: TokenStream,
@@ -74,8 +72,9 @@ pub(crate) struct MethodProperty {
 pub(crate) enum Param {
     /// An input argument.
     Value { ident: Ident, ty: Box<Type> },
-    /// The `ActionContext`, by reference or by value.
-    Context { by_ref: bool },
+    /// The `ActionContext`, by reference or by value; `ty` is the type written for it
+    /// (without the reference), checked at compile time to be `labthings::ActionContext`.
+    Context { by_ref: bool, ty: Box<Type> },
 }
 
 /// An `#[action]` method.
@@ -260,20 +259,20 @@ fn returns(output: &ReturnType) -> Returns {
     let ReturnType::Type(_, ty) = output else {
         return Returns::Unit;
     };
-    if let Type::Tuple(t) = &**ty
-        && t.elems.is_empty()
-    {
-        return Returns::Unit;
+    match ungroup(ty) {
+        Type::Tuple(t) if t.elems.is_empty() => Returns::Unit,
+        other => Returns::Type(Box::new(other.clone())),
     }
-    if let Type::Path(p) = &**ty
-        && let Some(last) = p.path.segments.last()
-        && last.ident == "Result"
-        && let PathArguments::AngleBracketed(args) = &last.arguments
-        && let Some(GenericArgument::Type(ok)) = args.args.first()
-    {
-        return Returns::Result(ok.clone());
+}
+
+/// A type without the invisible groups of `macro_rules!` expansions and without parentheses
+/// (as PyO3 does): `(T)` is `T`.
+pub(crate) fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        other => other,
     }
-    Returns::Value((**ty).clone())
 }
 
 /// The typed, non-receiver parameters of a method.
@@ -289,16 +288,29 @@ fn typed_params(method: &ImplItemFn) -> Vec<&syn::PatType> {
         .collect()
 }
 
-/// `Some(by_ref)` when `ty` is `ActionContext` or `&ActionContext`.
-fn context_type(ty: &Type) -> Option<bool> {
-    let (by_ref, inner) = match ty {
-        Type::Reference(r) if r.mutability.is_none() => (true, &*r.elem),
-        other => (false, other),
-    };
-    match inner {
-        Type::Path(p) if p.path.segments.last()?.ident == "ActionContext" => Some(by_ref),
+/// The context parameter of an action, if `ty` is one: `(by_ref, type)`.
+///
+/// The rule does not trust a bare last path segment: a shared reference `&T` is the context
+/// (action arguments are owned values, deserialised from the input), and so is a by-value
+/// `ActionContext` or `labthings::ActionContext`; a path such as `units::ActionContext` is an
+/// ordinary argument. The generated code checks that the type is `labthings::ActionContext`,
+/// with a message that says what to write otherwise.
+fn context_type(ty: &Type) -> Option<(bool, Box<Type>)> {
+    match ungroup(ty) {
+        Type::Reference(r) if r.mutability.is_none() => Some((true, r.elem.clone())),
+        Type::Path(p) if p.qself.is_none() && names_the_context(&p.path) => {
+            Some((false, Box::new(ungroup(ty).clone())))
+        }
         _ => None,
     }
+}
+
+fn names_the_context(path: &syn::Path) -> bool {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(
+        segments.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        ["ActionContext"] | ["labthings", "ActionContext"]
+    )
 }
 
 fn accessor(
@@ -320,13 +332,7 @@ fn accessor(
             );
             return None;
         }
-        if let Returns::Value(t) = &returns {
-            errors.spanned(
-                t,
-                "a `#[property(setter)]` method returns nothing or `Result<(), E>`",
-            );
-        }
-        (*params[0].ty).clone()
+        ungroup(&params[0].ty).clone()
     } else {
         if !params.is_empty() {
             errors.spanned(
@@ -343,7 +349,7 @@ fn accessor(
                 );
                 return None;
             }
-            Returns::Value(t) | Returns::Result(t) => t.clone(),
+            Returns::Type(t) => (**t).clone(),
         }
     };
     if !receiver_ok {
@@ -416,15 +422,15 @@ fn action(errors: &Errors, method: &ImplItemFn, opts: ActionOpts) -> Option<Acti
     let mut params = Vec::new();
     let mut ok = receiver_ok;
     for p in typed_params(method) {
-        if let Some(by_ref) = context_type(&p.ty) {
-            params.push(Param::Context { by_ref });
+        if let Some((by_ref, ty)) = context_type(&p.ty) {
+            params.push(Param::Context { by_ref, ty });
             continue;
         }
         match &*p.pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 params.push(Param::Value {
                     ident: pi.ident.clone(),
-                    ty: p.ty.clone(),
+                    ty: Box::new(ungroup(&p.ty).clone()),
                 });
             }
             other => {

@@ -8,16 +8,35 @@ use quote::quote;
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, UnOp};
 
+use crate::ctx::Ctx;
 use crate::error::Errors;
 
 /// A flag option (`observable`), remembering where it was written.
 pub(crate) type Flag = Option<Ident>;
 
-/// A numeric bound: its keyword and the tokens of a `labthings::Number`.
+/// A numeric literal, kept an integer when written as one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum NumberLit {
+    Int(i64),
+    Float(f64),
+}
+
+/// A numeric bound: its keyword and its value.
 #[derive(Clone)]
 pub(crate) struct Bound {
     pub(crate) keyword: Ident,
-    pub(crate) value: TokenStream,
+    pub(crate) value: NumberLit,
+}
+
+impl Bound {
+    /// The tokens of a `labthings::__private::Number`.
+    pub(crate) fn tokens(&self, ctx: &Ctx) -> TokenStream {
+        let private = ctx.private();
+        match self.value {
+            NumberLit::Int(v) => quote!(#private::Number::Int(#v)),
+            NumberLit::Float(v) => quote!(#private::Number::Float(#v)),
+        }
+    }
 }
 
 /// A length bound.
@@ -44,6 +63,7 @@ pub(crate) struct PropertyOpts {
     pub(crate) name: Option<Text>,
     pub(crate) title: Option<Text>,
     pub(crate) description: Option<Text>,
+    pub(crate) unit: Option<Text>,
     pub(crate) minimum: Option<Bound>,
     pub(crate) maximum: Option<Bound>,
     pub(crate) exclusive_minimum: Option<Bound>,
@@ -54,7 +74,7 @@ pub(crate) struct PropertyOpts {
     pub(crate) pattern: Option<Text>,
 }
 
-const PROPERTY_OPTIONS: &str = "`observable`, `read_only`, `write_only`, `setter`, `name`, `title`, `description`, `minimum`, `maximum`, `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`";
+const PROPERTY_OPTIONS: &str = "`observable`, `read_only`, `write_only`, `setter`, `name`, `title`, `description`, `unit`, `minimum`, `maximum`, `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`";
 
 /// Options of `#[action(..)]`.
 #[derive(Default, Clone)]
@@ -73,9 +93,11 @@ const ACTION_OPTIONS: &str = "`name`, `title`, `description`, `safe`, `idempoten
 pub(crate) struct ThingOpts {
     pub(crate) title: Option<Text>,
     pub(crate) description: Option<Text>,
+    /// `crate = "path"`: where the runtime crate is, for crates that re-export it.
+    pub(crate) krate: Option<syn::Path>,
 }
 
-const THING_OPTIONS: &str = "`title`, `description`";
+const THING_OPTIONS: &str = "`title`, `description`, `crate`";
 
 /// Store `value` in `slot`, or report that the option was given twice.
 fn set_once<T>(errors: &Errors, slot: &mut Option<T>, keyword: &Ident, value: T) {
@@ -109,18 +131,16 @@ fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Bound> {
     };
     let sign = if negative { "-" } else { "" };
     let value = match lit {
-        Lit::Int(i) => {
-            let v: i64 = format!("{sign}{}", i.base10_digits())
+        Lit::Int(i) => NumberLit::Int(
+            format!("{sign}{}", i.base10_digits())
                 .parse()
-                .map_err(|_| syn::Error::new_spanned(i, "the bound does not fit in an `i64`"))?;
-            quote!(::labthings::Number::Int(#v))
-        }
-        Lit::Float(f) => {
-            let v: f64 = format!("{sign}{}", f.base10_digits())
+                .map_err(|_| syn::Error::new_spanned(i, "the bound does not fit in an `i64`"))?,
+        ),
+        Lit::Float(f) => NumberLit::Float(
+            format!("{sign}{}", f.base10_digits())
                 .parse()
-                .map_err(|_| syn::Error::new_spanned(f, "invalid number"))?;
-            quote!(::labthings::Number::Float(#v))
-        }
+                .map_err(|_| syn::Error::new_spanned(f, "invalid number"))?,
+        ),
         _ => return Err(not_a_number(&expr, keyword)),
     };
     Ok(Bound {
@@ -203,6 +223,7 @@ impl PropertyOpts {
                 "name" => set_once(errors, &mut o.name, kw, text(meta, kw)?),
                 "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
+                "unit" => set_once(errors, &mut o.unit, kw, text(meta, kw)?),
                 "pattern" => set_once(errors, &mut o.pattern, kw, text(meta, kw)?),
                 "minimum" => set_once(errors, &mut o.minimum, kw, bound(meta, kw)?),
                 "maximum" => set_once(errors, &mut o.maximum, kw, bound(meta, kw)?),
@@ -276,6 +297,15 @@ impl ThingOpts {
             match kw.to_string().as_str() {
                 "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
+                "crate" => {
+                    let path = text(meta, kw)?.value.parse::<syn::Path>().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "`crate` takes the path of the labthings crate, e.g. `crate = \"my_lab::labthings\"`",
+                        )
+                    })?;
+                    set_once(errors, &mut o.krate, kw, path)
+                }
                 _ => return Err(unknown(meta, kw, "thing", THING_OPTIONS)),
             }
             Ok(())
@@ -284,8 +314,9 @@ impl ThingOpts {
     }
 }
 
-/// The tokens of a `labthings::Doc` from a doc expression and overrides.
+/// The tokens of a `labthings::__private::Doc` from a doc expression and overrides.
 pub(crate) fn doc_tokens(
+    ctx: &Ctx,
     doc: &TokenStream,
     title: &Option<Text>,
     description: &Option<Text>,
@@ -298,7 +329,8 @@ pub(crate) fn doc_tokens(
         None => quote!(::core::option::Option::None),
     };
     let (title, description) = (opt(title), opt(description));
-    quote!(::labthings::Doc { text: #doc, title: #title, description: #description })
+    let private = ctx.private();
+    quote!(#private::Doc { text: #doc, title: #title, description: #description })
 }
 
 #[cfg(test)]
@@ -307,10 +339,10 @@ mod tests {
     use syn::parse_quote;
 
     fn parse_property(attr: Attribute) -> (PropertyOpts, Vec<String>) {
-        let errors = Errors::default();
+        let errors = Errors::new();
         let opts = PropertyOpts::parse(&errors, &attr);
         let messages = errors.messages();
-        let _ = errors.into_compile_errors();
+        let _ = errors.finish();
         (opts, messages)
     }
 
@@ -322,14 +354,8 @@ mod tests {
         )]));
         assert!(errors.is_empty(), "{errors:?}");
         assert!(o.observable.is_some() && o.read_only.is_some() && o.write_only.is_none());
-        assert_eq!(
-            o.minimum.unwrap().value.to_string(),
-            quote!(::labthings::Number::Int(-1i64)).to_string()
-        );
-        assert_eq!(
-            o.maximum.unwrap().value.to_string(),
-            quote!(::labthings::Number::Float(2.5f64)).to_string()
-        );
+        assert_eq!(o.minimum.unwrap().value, NumberLit::Int(-1));
+        assert_eq!(o.maximum.unwrap().value, NumberLit::Float(2.5));
         assert_eq!(o.max_length.unwrap().value.base10_digits(), "64");
         assert_eq!(o.name.unwrap().value.value(), "n");
     }
@@ -359,13 +385,13 @@ mod tests {
 
     #[test]
     fn action_options() {
-        let errors = Errors::default();
+        let errors = Errors::new();
         let o = ActionOpts::parse(
             &errors,
             &parse_quote!(#[action(safe, idempotent, name = "go", observable)]),
         );
         let messages = errors.messages();
-        let _ = errors.into_compile_errors();
+        let _ = errors.finish();
         assert!(o.safe.is_some() && o.idempotent.is_some());
         assert_eq!(o.name.unwrap().value.value(), "go");
         assert_eq!(messages.len(), 1);

@@ -1,4 +1,7 @@
 //! Rules that need more than one option or more than one item.
+//!
+//! Whether a name is well formed is the runtime's rule (`labthings::__private::check_affordance`),
+//! which the generated code calls at compile time; here, only rules across items.
 
 use std::collections::HashMap;
 
@@ -7,9 +10,6 @@ use proc_macro2::Span;
 use crate::ast::{MethodProperty, ThingImpl, ThingStruct};
 use crate::attr::PropertyOpts;
 use crate::error::Errors;
-
-/// Names that would collide with the server's own routes under `/{thing}/`.
-const RESERVED: &[&str] = &["ws"];
 
 pub(crate) fn check_struct(errors: &Errors, thing: &ThingStruct) {
     let mut names = Names::default();
@@ -124,26 +124,6 @@ struct Names {
 
 impl Names {
     fn add(&mut self, errors: &Errors, name: &str, span: Span, kind: &'static str) {
-        if RESERVED.contains(&name) {
-            errors.at(
-                span,
-                format_args!(
-                    "an affordance cannot be called `{name}`: `/{{thing}}/{name}` is the Thing's WebSocket endpoint\n= help: rename it with `name = \"...\"`"
-                ),
-            );
-        }
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            errors.at(
-                span,
-                format_args!(
-                    "`{name}` is not a valid affordance name: use letters, digits, `_` and `-`"
-                ),
-            );
-        }
         if let Some((first, first_kind)) = self.seen.get(name) {
             let mut error = syn::Error::new(
                 span,
@@ -173,37 +153,40 @@ mod tests {
     use syn::parse_quote;
 
     fn struct_errors(item: syn::ItemStruct) -> Vec<String> {
-        let errors = Errors::default();
+        let errors = Errors::new();
         let thing = ThingStruct::from_syn(&errors, item, Default::default());
         check_struct(&errors, &thing);
         let messages = errors.messages();
-        let _ = errors.into_compile_errors();
+        let _ = errors.finish();
         messages
     }
 
     fn impl_errors(item: syn::ItemImpl) -> Vec<String> {
-        let errors = Errors::default();
+        let errors = Errors::new();
         let thing = ThingImpl::from_syn(&errors, item, &Default::default());
         check_impl(&errors, &thing);
         let messages = errors.messages();
-        let _ = errors.into_compile_errors();
+        let _ = errors.finish();
         messages
     }
 
     #[test]
-    fn duplicate_and_reserved_names_are_reported() {
+    fn duplicate_names_are_reported_once_each() {
         let messages = struct_errors(parse_quote! {
             struct S {
                 #[property] a: i64,
                 #[property(name = "a")] b: i64,
-                #[property] ws: i64,
-                #[property(name = "a b")] c: i64,
+                #[property(name = "a")] c: i64,
+                #[property(name = "a_b")] d: i64,
+                #[property(name = "a-b")] e: i64,
             }
         });
-        assert_eq!(messages.len(), 3, "{messages:?}");
-        assert!(messages[0].starts_with("the name `a` is already used by a property"));
-        assert!(messages[1].contains("WebSocket endpoint"));
-        assert!(messages[2].contains("not a valid affordance name"));
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .all(|m| m.starts_with("the name `a` is already used by a property"))
+        );
     }
 
     #[test]

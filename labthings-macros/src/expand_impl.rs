@@ -1,4 +1,8 @@
 //! Code generation for `#[thing]` on an impl block: method properties and actions.
+//!
+//! What a method returns is not classified here: the generated code asks the type system
+//! whether it is a `Result` (`labthings::__private::Returned`), so a user's own type called
+//! `Result` is a value, and `anyhow::Result<T>` a `Result`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -6,49 +10,82 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Accessor, Action, MethodProperty, Param, Returns, ThingImpl};
 use crate::attr::{PropertyOpts, doc_tokens};
-use crate::expand_struct::{constraints, name_guards, type_checks_for};
+use crate::ctx::Ctx;
+use crate::expand_struct::{constraints, name_check, unit};
 
-pub(crate) fn expand(thing: &ThingImpl) -> TokenStream {
+pub(crate) fn expand(ctx: &Ctx, thing: &ThingImpl) -> TokenStream {
+    let private = ctx.private();
     let item = &thing.item;
     let self_ty = &item.self_ty;
-    let properties = thing.properties.iter().map(property_def);
-    let property_checks = thing.properties.iter().map(|p| {
-        let accessor = p
-            .getter
-            .as_ref()
-            .or(p.setter.as_ref())
-            .expect("an accessor");
-        type_checks_for(&accessor.ty, &options(p))
+    let names = thing
+        .properties
+        .iter()
+        .map(|p| (&p.name, p.name_span, "property"))
+        .chain(
+            thing
+                .actions
+                .iter()
+                .map(|a| (&a.name, a.name_span, "action")),
+        );
+    let name_checks = names.map(|(name, span, kind)| {
+        let valid = name_check(ctx, name, span);
+        let unique = unique_check(ctx, self_ty, name, span, kind);
+        quote!(#valid #unique)
     });
-    let inputs = thing.actions.iter().map(input_struct);
-    let action_checks = thing.actions.iter().map(action_checks);
-    let actions = thing.actions.iter().map(action_def);
-    let guards = name_guards(
-        thing
-            .properties
-            .iter()
-            .map(|p| (&p.name, p.name_span))
-            .chain(thing.actions.iter().map(|a| (&a.name, a.name_span))),
-    );
+    let property_checks = thing.properties.iter().map(|p| property_checks(ctx, p));
+    let inputs = thing.actions.iter().map(|a| input_struct(ctx, a));
+    let properties = thing.properties.iter().map(|p| property_def(ctx, p));
+    let actions = thing.actions.iter().map(|a| action_def(ctx, a));
     quote! {
         #item
 
-        #[allow(non_upper_case_globals, dead_code)]
-        impl #self_ty {
-            #guards
-        }
-
         const _: () = {
+            #[allow(unused_imports)]
+            use #private::{ViaResult as _, ViaValue as _};
+            #(#name_checks)*
             #(#property_checks)*
-            #(#action_checks)*
             #(#inputs)*
 
             #[automatically_derived]
-            impl ::labthings::__private::ImplTable for #self_ty {
-                const PROPERTIES: &'static [::labthings::PropertyDef<Self>] = &[#(#properties),*];
-                const ACTIONS: &'static [::labthings::ActionDef<Self>] = &[#(#actions),*];
+            impl #private::ImplTable for #self_ty {
+                const PROPERTIES: &'static [#private::PropertyDef<Self>] = &[#(#properties),*];
+                const ACTIONS: &'static [#private::ActionDef<Self>] = &[#(#actions),*];
             }
         };
+    }
+}
+
+/// The compile-time check that the `#[thing]` struct has no property of the same name, on
+/// the name (the two macros cannot see each other; the struct's table is a constant).
+fn unique_check(
+    ctx: &Ctx,
+    self_ty: &syn::Type,
+    name: &str,
+    span: proc_macro2::Span,
+    kind: &str,
+) -> TokenStream {
+    let private = ctx.private();
+    let message = format!(
+        "the name `{name}` is already used by a property of the `#[thing]` struct\n= help: affordance names must be unique within a Thing; rename this {kind} with `name = \"...\"`"
+    );
+    quote_spanned! {span=>
+        const _: () = if #private::struct_declares::<#self_ty>(#name) {
+            ::core::panic!(#message)
+        };
+    }
+}
+
+/// The `Returned` kind of a type, spanned on it: `(&&Returned::<R>::new()).kind()`.
+fn kind_of(ctx: &Ctx, ty: &syn::Type) -> TokenStream {
+    let private = ctx.private_at(ty.span());
+    quote_spanned!(ty.span()=> (&&#private::Returned::<#ty>::new()).kind())
+}
+
+/// What a getter or action returns, as a type (`()` for nothing).
+fn returned(returns: &Returns) -> syn::Type {
+    match returns {
+        Returns::Unit => syn::parse_quote!(()),
+        Returns::Type(t) => (**t).clone(),
     }
 }
 
@@ -61,45 +98,89 @@ fn options(p: &MethodProperty) -> PropertyOpts {
         .unwrap_or_default()
 }
 
+/// Constraints checked against the property's value type, each on its keyword.
+fn property_checks(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
+    let private = ctx.private();
+    let o = options(p);
+    let check = |span: proc_macro2::Span, by_value: TokenStream, by_kind: TokenStream| match (
+        &p.getter, &p.setter,
+    ) {
+        (Some(g), _) => {
+            let kind = kind_of(ctx, &returned(&g.returns));
+            quote_spanned!(span=> const _: fn() = || #private::#by_kind(#kind);)
+        }
+        (None, Some(s)) => {
+            let ty = &s.ty;
+            quote_spanned!(span=> const _: () = #private::#by_value::<#ty>();)
+        }
+        (None, None) => TokenStream::new(),
+    };
+    let numeric = o.bounds().next().map(|b| {
+        check(
+            b.keyword.span(),
+            quote!(assert_numeric),
+            quote!(assert_numeric_output),
+        )
+    });
+    let length = o.lengths().next().map(|l| {
+        check(
+            l.keyword.span(),
+            quote!(assert_has_length),
+            quote!(assert_has_length_output),
+        )
+    });
+    let pattern = o.pattern.as_ref().map(|t| {
+        check(
+            t.keyword.span(),
+            quote!(assert_textual),
+            quote!(assert_textual_output),
+        )
+    });
+    quote!(#numeric #length #pattern)
+}
+
 fn none() -> TokenStream {
     quote!(::core::option::Option::None)
 }
 
-fn getter(g: &Accessor) -> TokenStream {
+fn getter(ctx: &Ctx, g: &Accessor) -> TokenStream {
+    let private = ctx.private();
     let ident = &g.ident;
-    let convert = |call: TokenStream| match &g.returns {
-        Returns::Result(_) => quote!(::labthings::__private::getter_result(#call)),
-        _ => quote!(::labthings::__private::to_json(&#call)),
+    let ty = returned(&g.returns);
+    let kind = kind_of(ctx, &ty);
+    let json = |call: TokenStream| {
+        let convert = quote_spanned!(ty.span()=> #private::output_json(#kind));
+        quote!(#convert(#call))
     };
     if g.is_async {
-        let body = convert(quote!(thing.#ident().await));
-        quote!(::labthings::Getter::Async(|thing| ::std::boxed::Box::pin(async move { #body })))
+        let body = json(quote!(thing.#ident().await));
+        quote!(#private::Getter::Async(|thing| ::std::boxed::Box::pin(async move { #body })))
     } else {
-        let body = convert(quote!(thing.#ident()));
-        quote!(::labthings::Getter::Blocking(|thing| #body))
+        let body = json(quote!(thing.#ident()));
+        quote!(#private::Getter::Blocking(|thing| #body))
     }
 }
 
-fn setter(s: &Accessor) -> TokenStream {
+fn setter(ctx: &Ctx, s: &Accessor) -> TokenStream {
+    let private = ctx.private();
     let (ident, ty) = (&s.ident, &s.ty);
-    let convert = |call: TokenStream| match &s.returns {
-        Returns::Result(_) => quote!(::labthings::__private::setter_result(#call)),
-        _ => quote!({ #call; ::core::result::Result::Ok(()) }),
-    };
-    let parse = quote!(let value: #ty = ::labthings::__private::from_value(value)?;);
+    let returned = returned(&s.returns);
+    let result = |call: TokenStream| quote_spanned!(returned.span()=> #private::SetterReturn::into_result(#call));
+    let parse = quote_spanned!(ty.span()=> let value: #ty = #private::from_value(value)?;);
     if s.is_async {
-        let body = convert(quote!(thing.#ident(value).await));
-        quote!(::labthings::Setter::Async(|thing, value| ::std::boxed::Box::pin(async move {
+        let body = result(quote!(thing.#ident(value).await));
+        quote!(#private::Setter::Async(|thing, value| ::std::boxed::Box::pin(async move {
             #parse
             #body
         })))
     } else {
-        let body = convert(quote!(thing.#ident(value)));
-        quote!(::labthings::Setter::Blocking(|thing, value| { #parse #body }))
+        let body = result(quote!(thing.#ident(value)));
+        quote!(#private::Setter::Blocking(|thing, value| { #parse #body }))
     }
 }
 
-fn property_def(p: &MethodProperty) -> TokenStream {
+fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
+    let private = ctx.private();
     let o = options(p);
     let name = &p.name;
     let accessor = p
@@ -107,34 +188,47 @@ fn property_def(p: &MethodProperty) -> TokenStream {
         .as_ref()
         .or(p.setter.as_ref())
         .expect("an accessor");
-    let ty = &accessor.ty;
-    let doc = doc_tokens(&accessor.doc, &o.title, &o.description);
-    let read_only = o.read_only.is_some() || p.setter.is_none();
-    let write_only = o.write_only.is_some() || p.getter.is_none();
-    let constraints = constraints(&o);
+    let doc = doc_tokens(ctx, &accessor.doc, &o.title, &o.description);
+    let read_only = o.read_only.is_some();
+    let write_only = o.write_only.is_some();
+    let constraints = constraints(ctx, &o);
+    let unit = unit(&o);
+    let schema = match &p.getter {
+        Some(g) => {
+            let ty = returned(&g.returns);
+            let kind = kind_of(ctx, &ty);
+            let at = ctx.private_at(ty.span());
+            quote_spanned!(ty.span()=> |g| #at::output_schema(#kind, g))
+        }
+        None => {
+            let ty = &accessor.ty;
+            let at = ctx.private_at(ty.span());
+            quote_spanned!(ty.span()=> #at::schema::<#ty>)
+        }
+    };
     let getter = p.getter.as_ref().map_or_else(none, |g| {
-        let g = getter(g);
+        let g = getter(ctx, g);
         quote!(::core::option::Option::Some(#g))
     });
-    let setter = match (&p.setter, o.read_only.is_some()) {
+    let setter = match (&p.setter, read_only) {
         (Some(s), false) => {
-            let s = setter(s);
+            let s = setter(ctx, s);
             quote!(::core::option::Option::Some(#s))
         }
         _ => none(),
     };
     quote! {
-        ::labthings::PropertyDef {
+        #private::PropertyDef {
             name: #name,
             doc: #doc,
             observable: false,
             read_only: #read_only,
             write_only: #write_only,
+            unit: #unit,
             constraints: #constraints,
-            schema: ::labthings::__private::schema::<#ty>,
+            schema: #schema,
             getter: #getter,
             setter: #setter,
-            topic: ::core::option::Option::None,
         }
     }
 }
@@ -150,65 +244,63 @@ fn value_params(a: &Action) -> impl Iterator<Item = (&syn::Ident, &syn::Type)> {
     })
 }
 
-fn input_struct(a: &Action) -> TokenStream {
+fn input_struct(ctx: &Ctx, a: &Action) -> TokenStream {
     if value_params(a).next().is_none() {
         return TokenStream::new();
     }
+    let private = ctx.private();
+    let serde_path = quote!(#private::serde).to_string();
+    let schemars_path = quote!(#private::schemars).to_string();
     let ident = input_ident(a);
     let fields = value_params(a).map(|(name, ty)| quote!(#name: #ty));
     quote! {
-        #[derive(::labthings::__private::serde::Deserialize, ::labthings::__private::schemars::JsonSchema)]
-        #[serde(crate = "::labthings::__private::serde", deny_unknown_fields)]
-        #[schemars(crate = "::labthings::__private::schemars")]
+        #[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]
+        #[serde(crate = #serde_path, deny_unknown_fields)]
+        #[schemars(crate = #schemars_path)]
         #[allow(non_camel_case_types)]
         struct #ident { #(#fields),* }
     }
 }
 
-fn output_type(a: &Action) -> TokenStream {
-    match &a.returns {
-        Returns::Unit => quote!(()),
-        Returns::Value(t) | Returns::Result(t) => quote!(#t),
-    }
-}
-
-fn action_checks(a: &Action) -> TokenStream {
-    let args = value_params(a).map(|(_, ty)| {
-        quote_spanned!(ty.span()=> const _: () = ::labthings::__private::assert_argument::<#ty>();)
-    });
-    let output = match &a.returns {
-        Returns::Unit => TokenStream::new(),
-        Returns::Value(t) | Returns::Result(t) => {
-            quote_spanned!(t.span()=> const _: () = ::labthings::__private::assert_output::<#t>();)
-        }
-    };
-    quote!(#(#args)* #output)
-}
-
-fn action_def(a: &Action) -> TokenStream {
+fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
+    let private = ctx.private();
     let name = &a.name;
-    let doc = doc_tokens(&a.doc, &a.opts.title, &a.opts.description);
+    let doc = doc_tokens(ctx, &a.doc, &a.opts.title, &a.opts.description);
     let safe = a.opts.safe.is_some();
     let idempotent = a.opts.idempotent.is_some();
     let has_input = value_params(a).next().is_some();
     let input_ty = input_ident(a);
     let input_schema = if has_input {
-        quote!(::core::option::Option::Some(::labthings::__private::input_schema::<#input_ty>))
+        quote!(::core::option::Option::Some(#private::input_schema::<#input_ty>))
     } else {
         none()
     };
-    let output_ty = output_type(a);
+    let output_ty = returned(&a.returns);
+    let kind = kind_of(ctx, &output_ty);
+    let at = ctx.private_at(output_ty.span());
+    let output_schema = quote_spanned!(output_ty.span()=> |g| #at::output_schema(#kind, g));
     let takes_context = a.params.iter().any(|p| matches!(p, Param::Context { .. }));
+    let blocking = !a.is_async;
     let destructure = if has_input {
         let names = value_params(a).map(|(n, _)| n);
-        quote!(let #input_ty { #(#names),* } = ::labthings::__private::from_value(input)?;)
+        quote!(let #input_ty { #(#names),* } = #private::from_value(input)?;)
     } else {
         quote!(let _ = input;)
     };
+    // The context goes through a trait implemented by `ActionContext` only, spanned on the
+    // type the user wrote: any other type is one error there, and nothing else.
     let args = a.params.iter().map(|p| match p {
         Param::Value { ident, .. } => quote!(#ident),
-        Param::Context { by_ref: true } => quote!(&ctx),
-        Param::Context { by_ref: false } => quote!(::core::clone::Clone::clone(&ctx)),
+        Param::Context { by_ref, ty } => {
+            let at = ctx.private_at(ty.span());
+            let method = if *by_ref {
+                quote!(borrowed)
+            } else {
+                quote!(owned)
+            };
+            let context = quote!(ctx);
+            quote_spanned!(ty.span()=> <#ty as #at::IsActionContext>::#method(&#context))
+        }
     });
     let method = &a.ident;
     let call = if a.is_async {
@@ -216,32 +308,31 @@ fn action_def(a: &Action) -> TokenStream {
     } else {
         quote!(thing.#method(#(#args),*))
     };
-    let convert = match &a.returns {
-        Returns::Result(_) => quote!(::labthings::__private::action_result(#call)),
-        _ => quote!(::labthings::__private::to_json(&#call)),
-    };
+    let convert = quote_spanned!(output_ty.span()=> #private::output_json(#kind));
+    let json = quote!(#convert(#call));
     let invoke = if a.is_async {
         quote!(|thing, input, ctx| ::std::boxed::Box::pin(async move {
             let _ = &ctx;
             #destructure
-            #convert
+            #json
         }))
     } else {
-        quote!(|thing, input, ctx| ::labthings::__private::blocking(move || {
+        quote!(|thing, input, ctx| #private::blocking(move || {
             let _ = &ctx;
             #destructure
-            #convert
+            #json
         }))
     };
     quote! {
-        ::labthings::ActionDef {
+        #private::ActionDef {
             name: #name,
             doc: #doc,
             safe: #safe,
             idempotent: #idempotent,
             takes_context: #takes_context,
+            blocking: #blocking,
             input: #input_schema,
-            output: ::labthings::__private::schema::<#output_ty>,
+            output: #output_schema,
             invoke: #invoke,
         }
     }

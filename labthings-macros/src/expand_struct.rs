@@ -6,16 +6,20 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::ast::{FieldProperty, ThingStruct};
 use crate::attr::{PropertyOpts, doc_tokens};
+use crate::ctx::Ctx;
 
 /// The name of the hidden module holding the property markers of `ident`.
-pub(crate) fn markers_module(ident: &syn::Ident) -> syn::Ident {
+fn markers_module(ident: &syn::Ident) -> syn::Ident {
     format_ident!("__labthings_{}", ident)
 }
 
-pub(crate) fn expand(thing: &ThingStruct) -> TokenStream {
+pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
+    let Ctx { krate, .. } = ctx;
+    let private = ctx.private();
     let mut item = thing.item.clone();
     let ident = &item.ident;
     let module = markers_module(ident);
@@ -24,15 +28,25 @@ pub(crate) fn expand(thing: &ThingStruct) -> TokenStream {
         let field = item.fields.iter_mut().nth(p.field).expect("field index");
         let ty = &p.ty;
         let marker = &p.ident;
-        field.ty =
-            syn::parse_quote_spanned!(ty_span(ty)=> ::labthings::Property<#ty, #module::#marker>);
+        field.ty = syn::parse_quote_spanned!(ty.span()=> #krate::Property<#ty, #module::#marker>);
     }
-    let markers = thing.properties.iter().map(marker);
-    let checks = thing.properties.iter().map(type_checks);
-    let defs = thing.properties.iter().map(|p| property_def(p, ident));
-    let name_guards = name_guards(thing.properties.iter().map(|p| (&p.name, p.name_span)));
+    let markers = thing.properties.iter().map(|p| {
+        let marker = &p.ident;
+        quote!(#[derive(Debug, Clone, Copy)] pub struct #marker;)
+    });
+    let marker_impls = thing
+        .properties
+        .iter()
+        .map(|p| marker_impls(ctx, p, &module));
+    let checks = thing.properties.iter().map(|p| {
+        let name = name_check(ctx, &p.name, p.name_span);
+        let constraints = constraint_checks(ctx, &p.ty, &p.opts);
+        quote!(#name #constraints)
+    });
+    let accessors = thing.properties.iter().map(|p| accessor(ctx, p, ident));
+    let defs = thing.properties.iter().map(|p| property_def(ctx, p, ident));
     let type_name = ident.to_string();
-    let doc = doc_tokens(&thing.doc, &thing.opts.title, &thing.opts.description);
+    let doc = doc_tokens(ctx, &thing.doc, &thing.opts.title, &thing.opts.description);
     quote! {
         #item
 
@@ -42,34 +56,35 @@ pub(crate) fn expand(thing: &ThingStruct) -> TokenStream {
             #(#markers)*
         }
 
-        #[allow(non_upper_case_globals, dead_code)]
-        impl #ident {
-            #name_guards
-        }
-
+        #[allow(non_snake_case)]
         const _: () = {
+            #(#marker_impls)*
             #(#checks)*
+            #(#accessors)*
 
             #[automatically_derived]
-            impl ::labthings::__private::StructTable for #ident {
+            impl #private::Sealed for #ident {}
+
+            #[automatically_derived]
+            impl #private::StructTable for #ident {
                 const TYPE_NAME: &'static str = #type_name;
-                const DOC: ::labthings::Doc = #doc;
-                const PROPERTIES: &'static [::labthings::PropertyDef<Self>] = &[#(#defs),*];
+                const DOC: #private::Doc = #doc;
+                const PROPERTIES: &'static [#private::PropertyDef<Self>] = &[#(#defs),*];
             }
 
             #[automatically_derived]
-            impl ::labthings::Thing for #ident {
-                fn table() -> &'static ::labthings::ThingTable<Self> {
-                    static TABLE: ::std::sync::OnceLock<::labthings::ThingTable<#ident>> =
+            impl #krate::Thing for #ident {
+                fn table() -> &'static #private::ThingTable<Self> {
+                    static TABLE: ::std::sync::OnceLock<#private::ThingTable<#ident>> =
                         ::std::sync::OnceLock::new();
                     TABLE.get_or_init(|| {
-                        use ::labthings::__private::{ViaImplTable as _, ViaNoImplTable as _};
+                        use #private::{ViaImplTable as _, ViaNoImplTable as _};
                         let (properties, actions) =
-                            (&::labthings::__private::Probe::<#ident>::new()).methods();
-                        ::labthings::ThingTable::build(
-                            <Self as ::labthings::__private::StructTable>::TYPE_NAME,
-                            <Self as ::labthings::__private::StructTable>::DOC,
-                            <Self as ::labthings::__private::StructTable>::PROPERTIES
+                            (&#private::Probe::<#ident>::new()).methods();
+                        #private::ThingTable::build(
+                            <Self as #private::StructTable>::TYPE_NAME,
+                            <Self as #private::StructTable>::DOC,
+                            <Self as #private::StructTable>::PROPERTIES
                                 .iter()
                                 .chain(properties),
                             actions,
@@ -81,96 +96,100 @@ pub(crate) fn expand(thing: &ThingStruct) -> TokenStream {
     }
 }
 
-/// What `#[thing]` emits when the item is not a struct it can handle: the item unchanged.
-pub(crate) fn fallback(item: &syn::ItemStruct) -> TokenStream {
-    quote!(#item)
+/// What `#[thing]` emits when the struct has a structural mistake (a tuple struct, generic
+/// parameters): the item, and a `Thing` impl that is never called, so that code using the
+/// type does not pile errors on top of the one that matters (thiserror's fallback).
+pub(crate) fn fallback(ctx: &Ctx, item: &syn::ItemStruct) -> TokenStream {
+    let Ctx { krate, .. } = ctx;
+    let private = ctx.private();
+    let ident = &item.ident;
+    let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
+    let mut where_clause = where_clause
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(where));
+    where_clause
+        .predicates
+        .push(syn::parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync + 'static));
+    quote! {
+        #item
+
+        const _: () = {
+            impl #impl_generics #private::Sealed for #ident #ty_generics #where_clause {}
+            impl #impl_generics #krate::Thing for #ident #ty_generics #where_clause {
+                fn table() -> &'static #private::ThingTable<Self> {
+                    ::core::unreachable!("`#[thing]` reported an error for this type")
+                }
+            }
+        };
+    }
 }
 
-fn ty_span(ty: &syn::Type) -> Span {
-    syn::spanned::Spanned::span(ty)
+/// The compile-time check of an affordance name against the runtime's naming rule, reported
+/// on the name.
+pub(crate) fn name_check(ctx: &Ctx, name: &str, span: Span) -> TokenStream {
+    let private = ctx.private();
+    quote_spanned! {span=>
+        const _: () = match #private::check_affordance(#name) {
+            ::core::result::Result::Ok(()) => (),
+            ::core::result::Result::Err(problem) => ::core::panic!("{}", problem),
+        };
+    }
 }
 
-/// Hidden associated constants named after the affordances: two affordances of one Thing with
-/// the same name, one in the struct and one in an impl block, collide on them. Names repeated
-/// within the item are reported by `check` and get one guard only.
-pub(crate) fn name_guards<'a>(names: impl Iterator<Item = (&'a String, Span)>) -> TokenStream {
-    let mut seen = std::collections::HashSet::new();
-    names
-        .filter(|(name, _)| seen.insert(name.as_str()))
-        .map(|(name, span)| name_guard(name, span))
-        .collect()
-}
-
-fn name_guard(name: &str, span: Span) -> TokenStream {
-    let sanitized: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let guard = format_ident!("__labthings_affordance_named_{}", sanitized, span = span);
-    quote_spanned!(span=> #[doc(hidden)] const #guard: () = ();)
-}
-
-fn marker(p: &FieldProperty) -> TokenStream {
+/// The traits of a property's marker type, outside its module (where the crate path of
+/// `crate = "…"` resolves as the user wrote it).
+fn marker_impls(ctx: &Ctx, p: &FieldProperty, module: &syn::Ident) -> TokenStream {
+    let Ctx { krate, .. } = ctx;
     let marker = &p.ident;
     let name = &p.name;
     let observable = p
         .opts
         .observable
         .as_ref()
-        .map(|_| quote!(impl ::labthings::Observable for #marker {}));
+        .map(|_| quote!(impl #krate::Observable for #module::#marker {}));
     quote! {
-        #[derive(Debug, Clone, Copy)]
-        pub struct #marker;
-        impl ::labthings::PropertyMarker for #marker {
+        impl #krate::PropertyMarker for #module::#marker {
             const NAME: &'static str = #name;
         }
         #observable
     }
 }
 
-/// Compile-time checks of the value type and of the constraints, spanned on the user's
-/// tokens.
-pub(crate) fn type_checks_for(ty: &syn::Type, opts: &PropertyOpts) -> TokenStream {
-    let value = quote_spanned!(ty_span(ty)=>
-        const _: () = ::labthings::__private::assert_value::<#ty>();
-    );
+/// Compile-time checks that the constraints apply to the value type, each spanned on its
+/// keyword.
+fn constraint_checks(ctx: &Ctx, ty: &syn::Type, opts: &PropertyOpts) -> TokenStream {
+    let private = ctx.private();
     let numeric = opts.bounds().next().map(|b| {
         quote_spanned!(b.keyword.span()=>
-            const _: () = ::labthings::__private::assert_numeric::<#ty>();
+            const _: () = #private::assert_numeric::<#ty>();
         )
     });
     let length = opts.lengths().next().map(|l| {
         quote_spanned!(l.keyword.span()=>
-            const _: () = ::labthings::__private::assert_has_length::<#ty>();
+            const _: () = #private::assert_has_length::<#ty>();
         )
     });
     let pattern = opts.pattern.as_ref().map(|p| {
         quote_spanned!(p.keyword.span()=>
-            const _: () = ::labthings::__private::assert_textual::<#ty>();
+            const _: () = #private::assert_textual::<#ty>();
         )
     });
-    quote!(#value #numeric #length #pattern)
+    quote!(#numeric #length #pattern)
 }
 
-fn type_checks(p: &FieldProperty) -> TokenStream {
-    type_checks_for(&p.ty, &p.opts)
-}
-
-/// The tokens of a `labthings::Constraints`.
-pub(crate) fn constraints(o: &PropertyOpts) -> TokenStream {
-    let bound = |b: &Option<crate::attr::Bound>| match b {
-        Some(b) => {
-            let v = &b.value;
-            quote!(::core::option::Option::Some(#v))
-        }
+/// The tokens of a `Constraints`.
+pub(crate) fn constraints(ctx: &Ctx, o: &PropertyOpts) -> TokenStream {
+    let private = ctx.private();
+    let some = |t: Option<TokenStream>| match t {
+        Some(t) => quote!(::core::option::Option::Some(#t)),
         None => quote!(::core::option::Option::None),
     };
-    let length = |l: &Option<crate::attr::Length>| match l {
-        Some(l) => {
+    let bound = |b: &Option<crate::attr::Bound>| some(b.as_ref().map(|b| b.tokens(ctx)));
+    let length = |l: &Option<crate::attr::Length>| {
+        some(l.as_ref().map(|l| {
             let v: u64 = l.value.base10_parse().unwrap_or_default();
-            quote!(::core::option::Option::Some(#v))
-        }
-        None => quote!(::core::option::Option::None),
+            quote!(#v)
+        }))
     };
     let (minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of) = (
         bound(&o.minimum),
@@ -180,15 +199,12 @@ pub(crate) fn constraints(o: &PropertyOpts) -> TokenStream {
         bound(&o.multiple_of),
     );
     let (min_length, max_length) = (length(&o.min_length), length(&o.max_length));
-    let pattern = match &o.pattern {
-        Some(p) => {
-            let v = &p.value;
-            quote!(::core::option::Option::Some(#v))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+    let pattern = some(o.pattern.as_ref().map(|p| {
+        let v = &p.value;
+        quote!(#v)
+    }));
     quote! {
-        ::labthings::Constraints {
+        #private::Constraints {
             minimum: #minimum,
             maximum: #maximum,
             exclusive_minimum: #exclusive_minimum,
@@ -201,40 +217,63 @@ pub(crate) fn constraints(o: &PropertyOpts) -> TokenStream {
     }
 }
 
-fn property_def(p: &FieldProperty, thing: &syn::Ident) -> TokenStream {
+/// `Some("unit")` or `None`.
+pub(crate) fn unit(o: &PropertyOpts) -> TokenStream {
+    match &o.unit {
+        Some(unit) => {
+            let v = &unit.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn accessor_ident(p: &FieldProperty) -> syn::Ident {
+    format_ident!("__labthings_field_{}", p.ident)
+}
+
+/// The one place where the field is seen as a stored value: a value type that cannot be
+/// serialised or deserialised is reported once, on the field's type.
+fn accessor(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream {
+    let private = ctx.private();
+    let (ident, field, ty) = (accessor_ident(p), &p.ident, &p.ty);
+    quote_spanned! {ty.span()=>
+        fn #ident(thing: &#thing) -> &dyn #private::StoredValue {
+            &thing.#field
+        }
+    }
+}
+
+fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream {
+    let private = ctx.private();
     let o = &p.opts;
-    let (name, field, ty) = (&p.name, &p.ident, &p.ty);
-    let doc = doc_tokens(&p.doc, &o.title, &o.description);
+    let (name, ty) = (&p.name, &p.ty);
+    let accessor = accessor_ident(p);
+    let doc = doc_tokens(ctx, &p.doc, &o.title, &o.description);
     let observable = o.observable.is_some();
     let read_only = o.read_only.is_some();
     let write_only = o.write_only.is_some();
-    let constraints = constraints(o);
+    let constraints = constraints(ctx, o);
+    let unit = unit(o);
+    let at = ctx.private_at(ty.span());
+    let schema = quote_spanned!(ty.span()=> #at::schema::<#ty>);
     let setter = if read_only {
         quote!(::core::option::Option::None)
     } else {
-        quote!(::core::option::Option::Some(::labthings::Setter::Immediate(
-            |thing: &#thing, value| ::labthings::__private::write_field(&thing.#field, value)
-        )))
-    };
-    let topic = if observable {
-        quote!(::core::option::Option::Some(|thing: &#thing| thing.#field.topic()))
-    } else {
-        quote!(::core::option::Option::None)
+        quote!(::core::option::Option::Some(#private::Setter::<#thing>::Field(#accessor)))
     };
     quote! {
-        ::labthings::PropertyDef {
+        #private::PropertyDef {
             name: #name,
             doc: #doc,
             observable: #observable,
             read_only: #read_only,
             write_only: #write_only,
+            unit: #unit,
             constraints: #constraints,
-            schema: ::labthings::__private::schema::<#ty>,
-            getter: ::core::option::Option::Some(::labthings::Getter::Immediate(
-                |thing: &#thing| ::labthings::__private::read_field(&thing.#field)
-            )),
+            schema: #schema,
+            getter: ::core::option::Option::Some(#private::Getter::<#thing>::Field(#accessor)),
             setter: #setter,
-            topic: #topic,
         }
     }
 }

@@ -10,6 +10,7 @@
 mod ast;
 mod attr;
 mod check;
+mod ctx;
 mod doc;
 mod error;
 mod expand_impl;
@@ -19,6 +20,7 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 
+use crate::ctx::Ctx;
 use crate::error::Errors;
 
 /// Make a struct a Thing, or add method properties and actions to one. See `labthings::thing`.
@@ -50,22 +52,23 @@ fn outside_thing(name: &str, item: TokenStream2) -> TokenStream2 {
 }
 
 fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    let errors = Errors::default();
+    let errors = Errors::new();
     let opts = attr::ThingOpts::parse(&errors, attr);
+    let ctx = Ctx::new(opts.krate.as_ref());
     let expanded = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(syn::Item::Struct(item)) => {
             let thing = ast::ThingStruct::from_syn(&errors, item, opts);
             check::check_struct(&errors, &thing);
             if thing_struct_is_usable(&thing) {
-                expand_struct::expand(&thing)
+                expand_struct::expand(&ctx, &thing)
             } else {
-                expand_struct::fallback(&thing.item)
+                expand_struct::fallback(&ctx, &thing.item)
             }
         }
         Ok(syn::Item::Impl(item)) => {
             let thing = ast::ThingImpl::from_syn(&errors, item, &opts);
             check::check_impl(&errors, &thing);
-            expand_impl::expand(&thing)
+            expand_impl::expand(&ctx, &thing)
         }
         Ok(other) => {
             errors.spanned(
@@ -79,7 +82,7 @@ fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             item
         }
     };
-    let compile_errors = errors.into_compile_errors();
+    let compile_errors = errors.finish();
     quote!(#compile_errors #expanded)
 }
 

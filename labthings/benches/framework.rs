@@ -13,8 +13,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use labthings::broker::{Mailbox, MailboxLimits, Topic};
-use labthings::{Getter, Setter, TdOptions, Thing};
+use labthings::__private::broker::{Mailbox, MailboxLimits, Topic};
+use labthings::__private::{Getter, Setter};
+use labthings::{TdOptions, Thing};
 use serde_json::json;
 
 fn td(c: &mut Criterion) {
@@ -31,10 +32,10 @@ fn properties(c: &mut Criterion) {
     c.bench_function("property/read count", |b| {
         b.iter(|| {
             let (_, entry) = table.property(black_box("count")).unwrap();
-            let Some(Getter::Immediate(read)) = &entry.def.getter else {
+            let Some(Getter::Field(field)) = &entry.def.getter else {
                 unreachable!()
             };
-            read(&thing).unwrap()
+            field(&thing).read_json().unwrap()
         })
     });
     c.bench_function("property/write step (validated)", |b| {
@@ -42,12 +43,44 @@ fn properties(c: &mut Criterion) {
             let (_, entry) = table.property(black_box("step")).unwrap();
             let value = json!(5);
             entry.validate(&value).unwrap();
-            let Some(Setter::Immediate(write)) = &entry.def.setter else {
+            let Some(Setter::Field(field)) = &entry.def.setter else {
                 unreachable!()
             };
-            write(&thing, value).unwrap()
+            field(&thing).write_json(value).unwrap()
         })
     });
+}
+
+/// Several threads reading one property at once: the time per read, as seen by each thread.
+/// Reads must not write shared memory, or this grows with the number of threads.
+fn concurrent_reads(c: &mut Criterion) {
+    let thing = Arc::new(counter::Counter::new());
+    let mut group = c.benchmark_group("property/concurrent get");
+    for threads in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::from_parameter(threads), &threads, |b, &n| {
+            b.iter_custom(|iters| {
+                let start = std::sync::Barrier::new(n);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..n)
+                        .map(|_| {
+                            scope.spawn(|| {
+                                start.wait();
+                                let t = std::time::Instant::now();
+                                for _ in 0..iters {
+                                    black_box(thing.count.get());
+                                }
+                                t.elapsed()
+                            })
+                        })
+                        .collect();
+                    let total: std::time::Duration =
+                        handles.into_iter().map(|h| h.join().unwrap()).sum();
+                    total / n as u32
+                })
+            })
+        });
+    }
+    group.finish();
 }
 
 fn broker(c: &mut Criterion) {
@@ -100,5 +133,12 @@ fn websocket_messages(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, td, properties, broker, websocket_messages);
+criterion_group!(
+    benches,
+    td,
+    properties,
+    concurrent_reads,
+    broker,
+    websocket_messages
+);
 criterion_main!(benches);

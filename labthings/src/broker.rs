@@ -206,18 +206,41 @@ impl Topic {
 
     /// Whether anyone listens. Publishers skip serialising values when nobody does.
     pub fn has_subscribers(&self) -> bool {
-        self.inner.count.load(Ordering::Acquire) > 0
+        self.inner.count.load(Ordering::SeqCst) > 0
     }
 
     /// Number of subscribed mailboxes.
     pub fn subscriber_count(&self) -> usize {
-        self.inner.count.load(Ordering::Acquire)
+        self.inner.count.load(Ordering::SeqCst)
     }
 
     /// Deliver to `mailbox` under `slot`. Subscribing the same mailbox twice replaces the
     /// earlier slot, so a consumer gets at most one delivery per change.
     pub fn subscribe(&self, mailbox: &Arc<Mailbox>, slot: u32) {
         let mut entries = self.write();
+        Self::insert(&mut entries, &self.inner.count, mailbox, slot);
+    }
+
+    /// Subscribe `mailbox` under `slot` and queue the current value that `current` reads,
+    /// with no publish in between: a value published before is older than the one read, and
+    /// one published after is queued after it. So the consumer always ends on the latest
+    /// value, however the subscription races with writers (who store a value before they
+    /// publish it).
+    pub fn subscribe_with_current(
+        &self,
+        mailbox: &Arc<Mailbox>,
+        slot: u32,
+        current: impl FnOnce() -> Option<SharedJson>,
+    ) {
+        let mut entries = self.write();
+        Self::insert(&mut entries, &self.inner.count, mailbox, slot);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(value) = current() {
+            mailbox.push_value(slot, value);
+        }
+    }
+
+    fn insert(entries: &mut Vec<Entry>, count: &AtomicUsize, mailbox: &Arc<Mailbox>, slot: u32) {
         if let Some(entry) = entries
             .iter_mut()
             .find(|e| std::ptr::eq(e.mailbox.as_ptr(), Arc::as_ptr(mailbox)))
@@ -229,7 +252,7 @@ impl Topic {
             mailbox: Arc::downgrade(mailbox),
             slot,
         });
-        self.inner.count.store(entries.len(), Ordering::Release);
+        count.store(entries.len(), Ordering::SeqCst);
     }
 
     /// Stop delivering to `mailbox`. Returns whether it was subscribed.
@@ -237,7 +260,7 @@ impl Topic {
         let mut entries = self.write();
         let before = entries.len();
         entries.retain(|e| !std::ptr::eq(e.mailbox.as_ptr(), Arc::as_ptr(mailbox)));
-        self.inner.count.store(entries.len(), Ordering::Release);
+        self.inner.count.store(entries.len(), Ordering::SeqCst);
         before != entries.len()
     }
 
@@ -265,7 +288,7 @@ impl Topic {
         if stale {
             let mut entries = self.write();
             entries.retain(|e| e.mailbox.upgrade().is_some_and(|m| !m.is_closed()));
-            self.inner.count.store(entries.len(), Ordering::Release);
+            self.inner.count.store(entries.len(), Ordering::SeqCst);
         }
     }
 

@@ -1,11 +1,14 @@
 //! A command line for programs that publish Things: `serve` (default) and `td`.
 
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
+use crate::config::{Config, ConfigError};
 use crate::server::ThingServer;
 use crate::td::TdOptions;
 use crate::thing::Thing;
@@ -24,29 +27,42 @@ use crate::thing::Thing;
 ///   serves the Things and prints the URL it listens on (`--port 0` picks a free port).
 /// - `PROGRAM td [NAME] [--base URL] [--prefix /api] [--config FILE]` prints
 ///   `{"name": <TD>, …}`, or the bare TD of Thing `NAME`, and exits without creating any
-///   Thing.
+///   Thing (with `--config`, the file is checked: types, names and arguments).
+///
+/// `--config` and `--prefix` mean the same before and after the subcommand; `--host` and
+/// `--port` belong to serving, and are refused with `td`. Mistakes exit with code 2.
 ///
 /// Without `--config`, the Things added with [`thing`](Self::thing) are published. With it,
 /// the file (see [`crate::config`]) says which of the types registered with
 /// [`thing_type`](Self::thing_type) to create, under which names and with which arguments.
+///
+/// [`run`](Self::run) starts its own runtime; inside `#[tokio::main]`, await
+/// [`run_async`](Self::run_async) instead. Either installs the `tracing` subscriber of
+/// [`init_logging`](crate::init_logging) and stops gracefully on SIGINT or SIGTERM.
 pub struct App {
     program: String,
     things: Vec<Registration>,
     types: Vec<ThingType>,
 }
 
+/// A Thing of the program: its name, its TD, and how to add it to a server.
 struct Registration {
     name: String,
     td: fn(&TdOptions) -> Value,
-    add: Box<dyn FnOnce(ThingServer) -> ThingServer>,
+    add: Box<dyn FnOnce(ThingServer) -> ThingServer + Send>,
 }
 
-type Construct =
-    Box<dyn Fn(&str, Value) -> Result<Box<dyn FnOnce(ThingServer) -> ThingServer>, String>>;
+type Construct = Box<
+    dyn Fn(&str, Value) -> Result<Box<dyn FnOnce(ThingServer) -> ThingServer + Send>, String>
+        + Send,
+>;
 
+/// A Thing type that configuration files can create.
 struct ThingType {
     name: String,
     td: fn(&TdOptions) -> Value,
+    /// Checks construction arguments without constructing.
+    check: Box<dyn Fn(Value) -> Result<(), String> + Send>,
     construct: Construct,
 }
 
@@ -58,6 +74,10 @@ impl std::fmt::Debug for App {
                 "things",
                 &self.things.iter().map(|t| &t.name).collect::<Vec<_>>(),
             )
+            .field(
+                "types",
+                &self.types.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -68,31 +88,52 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
     serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the Things (the default).
-    Serve(ServeArgs),
-    /// Print Thing Descriptions and exit.
+    Serve,
+    /// Print Thing Descriptions and exit, without creating any Thing.
     Td(TdArgs),
 }
 
+/// Options that mean the same wherever they stand.
 #[derive(Debug, Args, Clone)]
+struct CommonArgs {
+    /// A configuration file (JSON, or TOML when named *.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Serve every route under this path prefix, e.g. /api/v3.
+    #[arg(long, global = true)]
+    prefix: Option<String>,
+}
+
+/// Options of serving; accepted anywhere, refused with `td`.
+#[derive(Debug, Args, Clone, Default)]
 struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1, or the configuration's `host`].
-    #[arg(long)]
+    #[arg(long, global = true)]
     host: Option<IpAddr>,
     /// Port to listen on; 0 picks a free one [default: 5000, or the configuration's `port`].
-    #[arg(long)]
+    #[arg(long, global = true)]
     port: Option<u16>,
-    /// Serve every route under this path prefix, e.g. /api/v3.
-    #[arg(long)]
-    prefix: Option<String>,
-    /// A configuration file (JSON, or TOML when named *.toml).
-    #[arg(long)]
-    config: Option<std::path::PathBuf>,
+}
+
+impl ServeArgs {
+    /// The options given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("--host", self.host.is_some()),
+            ("--port", self.port.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -102,12 +143,6 @@ struct TdArgs {
     /// The base URL to put in the TDs.
     #[arg(long)]
     base: Option<String>,
-    /// The path prefix of the routes.
-    #[arg(long, default_value = "")]
-    prefix: String,
-    /// A configuration file: print the TDs of the Things it names.
-    #[arg(long)]
-    config: Option<std::path::PathBuf>,
 }
 
 impl App {
@@ -125,60 +160,75 @@ impl App {
     pub fn thing_type<T, A, E>(
         mut self,
         type_name: &str,
-        make: impl Fn(A) -> Result<T, E> + 'static,
+        make: impl Fn(A) -> Result<T, E> + Send + 'static,
     ) -> Self
     where
         T: Thing,
-        A: serde::de::DeserializeOwned,
+        A: serde::de::DeserializeOwned + 'static,
         E: std::fmt::Display,
     {
-        let make = std::rc::Rc::new(make);
         self.types.push(ThingType {
             name: type_name.to_owned(),
             td: T::thing_description,
+            check: Box::new(|args| parse_args::<A>(args).map(drop)),
             construct: Box::new(move |name: &str, args: Value| {
-                // Absent arguments are `null`, or `{}` for types with all-default fields.
-                let parsed = match serde_json::from_value::<A>(args.clone()) {
-                    Err(_) if args.is_null() => {
-                        serde_json::from_value(Value::Object(Default::default()))
-                    }
-                    other => other,
-                };
-                let args = parsed.map_err(|e| format!("invalid arguments: {e}"))?;
-                let thing = make(args).map_err(|e| format!("could not be created: {e}"))?;
+                let thing = make(parse_args::<A>(args)?)
+                    .map_err(|e| format!("could not be created: {e}"))?;
                 let name = name.to_owned();
-                Ok(
-                    Box::new(move |server: ThingServer| server.thing(&name, thing))
-                        as Box<dyn FnOnce(ThingServer) -> ThingServer>,
-                )
+                Ok(Box::new(move |server: ThingServer| {
+                    server.thing(&name, thing)
+                }))
             }),
         });
         self
     }
 
     /// Publish the Thing that `make` creates under `name`. `make` runs only when serving.
-    pub fn thing<T: Thing>(mut self, name: &str, make: impl FnOnce() -> T + 'static) -> Self {
+    pub fn thing<T: Thing>(
+        mut self,
+        name: &str,
+        make: impl FnOnce() -> T + Send + 'static,
+    ) -> Self {
+        let owned = name.to_owned();
         self.things.push(Registration {
-            name: name.to_owned(),
+            name: owned.clone(),
             td: T::thing_description,
-            add: Box::new({
-                let name = name.to_owned();
-                move |server: ThingServer| server.thing(&name, make())
-            }),
+            add: Box::new(move |server: ThingServer| server.thing(&owned, make())),
         });
         self
     }
 
-    /// Parse the process's arguments and run.
+    /// Parse the process's arguments and run, on a runtime of its own.
     pub fn run(self) -> ExitCode {
         self.run_with(std::env::args_os())
     }
 
-    /// Run with the given arguments (the first is the program name).
+    /// Run with the given arguments (the first is the program name), on a runtime of its own.
     pub fn run_with<I, A>(self, args: I) -> ExitCode
     where
         I: IntoIterator<Item = A>,
-        A: Into<std::ffi::OsString> + Clone,
+        A: Into<OsString> + Clone,
+    {
+        let runtime = match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("{}: cannot start the runtime: {e}", self.program);
+                return ExitCode::FAILURE;
+            }
+        };
+        runtime.block_on(self.run_async_with(args))
+    }
+
+    /// Parse the process's arguments and run, on the current runtime.
+    pub async fn run_async(self) -> ExitCode {
+        self.run_async_with(std::env::args_os()).await
+    }
+
+    /// Run with the given arguments (the first is the program name), on the current runtime.
+    pub async fn run_async_with<I, A>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<OsString> + Clone,
     {
         let cli = match Cli::try_parse_from(args) {
             Ok(cli) => cli,
@@ -192,47 +242,79 @@ impl App {
             }
         };
         match cli.command {
-            Some(Command::Td(args)) => self.print_td(&args),
-            Some(Command::Serve(args)) => self.serve(args),
-            None => self.serve(cli.serve),
+            Some(Command::Td(args)) => {
+                let misplaced = cli.serve.given();
+                if !misplaced.is_empty() {
+                    let verb = if misplaced.len() == 1 {
+                        "applies"
+                    } else {
+                        "apply"
+                    };
+                    return self.fail(format_args!(
+                        "{} only {verb} to serving, not to `td`",
+                        misplaced.join(" and ")
+                    ));
+                }
+                self.print_td(&cli.common, &args)
+            }
+            Some(Command::Serve) | None => self.serve(&cli.common, cli.serve).await,
         }
     }
 
-    /// The Things of a configuration file: name, TD function, and how to add it to a server.
-    #[allow(clippy::type_complexity)]
-    fn configured(
-        &self,
-        config: &crate::config::Config,
-        file: &std::path::Path,
-    ) -> Result<Vec<Registration>, crate::config::ConfigError> {
+    fn fail(&self, message: impl std::fmt::Display) -> ExitCode {
+        eprintln!("{}: {message}", self.program);
+        ExitCode::from(2)
+    }
+
+    /// Read a configuration file and check every Thing it names against the registered types.
+    fn load(&self, file: &Path) -> Result<Config, ConfigError> {
+        let config = Config::load(file)?;
+        for thing in &config.things {
+            let error = |key: &str, problem: String| ConfigError {
+                file: file.to_owned(),
+                key: format!("things.{}.{key}", thing.name),
+                problem,
+            };
+            let ty = self
+                .thing_type_named(&thing.type_name)
+                .map_err(|p| error("type", p))?;
+            (ty.check)(thing.args.clone()).map_err(|p| error("args", p))?;
+        }
+        Ok(config)
+    }
+
+    fn thing_type_named(&self, name: &str) -> Result<&ThingType, String> {
+        self.types.iter().find(|ty| ty.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
+            format!(
+                "no Thing type is called '{name}'; this program has: {}",
+                known.join(", ")
+            )
+        })
+    }
+
+    /// The Things to publish: those of the configuration file, or the built-in ones.
+    fn registrations(
+        &mut self,
+        config: Option<(&Path, &Config)>,
+        construct: bool,
+    ) -> Result<Vec<Registration>, String> {
+        let Some((file, config)) = config else {
+            return Ok(std::mem::take(&mut self.things));
+        };
         config
             .things
             .iter()
-            .map(|t| {
-                let error = |key: String, problem: String| crate::config::ConfigError {
-                    file: file.to_owned(),
-                    key,
-                    problem,
+            .map(|thing| {
+                let ty = self.thing_type_named(&thing.type_name)?;
+                let add = if construct {
+                    (ty.construct)(&thing.name, thing.args.clone())
+                        .map_err(|p| format!("{}: `things.{}`: {p}", file.display(), thing.name))?
+                } else {
+                    Box::new(|server: ThingServer| server)
                 };
-                let ty = self
-                    .types
-                    .iter()
-                    .find(|ty| ty.name == t.type_name)
-                    .ok_or_else(|| {
-                        let known: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
-                        error(
-                            format!("things.{}.type", t.name),
-                            format!(
-                                "no Thing type is called '{}'; this program has: {}",
-                                t.type_name,
-                                known.join(", ")
-                            ),
-                        )
-                    })?;
-                let add = (ty.construct)(&t.name, t.args.clone())
-                    .map_err(|p| error(format!("things.{}.args", t.name), p))?;
                 Ok(Registration {
-                    name: t.name.clone(),
+                    name: thing.name.clone(),
                     td: ty.td,
                     add,
                 })
@@ -240,48 +322,41 @@ impl App {
             .collect()
     }
 
-    fn load(
-        &self,
-        file: &std::path::Path,
-    ) -> Result<(crate::config::Config, Vec<Registration>), ExitCode> {
-        let result = crate::config::Config::load(file).and_then(|config| {
-            self.configured(&config, file)
-                .map(|things| (config, things))
-        });
-        result.map_err(|e| {
-            eprintln!("{}: invalid configuration: {e}", self.program);
-            ExitCode::from(2)
-        })
-    }
-
-    fn print_td(mut self, args: &TdArgs) -> ExitCode {
-        if let Some(file) = &args.config {
-            match self.load(file) {
-                Ok((_, things)) => self.things = things,
-                Err(code) => return code,
-            }
-        }
+    fn print_td(mut self, common: &CommonArgs, args: &TdArgs) -> ExitCode {
+        let config = match common.config.as_deref().map(|f| self.load(f)).transpose() {
+            Ok(config) => config,
+            Err(e) => return self.fail(format_args!("invalid configuration: {e}")),
+        };
+        let prefix = common
+            .prefix
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.prefix.clone()))
+            .unwrap_or_default();
+        let file = common.config.as_deref().zip(config.as_ref());
+        let things = match self.registrations(file, false) {
+            Ok(things) => things,
+            Err(e) => return self.fail(e),
+        };
         let options = |name: &str| {
-            let o = TdOptions::new(&args.prefix, name);
+            let o = TdOptions::new(&prefix, name);
             match &args.base {
                 Some(base) => o.with_base(base.clone()),
                 None => o,
             }
         };
         let out = match &args.name {
-            Some(name) => match self.things.iter().find(|t| &t.name == name) {
+            Some(name) => match things.iter().find(|t| &t.name == name) {
                 Some(t) => (t.td)(&options(name)),
                 None => {
-                    eprintln!(
-                        "{}: no Thing is called '{name}'; the Things are: {}",
-                        self.program,
-                        self.names()
-                    );
-                    return ExitCode::from(2);
+                    let names: Vec<&str> = things.iter().map(|t| t.name.as_str()).collect();
+                    return self.fail(format_args!(
+                        "no Thing is called '{name}'; the Things are: {}",
+                        names.join(", ")
+                    ));
                 }
             },
             None => Value::Object(
-                self.things
+                things
                     .iter()
                     .map(|t| (t.name.clone(), (t.td)(&options(&t.name))))
                     .collect(),
@@ -294,60 +369,97 @@ impl App {
         ExitCode::SUCCESS
     }
 
-    fn names(&self) -> String {
-        self.things
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn serve(mut self, args: ServeArgs) -> ExitCode {
+    async fn serve(mut self, common: &CommonArgs, args: ServeArgs) -> ExitCode {
+        crate::logs::init();
+        let config = match common.config.as_deref().map(|f| self.load(f)).transpose() {
+            Ok(config) => config,
+            Err(e) => return self.fail(format_args!("invalid configuration: {e}")),
+        };
+        let file = common.config.as_deref().zip(config.as_ref());
+        let things = match self.registrations(file, true) {
+            Ok(things) => things,
+            Err(e) => return self.fail(e),
+        };
         let mut server = ThingServer::new();
         let (mut host, mut port, mut prefix) = (None, None, None);
-        if let Some(file) = &args.config {
-            match self.load(file) {
-                Ok((config, things)) => {
-                    self.things = things;
-                    if let Some(cors) = config.cors {
-                        server = server.cors(cors);
-                    }
-                    if let Some(t) = config.retention_time {
-                        server = server.retention_time(std::time::Duration::from_secs_f64(t));
-                    }
-                    if let Some(n) = config.max_finished_invocations {
-                        server = server.max_finished_invocations(n);
-                    }
-                    (host, port, prefix) = (config.host, config.port, config.prefix);
-                }
-                Err(code) => return code,
+        if let Some(config) = &config {
+            if let Some(cors) = config.cors {
+                server = server.cors(cors);
             }
+            if let Some(t) = config.retention_time {
+                server = server.retention_time(std::time::Duration::from_secs_f64(t));
+            }
+            if let Some(n) = config.max_finished_invocations {
+                server = server.max_finished_invocations(n);
+            }
+            (host, port, prefix) = (config.host, config.port, config.prefix.clone());
         }
         let host = args
             .host
             .or(host)
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
         let port = args.port.or(port).unwrap_or(5000);
-        let prefix = args.prefix.or(prefix).unwrap_or_default();
-        let runtime = match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("{}: cannot start the runtime: {e}", self.program);
-                return ExitCode::FAILURE;
-            }
-        };
-        let program = self.program.clone();
+        let prefix = common.prefix.clone().or(prefix).unwrap_or_default();
         server = server.prefix(&prefix);
-        for registration in self.things {
+        for registration in things {
             server = (registration.add)(server);
         }
         let addr = SocketAddr::new(host, port);
-        match runtime.block_on(server.serve(addr)) {
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("{}: cannot listen on {addr}: {e}", self.program);
+                return ExitCode::FAILURE;
+            }
+        };
+        let local = listener.local_addr().unwrap_or(addr);
+        let prefix = server.api_prefix().to_owned();
+        println!("labthings listening on http://{local}{prefix}/");
+        for name in server.thing_names() {
+            println!("  http://{local}{prefix}/{name}/");
+        }
+        match server
+            .serve(listener)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("{program}: cannot serve on {addr}: {e}");
+                eprintln!("{}: serving on {addr} failed: {e}", self.program);
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// Construction arguments: absent arguments are `null`, or `{}` for types whose fields all
+/// have defaults.
+fn parse_args<A: serde::de::DeserializeOwned>(args: Value) -> Result<A, String> {
+    let parsed = match serde_json::from_value::<A>(args.clone()) {
+        Err(_) if args.is_null() => serde_json::from_value(Value::Object(Default::default())),
+        other => other,
+    };
+    parsed.map_err(|e| format!("invalid arguments: {e}"))
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
     }
 }

@@ -14,13 +14,16 @@
 //! ```
 //!
 //! In JSON the same keys apply; `"things": {"counter": "Counter"}` is short for a type without
-//! arguments. Every mistake is reported with the file, the key and what is wrong.
+//! arguments. Every mistake is reported with the file, the key and what is wrong; unknown keys
+//! are mistakes too.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
 
 /// A configuration error: the file, the key, and the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,161 +66,176 @@ pub struct ThingConfig {
 }
 
 /// A parsed configuration file.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// The Things, in file order.
+    #[serde(deserialize_with = "things")]
     pub things: Vec<ThingConfig>,
     /// The route prefix.
+    #[serde(default, deserialize_with = "prefix")]
     pub prefix: Option<String>,
     /// Permissive CORS.
+    #[serde(default)]
     pub cors: Option<bool>,
     /// Seconds finished invocations are kept.
+    #[serde(default, deserialize_with = "seconds")]
     pub retention_time: Option<f64>,
     /// How many finished invocations are kept at most.
+    #[serde(default)]
     pub max_finished_invocations: Option<usize>,
     /// Address to listen on.
+    #[serde(default)]
     pub host: Option<IpAddr>,
     /// Port to listen on.
+    #[serde(default)]
     pub port: Option<u16>,
 }
-
-const KEYS: &str =
-    "`things`, `prefix`, `cors`, `retention_time`, `max_finished_invocations`, `host`, `port`";
 
 impl Config {
     /// Read and check a configuration file; TOML when its name ends in `.toml`, else JSON.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let err = |key: &str, problem: String| ConfigError {
+        let error = |key: String, problem: String| ConfigError {
             file: file.to_owned(),
-            key: key.to_owned(),
+            key,
             problem,
         };
-        let text =
-            std::fs::read_to_string(file).map_err(|e| err("", format!("cannot be read: {e}")))?;
-        let value: Value = if file.extension().is_some_and(|e| e == "toml") {
-            let table: toml::Table =
-                toml::from_str(&text).map_err(|e| err("", format!("is not valid TOML: {e}")))?;
-            serde_json::to_value(table).map_err(|e| err("", e.to_string()))?
-        } else {
-            serde_json::from_str(&text).map_err(|e| err("", format!("is not valid JSON: {e}")))?
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| error(String::new(), format!("cannot be read: {e}")))?;
+        let located_error = |path: &serde_path_to_error::Path, message: String| {
+            let (key, problem) = located(path.to_string(), message);
+            error(key, problem)
         };
-        Self::from_value(value).map_err(|(key, problem)| err(&key, problem))
+        if file.extension().is_some_and(|e| e == "toml") {
+            let document = toml::Deserializer::parse(&text)
+                .map_err(|e| error(String::new(), format!("is not valid TOML: {e}")))?;
+            serde_path_to_error::deserialize(document)
+                .map_err(|e| located_error(e.path(), e.inner().message().to_owned()))
+        } else {
+            let mut document = serde_json::Deserializer::from_str(&text);
+            serde_path_to_error::deserialize(&mut document)
+                .map_err(|e| located_error(e.path(), e.inner().to_string()))
+        }
     }
 
     /// Check a configuration given as a JSON value. Errors are `(key, problem)`.
     pub fn from_value(value: Value) -> Result<Self, (String, String)> {
-        let Value::Object(map) = value else {
-            return Err((String::new(), "must be an object (a table)".into()));
+        serde_path_to_error::deserialize(value)
+            .map_err(|e| located(e.path().to_string(), e.inner().to_string()))
+    }
+}
+
+/// The key and problem of a deserialisation error: an unknown key is named itself.
+fn located(path: String, message: String) -> (String, String) {
+    let path = if path == "." { String::new() } else { path };
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`')
+    {
+        let key = if path.is_empty() {
+            field.to_owned()
+        } else if path == field || path.ends_with(&format!(".{field}")) {
+            path
+        } else {
+            format!("{path}.{field}")
         };
-        let mut config = Config::default();
-        for (key, value) in map {
-            let bad = |what: &str| Err((key.clone(), format!("must be {what}, not {value}")));
-            match key.as_str() {
-                "things" => config.things = things(&value)?,
-                "prefix" => match value.as_str() {
-                    Some(p) if p.is_empty() || (p.starts_with('/') && !p.ends_with('/')) => {
-                        config.prefix = Some(p.to_owned())
-                    }
-                    _ => return bad("a path like \"/api/v3\" (leading slash, no trailing slash)"),
-                },
-                "cors" => match value.as_bool() {
-                    Some(b) => config.cors = Some(b),
-                    None => return bad("true or false"),
-                },
-                "retention_time" => match value.as_f64() {
-                    Some(t) if t >= 0.0 && t.is_finite() => config.retention_time = Some(t),
-                    _ => return bad("a number of seconds"),
-                },
-                "max_finished_invocations" => match value.as_u64() {
-                    Some(n) => config.max_finished_invocations = Some(n as usize),
-                    None => return bad("a non-negative integer"),
-                },
-                "host" => match value.as_str().and_then(|h| h.parse().ok()) {
-                    Some(h) => config.host = Some(h),
-                    None => return bad("an IP address such as \"127.0.0.1\""),
-                },
-                "port" => match value.as_u64().and_then(|p| u16::try_from(p).ok()) {
-                    Some(p) => config.port = Some(p),
-                    None => return bad("a port number (0 to 65535)"),
-                },
-                _ => {
-                    return Err((
-                        key.clone(),
-                        format!("is not a known key; the keys are {KEYS}"),
-                    ));
+        let expected = expected.trim_start_matches(", expected ");
+        return (key, format!("is not a known key; expected {expected}"));
+    }
+    // An error that the TOML parser locates in the text carries its position already.
+    (path, message.trim_end().to_owned())
+}
+
+fn prefix<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let p = String::deserialize(deserializer)?;
+    if p.is_empty() || (p.starts_with('/') && !p.ends_with('/')) {
+        Ok(Some(p))
+    } else {
+        Err(de::Error::custom(format!(
+            "must be a path like \"/api/v3\" (leading slash, no trailing slash), not {p:?}"
+        )))
+    }
+}
+
+fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    let t = f64::deserialize(deserializer)?;
+    if t >= 0.0 && t.is_finite() {
+        Ok(Some(t))
+    } else {
+        Err(de::Error::custom(format!(
+            "must be a non-negative number of seconds, not {t}"
+        )))
+    }
+}
+
+/// `things`: a table of Thing names to a type name, or to `type` and `args`, in file order.
+fn things<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ThingConfig>, D::Error> {
+    struct Things;
+    impl<'de> Visitor<'de> for Things {
+        type Value = Vec<ThingConfig>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a table of Thing names to their type and arguments")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out: Vec<ThingConfig> = Vec::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let spec: ThingSpec = map.next_value()?;
+                if let Err(problem) = crate::naming::check_thing(&name) {
+                    return Err(de::Error::custom(problem));
                 }
+                out.push(ThingConfig {
+                    name,
+                    type_name: spec.type_name,
+                    args: spec.args,
+                });
             }
+            if out.is_empty() {
+                return Err(de::Error::custom("must name at least one Thing"));
+            }
+            Ok(out)
         }
-        if config.things.is_empty() {
-            return Err(("things".into(), "must name at least one Thing".into()));
-        }
-        Ok(config)
     }
+    deserializer.deserialize_map(Things)
 }
 
-fn things(value: &Value) -> Result<Vec<ThingConfig>, (String, String)> {
-    let Value::Object(map) = value else {
-        return Err((
-            "things".into(),
-            "must be a table of Thing names to their type and arguments".into(),
-        ));
-    };
-    map.iter()
-        .map(|(name, spec)| {
-            let key = format!("things.{name}");
-            if name.is_empty()
-                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                || ["things", "thing_descriptions", "action_invocations"].contains(&name.as_str())
-            {
-                return Err((
-                    key,
-                    "is not a valid Thing name: use letters, digits, `_` and `-`, and none of `things`, `thing_descriptions`, `action_invocations`".into(),
-                ));
+/// One Thing's entry: a type name, or a table with `type` and `args`.
+struct ThingSpec {
+    type_name: String,
+    args: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThingTable {
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default)]
+    args: Value,
+}
+
+impl<'de> Deserialize<'de> for ThingSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Spec;
+        impl<'de> Visitor<'de> for Spec {
+            type Value = ThingSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Thing type name, or a table with `type` and `args`")
             }
-            match spec {
-                Value::String(type_name) => Ok(ThingConfig {
-                    name: name.clone(),
-                    type_name: type_name.clone(),
+            fn visit_str<E: de::Error>(self, type_name: &str) -> Result<ThingSpec, E> {
+                Ok(ThingSpec {
+                    type_name: type_name.to_owned(),
                     args: Value::Null,
-                }),
-                Value::Object(spec) => thing_spec(name, &key, spec),
-                other => Err((key, format!("must be a type name or a table with `type` and `args`, not {other}"))),
+                })
             }
-        })
-        .collect()
-}
-
-fn thing_spec(
-    name: &str,
-    key: &str,
-    spec: &Map<String, Value>,
-) -> Result<ThingConfig, (String, String)> {
-    let mut type_name = None;
-    let mut args = Value::Null;
-    for (k, v) in spec {
-        match (k.as_str(), v) {
-            ("type", Value::String(t)) => type_name = Some(t.clone()),
-            ("type", other) => {
-                return Err((
-                    format!("{key}.type"),
-                    format!("must be a type name, not {other}"),
-                ));
-            }
-            ("args", v) => args = v.clone(),
-            _ => {
-                return Err((
-                    format!("{key}.{k}"),
-                    "is not a known key; a Thing has `type` and `args`".into(),
-                ));
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ThingSpec, A::Error> {
+                let table = ThingTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ThingSpec {
+                    type_name: table.type_name,
+                    args: table.args,
+                })
             }
         }
+        deserializer.deserialize_any(Spec)
     }
-    let type_name = type_name.ok_or_else(|| (format!("{key}.type"), "is missing".to_owned()))?;
-    Ok(ThingConfig {
-        name: name.to_owned(),
-        type_name,
-        args,
-    })
 }
 
 #[cfg(test)]
@@ -249,8 +267,8 @@ mod tests {
             ),
             (
                 json!({"things": {"a": {"args": {}}}}),
-                "things.a.type",
-                "is missing",
+                "things.a",
+                "missing field `type`",
             ),
             (
                 json!({"things": {"a": {"type": "T", "arg": 1}}}),
@@ -259,14 +277,11 @@ mod tests {
             ),
             (
                 json!({"things": {"a b": "T"}}),
-                "things.a b",
+                "things",
                 "not a valid Thing name",
             ),
-            (
-                json!({"things": {"a": "T"}, "port": 70000}),
-                "port",
-                "port number",
-            ),
+            (json!({"things": {"a": 3}}), "things.a", "a Thing type name"),
+            (json!({"things": {"a": "T"}, "port": 70000}), "port", "u16"),
             (
                 json!({"things": {"a": "T"}, "prefix": "api/"}),
                 "prefix",
@@ -276,7 +291,7 @@ mod tests {
         ];
         for (value, key, problem) in cases {
             let (k, p) = Config::from_value(value.clone()).unwrap_err();
-            assert_eq!(k, key, "{value}");
+            assert_eq!(k, key, "{value}: {p}");
             assert!(p.contains(problem), "{value}: {p}");
         }
     }
@@ -301,6 +316,10 @@ mod tests {
         let e = Config::load(&bad).unwrap_err();
         assert_eq!(e.key, "things");
         assert!(e.to_string().starts_with(&bad.display().to_string()), "{e}");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[things.c]\ntype = 3\n").unwrap();
+        let e = Config::load(&bad).unwrap_err();
+        assert_eq!(e.key, "things.c.type", "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

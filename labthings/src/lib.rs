@@ -145,16 +145,18 @@
 
 #![forbid(unsafe_code)]
 
-pub mod broker;
+mod broker;
 pub mod cli;
 pub mod config;
+pub mod constraints;
 mod context;
 mod doc;
 mod logs;
+mod naming;
 mod panic;
 mod problem;
 mod property;
-pub mod schema;
+mod schema;
 mod server;
 mod table;
 pub mod td;
@@ -162,43 +164,60 @@ mod thing;
 mod validate;
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
+/// The `schemars` crate (major version 1) that value types derive `JsonSchema` with:
+/// `#[derive(labthings::schemars::JsonSchema)]`, or depend on `schemars = "1"` yourself.
+pub use schemars;
+/// The `serde` crate that value types derive `Serialize` and `Deserialize` with.
+pub use serde;
+/// The `serde_json` crate of the values on the wire.
+pub use serde_json;
+
 pub use context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
-pub use doc::Doc;
 /// Make a struct a Thing, or add method properties and actions to one.
 ///
-/// On a struct with named fields: its doc comment gives the TD `title` and `description`
-/// (options `title = "…"`, `description = "…"` override them), `#[property(…)]` fields become
-/// properties stored in [`Property`], and the struct implements [`Thing`]. On an inherent impl
-/// block of that struct: `#[property]` getter/setter methods and `#[action]` methods. See the
-/// [crate documentation](crate#things) for every option; mistakes are compile errors that
-/// point at the offending token.
+/// On a struct with named fields, `#[thing]` turns each `#[property]` field of type `T` into
+/// a [`Property<T, _>`](Property), implements [`Thing`] for the struct (with the static
+/// tables of its affordances), and takes the Thing's TD `title` and `description` from its doc
+/// comment (the first paragraph is the title). Fields without `#[property]` stay private to
+/// Rust code. Options: `title = "…"`, `description = "…"`, and `crate = "path"` for crates that
+/// re-export labthings.
+///
+/// On an inherent impl block of that struct, `#[thing]` adds the `#[property]` getter and
+/// setter methods and the `#[action]` methods of the block to the Thing; methods without
+/// either attribute stay ordinary methods. A Thing has at most one `#[thing]` impl block.
+///
+/// Every mistake is a compile error on the token at fault, all of them at once. See the
+/// [crate documentation](crate#things) for a worked example.
 pub use labthings_macros::thing;
 
-/// Mark a field (of a `#[thing]` struct) or a getter/setter method (of a `#[thing]` impl
-/// block) as a property. Options: `observable`, `read_only`, `write_only`, `setter`, `name`,
-/// `title`, `description` and the constraints `minimum`, `maximum`, `exclusive_minimum`,
-/// `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`; see the
-/// [crate documentation](crate#properties).
+/// Declare a property of a Thing: a `#[property]` field is a value stored by the framework
+/// (readable and writable by clients unless declared otherwise, observable if declared so); a
+/// `#[property]` method `fn name(&self) -> T` is read on every request, and a
+/// `#[property(setter)]` method `fn set_name(&self, value: T)` makes it writable. Its doc
+/// comment gives its TD title and description.
+///
+/// Options: `observable`, `read_only`, `write_only`, `setter`, `name = "…"`, `title = "…"`,
+/// `description = "…"`, `unit = "…"`, and the constraints `minimum`, `maximum`,
+/// `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`,
+/// `pattern` — enforced on every write from a client and shown in the TD. Valid only inside
+/// `#[thing]`; see the [crate documentation](crate#properties) for the whole table.
 pub use labthings_macros::property;
 
-/// Mark a method of a `#[thing]` impl block as an action. Options: `name`, `title`,
-/// `description`, `safe`, `idempotent`; see the [crate documentation](crate#actions).
+/// Declare an action of a Thing: an `#[action]` method of a `#[thing]` impl block, invoked by
+/// clients as an invocation that runs in the background. Its arguments form the TD `input`
+/// object (validated before the method runs), its return value the `output`; a `Result`
+/// whose `Err` fails the invocation. An argument `&ActionContext` gives the method its
+/// [`ActionContext`]: cancellation, progress, the invocation's log.
+///
+/// Options: `name = "…"`, `title = "…"`, `description = "…"`, `safe`, `idempotent`. Valid
+/// only inside a `#[thing]` impl block; see the [crate documentation](crate#actions).
 pub use labthings_macros::action;
 pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
-pub use server::{Retention, ShutdownHandle, Status, ThingServer, WsLimits};
-pub use table::{
-    ActionDef, ActionEntry, Affordance, BoxFuture, Constraints, Getter, InvokeFn, Json, Number,
-    PropertyDef, PropertyEntry, Setter, ThingTable,
-};
+pub use server::{Retention, Serve, ShutdownHandle, ThingServer, WsLimits};
 pub use td::TdOptions;
 pub use thing::Thing;
-
-/// Constraint marker traits, for value types of your own.
-pub mod constraints {
-    pub use crate::__private::{HasLength, Numeric, Textual};
-}

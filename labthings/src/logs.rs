@@ -32,18 +32,26 @@ pub(crate) async fn capture<F: Future>(invocation: Arc<InvocationCore>, future: 
     CURRENT.scope(invocation, future).await
 }
 
-/// Run `f` on this (blocking) thread as the code of `invocation`, if any.
+/// Run `f` on this (blocking) thread as the code of `invocation`, if any. The thread's
+/// previous invocation is restored when `f` returns or panics, so later work on a pooled
+/// thread never logs into this invocation.
 pub(crate) fn on_thread<R>(invocation: Option<Arc<InvocationCore>>, f: impl FnOnce() -> R) -> R {
-    let previous = CURRENT_THREAD.with(|c| c.replace(invocation));
-    let out = f();
-    CURRENT_THREAD.with(|c| *c.borrow_mut() = previous);
-    out
+    struct Restore(Option<Arc<InvocationCore>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT_THREAD.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(CURRENT_THREAD.with(|c| c.replace(invocation)));
+    f()
 }
 
 /// A [`tracing_subscriber`] layer that records events into the running invocation's `log`.
 ///
-/// [`ThingServer`](crate::ThingServer) installs it (with a console formatter) as the global
-/// subscriber unless one is already set; if your program sets its own, add this layer to it.
+/// [`cli::App`](crate::cli::App) installs it with a console formatter (see [`init`]); a
+/// program that sets up `tracing` itself adds this layer to its subscriber to get invocation
+/// logs. The library never installs a subscriber on its own.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct InvocationLogLayer;
 
@@ -94,7 +102,8 @@ impl Visit for MessageVisitor {
 }
 
 /// Install a console formatter (filtered by `RUST_LOG`, default `info`) and the
-/// [`InvocationLogLayer`] as the global subscriber, unless one is already set.
+/// [`InvocationLogLayer`] as the global subscriber, unless one is already set. The command
+/// line ([`cli::App`](crate::cli::App)) calls it.
 pub fn init() {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -103,4 +112,25 @@ pub fn init() {
         .with(tracing_subscriber::fmt::layer().with_filter(filter))
         .with(InvocationLogLayer)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::InvocationCore;
+
+    #[test]
+    fn a_panic_restores_the_thread_invocation() {
+        let invocation = InvocationCore::new(uuid::Uuid::new_v4());
+        let result = std::panic::catch_unwind(|| {
+            on_thread(Some(invocation.clone()), || -> () {
+                panic!("device code panicked")
+            })
+        });
+        assert!(result.is_err());
+        assert!(
+            current().is_none(),
+            "the panicked invocation is still current"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use axum::http;
 use serde::{Deserialize, Serialize};
 
 /// An RFC 9457 problem details object.
@@ -41,7 +42,12 @@ impl Problem {
     pub fn new(status: u16, detail: impl Into<String>) -> Self {
         Self {
             kind: Cow::Borrowed("about:blank"),
-            title: Cow::Borrowed(reason_phrase(status)),
+            title: Cow::Borrowed(
+                http::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error"),
+            ),
             status,
             detail: detail.into(),
             errors: Vec::new(),
@@ -86,20 +92,3 @@ impl fmt::Display for Problem {
 }
 
 impl std::error::Error for Problem {}
-
-/// The reason phrase of the statuses the framework uses.
-pub(crate) fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        422 => "Unprocessable Content",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
-}

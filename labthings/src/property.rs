@@ -2,8 +2,9 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -28,16 +29,20 @@ pub trait Observable: PropertyMarker {}
 
 /// The storage of a `#[property]` field of a `#[thing]` struct.
 ///
-/// `#[thing]` rewrites the type `T` of each `#[property]` field to `Property<T, Marker>`. The
-/// value lives behind a read-write lock, so that HTTP requests, WebSocket clients and running
-/// actions can share one Thing: readers never wait for each other, and a write is visible to
-/// every later read. Every write made through [`set`](Self::set) or
-/// [`update`](Self::update) — from Rust code, HTTP or WebSocket — is published to the
-/// property's observers when it is observable.
+/// `#[thing]` rewrites the type `T` of each `#[property]` field to `Property<T, Marker>`.
+/// HTTP requests, WebSocket clients and running actions share one Thing, so the value is held
+/// behind an atomically swapped pointer: a read never takes a lock nor writes shared memory,
+/// so reads scale with cores and never wait for a write, and a write is visible to every
+/// later read. Every write made through [`set`](Self::set), [`update`](Self::update) and
+/// their `_if_*` forms — from Rust code, HTTP or WebSocket — is published to the property's
+/// observers when it is observable. Writers are ordered: changes are published in the order
+/// they were applied, after the new value became readable.
 ///
 /// Build one with [`Property::new`], `value.into()` or `Default::default()`.
 pub struct Property<T, M = ()> {
-    value: RwLock<T>,
+    value: ArcSwap<T>,
+    /// Orders writers, so that changes are published in the order they were applied.
+    writer: Mutex<()>,
     topic: Topic,
     _marker: PhantomData<fn() -> M>,
 }
@@ -46,7 +51,8 @@ impl<T, M> Property<T, M> {
     /// A property holding `value`.
     pub fn new(value: T) -> Self {
         Self {
-            value: RwLock::new(value),
+            value: ArcSwap::from_pointee(value),
+            writer: Mutex::new(()),
             topic: Topic::new(),
             _marker: PhantomData,
         }
@@ -57,12 +63,14 @@ impl<T, M> Property<T, M> {
     where
         T: Clone,
     {
-        self.read().clone()
+        T::clone(&self.value.load())
     }
 
     /// Borrow the current value for the duration of `f`.
+    ///
+    /// `f` sees a snapshot: a write made meanwhile is visible to later reads.
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.read())
+        f(&self.value.load())
     }
 
     /// Replace the value and publish the change.
@@ -70,28 +78,55 @@ impl<T, M> Property<T, M> {
     where
         T: Serialize,
     {
-        self.update(|v| *v = value);
+        let _writer = self.lock_writer();
+        self.store(Arc::new(value));
     }
 
-    /// Modify the value in place and publish the change. Returns what `f` returns.
+    /// Replace the value and publish the change, only if it differs from the current one.
+    /// Returns whether it changed.
+    pub fn set_if_changed(&self, value: T) -> bool
+    where
+        T: Serialize + PartialEq,
+    {
+        let _writer = self.lock_writer();
+        if **self.value.load() == value {
+            return false;
+        }
+        self.store(Arc::new(value));
+        true
+    }
+
+    /// Modify a copy of the value with `f`, then make it the value and publish the change.
+    /// Returns what `f` returns.
     ///
-    /// The lock is held while `f` runs and while the new value is handed to observers, so
-    /// concurrent updates are published in the order they were applied.
+    /// Concurrent updates are applied one after the other, each to the result of the one
+    /// before, and published in that order. Readers are never blocked: they see the old
+    /// value until the new one is stored.
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R
     where
-        T: Serialize,
+        T: Serialize + Clone,
     {
-        let mut guard = self.write();
-        let out = f(&mut guard);
-        if self.topic.has_subscribers() {
-            match serde_json::to_string(&*guard) {
-                Ok(json) => self.topic.publish_value(Arc::from(json)),
-                Err(error) => {
-                    tracing::error!(%error, "property value could not be serialised for observers")
-                }
-            }
-        }
+        let _writer = self.lock_writer();
+        let mut value = T::clone(&self.value.load());
+        let out = f(&mut value);
+        self.store(Arc::new(value));
         out
+    }
+
+    /// As [`update`](Self::update), but `f` says whether it modified the value: the change is
+    /// stored and published only if it returns `true` (as
+    /// [`tokio::sync::watch::Sender::send_if_modified`]). Returns what `f` returned.
+    pub fn update_if_modified(&self, f: impl FnOnce(&mut T) -> bool) -> bool
+    where
+        T: Serialize + Clone,
+    {
+        let _writer = self.lock_writer();
+        let mut value = T::clone(&self.value.load());
+        let modified = f(&mut value);
+        if modified {
+            self.store(Arc::new(value));
+        }
+        modified
     }
 
     /// Subscribe to changes of this property.
@@ -111,12 +146,30 @@ impl<T, M> Property<T, M> {
         &self.topic
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.value.read().unwrap_or_else(|e| e.into_inner())
+    /// Store a new value, then publish it. The caller holds the writer lock.
+    ///
+    /// The value is stored before the topic is asked whether anyone listens: an observer that
+    /// subscribes concurrently either is seen here (and gets this publish) or subscribed
+    /// after the store (and reads this value as its current one).
+    fn store(&self, value: Arc<T>)
+    where
+        T: Serialize,
+    {
+        self.value.store(value);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if !self.topic.has_subscribers() {
+            return;
+        }
+        match serde_json::to_string(&**self.value.load()) {
+            Ok(json) => self.topic.publish_value(Arc::from(json)),
+            Err(error) => {
+                tracing::error!(%error, "property value could not be serialised for observers")
+            }
+        }
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.value.write().unwrap_or_else(|e| e.into_inner())
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -134,7 +187,9 @@ impl<T: Default, M> Default for Property<T, M> {
 
 impl<T: fmt::Debug, M> fmt::Debug for Property<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Property").field(&*self.read()).finish()
+        f.debug_tuple("Property")
+            .field(&**self.value.load())
+            .finish()
     }
 }
 

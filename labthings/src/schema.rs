@@ -1,24 +1,42 @@
-//! Turning `schemars` JSON Schemas into W3C TD data schemas.
+//! The two schemas of every value: the one it is validated against, and its TD data schema.
 //!
-//! TD data schemas are a subset of JSON Schema: no `$ref`, `$defs` or `$schema`, no `anyOf`,
-//! and `type` is a single string. [`data_schema_for`] generates a draft-07 schema with every
-//! subschema inlined, then rewrites what TD 1.1 does not have.
+//! Values that clients send are validated against the JSON Schema that their Rust type
+//! declares (schemars' own output: JSON Schema 2020-12, `$ref`s and `$defs` intact, so that
+//! `anyOf` stays `anyOf`). The TD shows a rewrite of it: TD data schemas are a subset of JSON
+//! Schema — no `$ref`, `$defs` or `$schema`, no `anyOf`, and `type` is a single string — so
+//! [`td_schema`] inlines every subschema and rewrites what TD 1.1 does not have. The rewrite
+//! is for reading only: `oneOf` is stricter than `anyOf`, and validating against it would
+//! reject values (an untagged enum of an integer and a number rejects `5`).
 
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value};
 
-/// A schema generator configured for TD data schemas (draft 07, subschemas inlined).
-pub fn generator() -> SchemaGenerator {
+/// A function that describes a type through a schema generator (`T::json_schema`).
+pub(crate) type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// The schema that values of a type are validated against: JSON Schema 2020-12 with its
+/// `$defs`.
+pub(crate) fn validation_schema(describe: SchemaFn) -> Value {
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    let mut value = describe(&mut generator).to_value();
+    let definitions = generator.take_definitions(true);
+    if let Value::Object(map) = &mut value
+        && !definitions.is_empty()
+    {
+        map.insert("$defs".into(), Value::Object(definitions));
+    }
+    value
+}
+
+/// The TD data schema of a type: every subschema inlined, then rewritten for TD 1.1.
+pub(crate) fn td_schema(describe: SchemaFn) -> Value {
     let mut settings = SchemaSettings::draft07();
     settings.inline_subschemas = true;
     settings.meta_schema = None;
-    settings.into_generator()
-}
-
-/// The TD data schema of `T`.
-pub fn data_schema_for<T: ?Sized + JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
-    generator.subschema_for::<T>()
+    let mut value = describe(&mut settings.into_generator()).to_value();
+    to_data_schema(&mut value);
+    value
 }
 
 /// Rewrite a generated JSON Schema into a TD 1.1 data schema, in place.
@@ -27,7 +45,7 @@ pub fn data_schema_for<T: ?Sized + JsonSchema>(generator: &mut SchemaGenerator) 
 /// - `anyOf` becomes `oneOf` (TD has no `anyOf`);
 /// - a `type` array such as `["integer", "null"]` becomes a `oneOf` of single types;
 /// - boolean schemas `true` become `{}`.
-pub fn to_data_schema(value: &mut Value) {
+pub(crate) fn to_data_schema(value: &mut Value) {
     match value {
         Value::Bool(true) => *value = Value::Object(Map::new()),
         Value::Object(map) => {
@@ -112,12 +130,15 @@ const TYPED_KEYWORDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use schemars::JsonSchema;
     use serde_json::json;
 
-    fn td_schema<T: JsonSchema>() -> Value {
-        let mut value = data_schema_for::<T>(&mut generator()).to_value();
-        to_data_schema(&mut value);
-        value
+    fn td<T: JsonSchema>() -> Value {
+        td_schema(|g| g.subschema_for::<T>())
+    }
+
+    fn validation<T: JsonSchema>() -> Value {
+        validation_schema(|g| g.subschema_for::<T>())
     }
 
     #[derive(JsonSchema)]
@@ -136,7 +157,7 @@ mod tests {
 
     #[test]
     fn nested_types_are_inlined_without_refs() {
-        let s = td_schema::<Point>();
+        let s = td::<Point>();
         let text = s.to_string();
         assert!(
             !text.contains("$ref") && !text.contains("$schema") && !text.contains("definitions")
@@ -150,20 +171,35 @@ mod tests {
 
     #[test]
     fn nullable_types_become_one_of() {
-        let s = td_schema::<Option<u8>>();
+        let s = td::<Option<u8>>();
         assert_eq!(
             s["oneOf"],
             json!([{"type": "integer", "format": "uint8", "minimum": 0, "maximum": 255}, {"type": "null"}])
         );
         assert!(s.get("type").is_none());
-        let p = td_schema::<Point>();
+        let p = td::<Point>();
         assert_eq!(p["properties"]["y"]["oneOf"][1], json!({"type": "null"}));
     }
 
     #[test]
+    fn validation_keeps_refs_and_any_of() {
+        let s = validation::<Point>();
+        assert_eq!(s["$ref"], "#/$defs/Point", "{s}");
+        assert_eq!(
+            s["$defs"]["Point"]["properties"]["tags"]["items"]["$ref"],
+            "#/$defs/Inner"
+        );
+        let s = validation::<Option<Point>>();
+        assert!(
+            s.to_string().contains("anyOf") || s["type"].is_array(),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn scalars_keep_their_type() {
-        assert_eq!(td_schema::<i64>()["type"], "integer");
-        assert_eq!(td_schema::<String>(), json!({"type": "string"}));
-        assert_eq!(td_schema::<bool>(), json!({"type": "boolean"}));
+        assert_eq!(td::<i64>()["type"], "integer");
+        assert_eq!(td::<String>(), json!({"type": "string"}));
+        assert_eq!(td::<bool>(), json!({"type": "boolean"}));
     }
 }

@@ -1,5 +1,5 @@
 //! The static affordance tables that `#[thing]` generates, and the per-type table built from
-//! them at first use.
+//! them at first use. Macro plumbing: re-exported under `__private`, not a public API.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,15 +7,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use schemars::{Schema, SchemaGenerator};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::broker::Topic;
+use crate::__private::StoredValue;
 use crate::context::ActionContext;
 use crate::doc::Doc;
 use crate::problem::Problem;
-use crate::schema;
+use crate::schema::{self, SchemaFn};
 use crate::validate::Validator;
 
 /// A JSON value serialised once, ready to be written to any response.
@@ -25,10 +24,9 @@ pub type Json = Box<RawValue>;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// How a property is read.
-#[derive(Debug)]
 pub enum Getter<T> {
-    /// Without blocking: a stored field.
-    Immediate(fn(&T) -> Result<Json, Problem>),
+    /// A `#[property]` field: read without blocking.
+    Field(fn(&T) -> &dyn StoredValue),
     /// By a synchronous getter method, which may block: run on the blocking pool.
     Blocking(fn(&T) -> Result<Json, Problem>),
     /// By an `async` getter method.
@@ -36,10 +34,9 @@ pub enum Getter<T> {
 }
 
 /// How a property is written. The value has been validated against the property's schema.
-#[derive(Debug)]
 pub enum Setter<T> {
-    /// Without blocking: a stored field.
-    Immediate(fn(&T, Value) -> Result<(), Problem>),
+    /// A `#[property]` field: written without blocking.
+    Field(fn(&T) -> &dyn StoredValue),
     /// By a synchronous setter method, which may block: run on the blocking pool.
     Blocking(fn(&T, Value) -> Result<(), Problem>),
     /// By an `async` setter method.
@@ -98,9 +95,13 @@ impl Constraints {
         pattern: None,
     };
 
-    /// Add the constraints to a data schema.
+    /// Add the constraints to a schema.
     fn apply(&self, schema: &mut serde_json::Map<String, Value>) {
-        let is_array = schema.get("type").is_some_and(|t| t == "array");
+        let is_array = match schema.get("type") {
+            Some(Value::Array(types)) => types.iter().any(|t| t == "array"),
+            Some(t) => t == "array",
+            None => false,
+        };
         let (min_len, max_len) = if is_array {
             ("minItems", "maxItems")
         } else {
@@ -138,20 +139,40 @@ pub struct PropertyDef<T> {
     pub doc: Doc,
     /// Whether changes are published to observers.
     pub observable: bool,
-    /// Whether clients may not write it.
+    /// Declared `read_only`: clients may not write it, even if it has a setter.
     pub read_only: bool,
-    /// Whether clients may not read it.
+    /// Declared `write_only`: clients may not read it, even if it has a getter.
     pub write_only: bool,
+    /// The unit of its values (TD `unit`).
+    pub unit: Option<&'static str>,
     /// Value constraints, enforced on every write from outside.
     pub constraints: Constraints,
-    /// The value's data schema.
-    pub schema: fn(&mut SchemaGenerator) -> Schema,
+    /// The value's schema.
+    pub schema: SchemaFn,
     /// How to read it (`None` for a property with a setter method only).
     pub getter: Option<Getter<T>>,
     /// How to write it (`None` when nothing can write it from outside).
     pub setter: Option<Setter<T>>,
-    /// The publish point of an observable property.
-    pub topic: Option<fn(&T) -> &Topic>,
+}
+
+impl<T> PropertyDef<T> {
+    /// The stored field of an observable property, whose changes are published.
+    pub fn observed_field<'t>(&self, thing: &'t T) -> Option<&'t dyn StoredValue> {
+        match (&self.getter, self.observable) {
+            (Some(Getter::Field(field)), true) => Some(field(thing)),
+            _ => None,
+        }
+    }
+
+    /// Whether clients may read it: it has a getter and is not declared `write_only`.
+    pub const fn readable(&self) -> bool {
+        self.getter.is_some() && !self.write_only
+    }
+
+    /// Whether clients may write it: it has a setter and is not declared `read_only`.
+    pub const fn writable(&self) -> bool {
+        self.setter.is_some() && !self.read_only
+    }
 }
 
 /// The function that runs one invocation of an action: the Thing, the validated input object
@@ -169,12 +190,15 @@ pub struct ActionDef<T> {
     /// TD `idempotent`: repeating the action with the same input has the same result.
     pub idempotent: bool,
     /// Whether the action receives its [`ActionContext`] (and so handles cancellation
-    /// itself). An async action without one is cancelled by dropping its future.
+    /// itself).
     pub takes_context: bool,
+    /// Whether it is synchronous code, run on a blocking thread: it cannot be interrupted,
+    /// only asked to stop through its context.
+    pub blocking: bool,
     /// The input object's schema; `None` when the action takes no arguments.
-    pub input: Option<fn(&mut SchemaGenerator) -> Schema>,
+    pub input: Option<SchemaFn>,
     /// The output's schema.
-    pub output: fn(&mut SchemaGenerator) -> Schema,
+    pub output: SchemaFn,
     /// Runs one invocation.
     pub invoke: InvokeFn<T>,
 }
@@ -185,6 +209,8 @@ pub struct PropertyEntry<T: 'static> {
     pub def: &'static PropertyDef<T>,
     /// The TD data schema, constraints included.
     pub schema: Value,
+    /// The schema values are validated against, constraints included.
+    pub validation_schema: Value,
     pub(crate) validator: Validator,
 }
 
@@ -249,48 +275,47 @@ impl<T: 'static> ThingTable<T> {
         properties: impl IntoIterator<Item = &'static PropertyDef<T>>,
         actions: impl IntoIterator<Item = &'static ActionDef<T>>,
     ) -> Self {
-        let mut generator = schema::generator();
         let properties: Vec<_> = properties
             .into_iter()
             .map(|def| {
-                let mut value = (def.schema)(&mut generator).to_value();
-                schema::to_data_schema(&mut value);
-                if let Value::Object(map) = &mut value {
-                    def.constraints.apply(map);
+                let mut td = schema::td_schema(def.schema);
+                let mut validation = schema::validation_schema(def.schema);
+                for value in [&mut td, &mut validation] {
+                    if let Value::Object(map) = value {
+                        def.constraints.apply(map);
+                    }
                 }
-                let validator = Validator::new(&value, def.name);
+                let validator = Validator::new(&validation, def.name);
                 PropertyEntry {
                     def,
-                    schema: value,
+                    schema: td,
+                    validation_schema: validation,
                     validator,
                 }
             })
             .collect();
         let actions: Vec<_> = actions
             .into_iter()
-            .map(|def| {
-                let input = def.input.map(|f| {
-                    let mut value = f(&mut generator).to_value();
-                    schema::to_data_schema(&mut value);
-                    value
-                });
-                let mut output = (def.output)(&mut generator).to_value();
-                schema::to_data_schema(&mut output);
-                let validator = input.as_ref().map(|s| Validator::new(s, def.name));
-                ActionEntry {
-                    def,
-                    input,
-                    output,
-                    validator,
-                }
+            .map(|def| ActionEntry {
+                def,
+                input: def.input.map(schema::td_schema),
+                output: schema::td_schema(def.output),
+                validator: def
+                    .input
+                    .map(|f| Validator::new(&schema::validation_schema(f), def.name)),
             })
             .collect();
         let mut names = HashMap::new();
-        for (i, p) in properties.iter().enumerate() {
-            names.insert(p.def.name, Affordance::Property(i));
-        }
-        for (i, a) in actions.iter().enumerate() {
-            names.insert(a.def.name, Affordance::Action(i));
+        let all = (properties.iter().enumerate())
+            .map(|(i, p)| (p.def.name, Affordance::Property(i)))
+            .chain((actions.iter().enumerate()).map(|(i, a)| (a.def.name, Affordance::Action(i))));
+        for (name, affordance) in all {
+            // The macros reject duplicates at compile time; this only guards the invariant.
+            let previous = names.insert(name, affordance);
+            assert!(
+                previous.is_none(),
+                "two affordances of {type_name} are called '{name}'"
+            );
         }
         Self {
             type_name,
@@ -382,6 +407,26 @@ fn quoted_keys(map: &serde_json::Map<String, Value>) -> String {
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl<T> fmt::Debug for Getter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Field(_) => "Field",
+            Self::Blocking(_) => "Blocking",
+            Self::Async(_) => "Async",
+        })
+    }
+}
+
+impl<T> fmt::Debug for Setter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Field(_) => "Field",
+            Self::Blocking(_) => "Blocking",
+            Self::Async(_) => "Async",
+        })
+    }
 }
 
 impl<T> fmt::Debug for PropertyDef<T> {

@@ -1,8 +1,32 @@
-//! W3C Thing Description 1.1 generation from a [`ThingTable`].
+//! W3C Thing Description 1.1 generation, from the tables the macros generate.
+//!
+//! A TD needs no instance and no server: [`Thing::thing_description`] builds it from the
+//! static tables, and [`write_all`] writes the TDs of a library's Things to files, for
+//! instance from a test or a small program run in CI, so that they can be reviewed, published
+//! or fed to other tools:
+//!
+//! ```
+//! use labthings::{thing, td};
+//!
+//! /// A lamp.
+//! #[thing]
+//! struct Lamp {
+//!     /// Whether it is on.
+//!     #[property(observable)]
+//!     on: bool,
+//! }
+//!
+//! let dir = std::env::temp_dir().join("lamp-tds");
+//! let files = td::write_all(&dir, &[td::Described::of::<Lamp>("lamp")]).unwrap();
+//! assert!(files[0].ends_with("lamp.td.json"));
+//! ```
+
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
 use crate::table::{ActionEntry, PropertyEntry, ThingTable};
+use crate::thing::Thing;
 
 /// The WebSocket subprotocol advertised in TD forms (W3C Web Thing Protocol).
 pub const WEB_THING_PROTOCOL: &str = "webthingprotocol";
@@ -112,8 +136,8 @@ pub fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value
 
 fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
     let def = p.def;
-    let read_only = def.read_only || def.setter.is_none();
-    let write_only = def.write_only || def.getter.is_none();
+    let read_only = !def.writable();
+    let write_only = !def.readable();
     let mut out = Map::new();
     insert_doc(&mut out, &def.doc, def.name);
     if let Value::Object(schema) = &p.schema {
@@ -127,6 +151,9 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
         {
             out.insert("description".into(), d.clone());
         }
+    }
+    if let Some(unit) = def.unit {
+        out.insert("unit".into(), unit.into());
     }
     out.insert("readOnly".into(), read_only.into());
     out.insert("writeOnly".into(), write_only.into());
@@ -173,7 +200,7 @@ fn action<T>(a: &ActionEntry<T>, options: &TdOptions, ws: &str) -> Value {
     Value::Object(out)
 }
 
-fn insert_doc(out: &mut Map<String, Value>, doc: &crate::Doc, name: &str) {
+fn insert_doc(out: &mut Map<String, Value>, doc: &crate::doc::Doc, name: &str) {
     out.insert(
         "title".into(),
         doc.title().unwrap_or_else(|| name.to_owned()).into(),
@@ -181,6 +208,40 @@ fn insert_doc(out: &mut Map<String, Value>, doc: &crate::Doc, name: &str) {
     if let Some(description) = doc.description() {
         out.insert("description".into(), description.into());
     }
+}
+
+/// A Thing type and the name it is published under, for [`write_all`].
+#[derive(Debug, Clone, Copy)]
+pub struct Described<'a> {
+    name: &'a str,
+    describe: fn(&TdOptions) -> Value,
+}
+
+impl<'a> Described<'a> {
+    /// The Thing type `T` published as `name`.
+    pub fn of<T: Thing>(name: &'a str) -> Self {
+        Self {
+            name,
+            describe: T::thing_description,
+        }
+    }
+}
+
+/// Write the TD of each Thing to `{dir}/{name}.td.json` (pretty-printed, `href`s relative to
+/// the server root, no `base`), creating `dir` if needed. Returns the files written.
+pub fn write_all(dir: impl AsRef<Path>, things: &[Described<'_>]) -> std::io::Result<Vec<PathBuf>> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir)?;
+    things
+        .iter()
+        .map(|thing| {
+            let td = (thing.describe)(&TdOptions::new("", thing.name));
+            let path = dir.join(format!("{}.td.json", thing.name));
+            let text = serde_json::to_string_pretty(&td).map_err(std::io::Error::other)?;
+            std::fs::write(&path, text + "\n")?;
+            Ok(path)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use crate::td::{self, TdOptions};
 
 /// A type published as a W3C Web of Things Thing.
 ///
-/// Implemented by `#[thing]` on a struct; never implement it by hand. The table behind it is
-/// built once, from the static tables the macros generate, on first use.
-pub trait Thing: Send + Sync + Sized + 'static {
-    /// The affordance table of this Thing type.
+/// `#[thing]` implements it; it cannot be implemented by hand (its supertrait is sealed),
+/// because the server relies on the tables the macro generates.
+pub trait Thing: crate::__private::Sealed + Send + Sync + Sized + 'static {
+    /// The affordance table of this Thing type (macro plumbing).
+    #[doc(hidden)]
     fn table() -> &'static ThingTable<Self>;
 
     /// The W3C Thing Description of this Thing type published at `options`.

@@ -1,24 +1,29 @@
-//! Validation of values that clients send, against the TD data schemas.
+//! Validation of values that clients send, against the schemas their types declare, with
+//! messages that say what was expected.
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::ValidationError;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use crate::problem::{FieldError, Problem};
 
-/// A compiled data schema, with the affordance name for messages.
+/// A compiled schema, with the affordance name for messages.
 pub(crate) struct Validator {
     inner: jsonschema::Validator,
     name: &'static str,
 }
 
 impl Validator {
+    /// Compile a JSON Schema 2020-12 schema (see [`crate::schema::validation_schema`]).
+    ///
+    /// # Panics
+    /// If the schema is invalid: a bug in a `JsonSchema` implementation, found when the
+    /// Thing's table is first built.
     pub(crate) fn new(schema: &Value, name: &'static str) -> Self {
         let inner = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft7)
+            .with_draft(jsonschema::Draft::Draft202012)
             .build(schema)
-            .unwrap_or_else(|e| {
-                panic!("the data schema of '{name}' is not a valid JSON Schema: {e}")
-            });
+            .unwrap_or_else(|e| panic!("the schema of '{name}' is not a valid JSON Schema: {e}"));
         Self { inner, name }
     }
 
@@ -82,11 +87,107 @@ impl Validator {
                 }
                 _ => out.push(FieldError {
                     field: path.to_owned(),
-                    detail: error.to_string(),
+                    detail: describe(&error),
                 }),
             }
         }
         out
+    }
+}
+
+/// What went wrong, in terms of what was expected.
+fn describe(error: &ValidationError<'_>) -> String {
+    let got = error.instance();
+    match error.kind() {
+        ValidationErrorKind::Enum { options } => {
+            format!("expected one of {}, not {got}", list(options_of(options)))
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("expected {expected_value}, not {got}")
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            let here = error.instance_path();
+            let expected: Vec<String> = context
+                .iter()
+                .map(|branch| expectation(branch, here.as_str()))
+                .collect();
+            format!("expected {}, not {got}", alternatives(&expected))
+        }
+        ValidationErrorKind::Type { kind } => format!("expected {}, not {got}", type_name(kind)),
+        _ => error.to_string(),
+    }
+}
+
+/// What one branch of a `oneOf`/`anyOf` expected, from the errors it reported.
+fn expectation(branch: &[ValidationError<'static>], at: &str) -> String {
+    let root: Vec<_> = branch
+        .iter()
+        .filter(|e| e.instance_path().as_str() == at)
+        .collect();
+    for error in &root {
+        match error.kind() {
+            ValidationErrorKind::Constant { expected_value } => return expected_value.to_string(),
+            ValidationErrorKind::Enum { options } => {
+                return alternatives(&options_of(options).collect::<Vec<_>>());
+            }
+            _ => {}
+        }
+    }
+    if let Some(kind) = root.iter().find_map(|e| match e.kind() {
+        ValidationErrorKind::Type { kind } => Some(kind),
+        _ => None,
+    }) {
+        return type_name(kind);
+    }
+    match branch.first() {
+        Some(error) => {
+            let path = error.instance_path().as_str();
+            let inner = path
+                .strip_prefix(at)
+                .unwrap_or(path)
+                .trim_start_matches('/');
+            if inner.is_empty() {
+                describe(error)
+            } else {
+                format!("a value whose '{inner}' is valid ({})", describe(error))
+            }
+        }
+        None => "another value".to_owned(),
+    }
+}
+
+fn options_of(options: &Value) -> impl Iterator<Item = String> + '_ {
+    options
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(Value::to_string)
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+/// "a, b or c".
+fn alternatives(items: &[String]) -> String {
+    match items {
+        [] => "nothing".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn type_name(kind: &TypeKind) -> String {
+    let article = |t: String| {
+        let an = t.starts_with(['a', 'e', 'i', 'o', 'u']);
+        format!("{} {t}", if an { "an" } else { "a" })
+    };
+    match kind {
+        TypeKind::Single(t) => article(t.to_string()),
+        TypeKind::Multiple(set) => {
+            let names: Vec<String> = set.iter().map(|t| article(t.to_string())).collect();
+            alternatives(&names)
+        }
     }
 }
 
@@ -141,7 +242,38 @@ mod tests {
             p.detail
         );
         let p = v.check_value(&json!("x")).unwrap_err();
-        assert!(p.detail.contains("integer"), "{}", p.detail);
+        assert!(p.detail.contains("expected an integer"), "{}", p.detail);
+    }
+
+    #[test]
+    fn enumerations_list_the_allowed_values() {
+        let v = Validator::new(
+            &json!({"oneOf": [{"const": "off"}, {"const": "on", "description": "lit"}]}),
+            "mode",
+        );
+        let p = v.check_value(&json!("dim")).unwrap_err();
+        assert!(
+            p.detail.ends_with(r#"expected "off" or "on", not "dim""#),
+            "{}",
+            p.detail
+        );
+        let v = Validator::new(&json!({"type": "string", "enum": ["a", "b"]}), "m");
+        let p = v.check_value(&json!("c")).unwrap_err();
+        assert!(
+            p.detail.contains(r#"expected one of "a", "b""#),
+            "{}",
+            p.detail
+        );
+        let v = Validator::new(
+            &json!({"oneOf": [{"type": "string", "enum": ["Off"]}, {"type": "object"}]}),
+            "mode",
+        );
+        let p = v.check_value(&json!(3)).unwrap_err();
+        assert!(
+            p.detail.contains(r#"expected "Off" or an object, not 3"#),
+            "{}",
+            p.detail
+        );
     }
 
     #[test]

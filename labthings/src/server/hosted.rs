@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use crate::broker::Topic;
+use crate::broker::Mailbox;
 use crate::context::ActionContext;
 use crate::problem::Problem;
 use crate::table::{Affordance, BoxFuture, Getter, Json, Setter, ThingTable};
@@ -15,12 +15,18 @@ use crate::thing::Thing;
 
 /// What the server needs of a Thing, whatever its type.
 pub(crate) trait DynThing: Send + Sync + 'static {
+    /// The name it is published under.
+    fn name(&self) -> &Arc<str>;
     fn description(&self, options: &TdOptions) -> Value;
     fn lookup(&self, name: &str) -> Option<Affordance>;
     fn property_count(&self) -> usize;
     fn property_name(&self, index: usize) -> &'static str;
-    /// The publish point of an observable property.
-    fn property_topic(&self, index: usize) -> Option<&Topic>;
+    /// Whether changes of the property are published.
+    fn observable(&self, index: usize) -> bool;
+    /// Subscribe `mailbox` to an observable property under `slot`, queueing its current
+    /// value first when `with_current`. Returns `false` if the property is not observable.
+    fn observe(&self, index: usize, mailbox: &Arc<Mailbox>, slot: u32, with_current: bool) -> bool;
+    fn unobserve(&self, index: usize, mailbox: &Arc<Mailbox>);
     /// Whether clients may read / write the property.
     fn readable(&self, index: usize) -> bool;
     fn writable(&self, index: usize) -> bool;
@@ -29,9 +35,11 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn write(&self, index: usize, value: Value) -> Pending<()>;
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
-    fn action_topic(&self, index: usize) -> &Topic;
+    fn action_topic(&self, index: usize) -> &crate::broker::Topic;
     fn validate_input(&self, index: usize, input: Value) -> Result<Value, Problem>;
     fn takes_context(&self, index: usize) -> bool;
+    /// Whether the action is synchronous code that cannot be interrupted.
+    fn blocking(&self, index: usize) -> bool;
     fn invoke(
         &self,
         index: usize,
@@ -42,19 +50,34 @@ pub(crate) trait DynThing: Send + Sync + 'static {
 
 /// A Thing of type `T` published by the server.
 pub(crate) struct Hosted<T: Thing> {
+    name: Arc<str>,
     thing: Arc<T>,
     table: &'static ThingTable<T>,
-    action_topics: Vec<Topic>,
+    action_topics: Vec<crate::broker::Topic>,
 }
 
 impl<T: Thing> Hosted<T> {
-    pub(crate) fn new(thing: Arc<T>) -> Self {
+    pub(crate) fn new(name: &str, thing: Arc<T>) -> Self {
         let table = T::table();
         Self {
+            name: Arc::from(name),
             thing,
             table,
-            action_topics: table.actions.iter().map(|_| Topic::new()).collect(),
+            action_topics: table
+                .actions
+                .iter()
+                .map(|_| crate::broker::Topic::new())
+                .collect(),
         }
+    }
+}
+
+/// Log a failure of device code: the client gets the problem, the console the context.
+fn log_failure<R>(thing: &str, property: &str, what: &str, result: &Result<R, Problem>) {
+    if let Err(problem) = result
+        && problem.status >= 500
+    {
+        tracing::error!(thing, property, "{what} failed: {}", problem.detail);
     }
 }
 
@@ -87,13 +110,17 @@ impl<T> Pending<T> {
     }
 }
 
-/// Call synchronous device code, turning a panic into a 500 problem.
+/// Call synchronous code, turning a panic into a 500 problem.
 fn call_now<R>(f: impl FnOnce() -> Result<R, Problem>) -> Result<R, Problem> {
     std::panic::catch_unwind(AssertUnwindSafe(f))
         .unwrap_or_else(|payload| Err(crate::panic::problem(&*payload)))
 }
 
 impl<T: Thing> DynThing for Hosted<T> {
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     fn description(&self, options: &TdOptions) -> Value {
         crate::td::thing_description(self.table, options)
     }
@@ -110,19 +137,41 @@ impl<T: Thing> DynThing for Hosted<T> {
         self.table.properties[index].def.name
     }
 
-    fn property_topic(&self, index: usize) -> Option<&Topic> {
+    fn observable(&self, index: usize) -> bool {
+        self.table.properties[index]
+            .def
+            .observed_field(&self.thing)
+            .is_some()
+    }
+
+    fn observe(&self, index: usize, mailbox: &Arc<Mailbox>, slot: u32, with_current: bool) -> bool {
         let def = self.table.properties[index].def;
-        def.topic.map(|f| f(&self.thing))
+        let Some(field) = def.observed_field(&self.thing) else {
+            return false;
+        };
+        if with_current && def.readable() {
+            field.topic().subscribe_with_current(mailbox, slot, || {
+                let json = field.read_json().ok()?;
+                Some(Arc::from(Box::<str>::from(json)))
+            });
+        } else {
+            field.topic().subscribe(mailbox, slot);
+        }
+        true
+    }
+
+    fn unobserve(&self, index: usize, mailbox: &Arc<Mailbox>) {
+        if let Some(field) = self.table.properties[index].def.observed_field(&self.thing) {
+            field.topic().unsubscribe(mailbox);
+        }
     }
 
     fn readable(&self, index: usize) -> bool {
-        let def = self.table.properties[index].def;
-        !def.write_only && def.getter.is_some()
+        self.table.properties[index].def.readable()
     }
 
     fn writable(&self, index: usize) -> bool {
-        let def = self.table.properties[index].def;
-        !def.read_only && def.setter.is_some()
+        self.table.properties[index].def.writable()
     }
 
     fn read(&self, index: usize) -> Pending<Json> {
@@ -132,12 +181,22 @@ impl<T: Thing> DynThing for Hosted<T> {
                 405,
                 format!("property '{}' is write-only", def.name),
             ))),
-            Some(Getter::Immediate(f)) => Pending::Ready(call_now(|| f(&self.thing))),
+            Some(Getter::Field(field)) => {
+                let result = call_now(|| field(&self.thing).read_json());
+                log_failure(&self.name, def.name, "the getter", &result);
+                Pending::Ready(result)
+            }
             Some(Getter::Blocking(f)) => {
                 let (f, thing) = (*f, self.thing.clone());
-                Pending::Later(crate::__private::blocking(move || f(&thing)))
+                self.later(
+                    "the getter",
+                    index,
+                    crate::__private::blocking(move || f(&thing)),
+                )
             }
-            Some(Getter::Async(f)) => Pending::Later(guarded(f(self.thing.clone()))),
+            Some(Getter::Async(f)) => {
+                self.later("the getter", index, guarded(f(self.thing.clone())))
+            }
         }
     }
 
@@ -151,12 +210,22 @@ impl<T: Thing> DynThing for Hosted<T> {
                 405,
                 format!("property '{}' is read-only", entry.def.name),
             ))),
-            Some(Setter::Immediate(f)) => Pending::Ready(call_now(|| f(&self.thing, value))),
+            Some(Setter::Field(field)) => {
+                let result = call_now(|| field(&self.thing).write_json(value));
+                log_failure(&self.name, entry.def.name, "the setter", &result);
+                Pending::Ready(result)
+            }
             Some(Setter::Blocking(f)) => {
                 let (f, thing) = (*f, self.thing.clone());
-                Pending::Later(crate::__private::blocking(move || f(&thing, value)))
+                self.later(
+                    "the setter",
+                    index,
+                    crate::__private::blocking(move || f(&thing, value)),
+                )
             }
-            Some(Setter::Async(f)) => Pending::Later(guarded(f(self.thing.clone(), value))),
+            Some(Setter::Async(f)) => {
+                self.later("the setter", index, guarded(f(self.thing.clone(), value)))
+            }
         }
     }
 
@@ -168,7 +237,7 @@ impl<T: Thing> DynThing for Hosted<T> {
         self.table.actions[index].def.name
     }
 
-    fn action_topic(&self, index: usize) -> &Topic {
+    fn action_topic(&self, index: usize) -> &crate::broker::Topic {
         &self.action_topics[index]
     }
 
@@ -180,6 +249,10 @@ impl<T: Thing> DynThing for Hosted<T> {
         self.table.actions[index].def.takes_context
     }
 
+    fn blocking(&self, index: usize) -> bool {
+        self.table.actions[index].def.blocking
+    }
+
     fn invoke(
         &self,
         index: usize,
@@ -188,5 +261,22 @@ impl<T: Thing> DynThing for Hosted<T> {
     ) -> BoxFuture<Result<Json, Problem>> {
         let def = self.table.actions[index].def;
         guarded((def.invoke)(self.thing.clone(), input, ctx))
+    }
+}
+
+impl<T: Thing> Hosted<T> {
+    /// Device code that completes later, its failure logged with the property's name.
+    fn later<R: Send + 'static>(
+        &self,
+        what: &'static str,
+        index: usize,
+        future: BoxFuture<Result<R, Problem>>,
+    ) -> Pending<R> {
+        let (thing, property) = (self.name.clone(), self.table.properties[index].def.name);
+        Pending::Later(Box::pin(async move {
+            let result = future.await;
+            log_failure(&thing, property, what, &result);
+            result
+        }))
     }
 }

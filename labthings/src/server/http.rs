@@ -44,10 +44,9 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, crate::server::errors::PROBLEM_JSON);
         response
     }
 }
@@ -252,13 +251,7 @@ async fn invoke_action(
         Affordance::Action(i) => {
             let input = parse_body(&body)?.unwrap_or(Value::Null);
             let input = entry.thing.validate_input(i, input)?;
-            let invocation = state.invocations.start(
-                entry.thing.clone(),
-                entry.name.clone(),
-                i,
-                format!("{}/{thing}/{name}", state.prefix),
-                input,
-            );
+            let invocation = state.invocations.start(entry.thing.clone(), i, input);
             let base = state.api_base(&headers);
             let body = invocation.to_json(&base);
             let mut response = json_value(StatusCode::CREATED, &body);
@@ -327,14 +320,6 @@ async fn cancel_invocation(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let invocation = find_invocation(&state, &id)?;
-    match state.invocations.cancel(&invocation) {
-        Ok(()) => Ok(json_body(StatusCode::OK, "null")),
-        Err(status) => Err(Problem::new(
-            409,
-            format!(
-                "invocation '{id}' is already {} and cannot be cancelled",
-                status.as_str()
-            ),
-        )),
-    }
+    state.invocations.cancel(&invocation)?;
+    Ok(json_body(StatusCode::OK, "null"))
 }

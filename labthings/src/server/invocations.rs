@@ -19,7 +19,7 @@ use crate::table::Json;
 /// The states of an invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// Accepted, not started yet.
     Pending,
     /// Running.
@@ -104,6 +104,12 @@ impl Invocation {
         }
     }
 
+    /// Whether cancellation was requested while the invocation has not finished (device code
+    /// that cannot be interrupted is still running).
+    fn cancel_requested(&self, state: &State) -> bool {
+        !state.status.is_finished() && self.core.cancel.is_cancelled()
+    }
+
     /// The summary JSON (list endpoints). `base` is the absolute URL prefix of the API.
     pub(crate) fn summary(&self, base: &str) -> serde_json::Map<String, Value> {
         let state = self.lock();
@@ -142,6 +148,9 @@ impl Invocation {
         out.insert("error".into(), json!(state.error));
         let progress = self.core.progress.lock().unwrap_or_else(|e| e.into_inner());
         out.insert("progress".into(), json!(*progress));
+        if self.cancel_requested(&state) {
+            out.insert("cancelRequested".into(), true.into());
+        }
         Value::Object(out)
     }
 
@@ -156,6 +165,9 @@ impl Invocation {
             other => other.as_str(),
         };
         out.insert("state".into(), wtp_state.into());
+        if self.cancel_requested(&state) {
+            out.insert("cancelRequested".into(), true.into());
+        }
         if state.output.is_some() {
             out.insert("output".into(), output_value(&state));
         }
@@ -222,12 +234,16 @@ pub(crate) struct Invocations {
 }
 
 impl Invocations {
-    pub(crate) fn new(retention: Retention, prefix: String) -> Arc<Self> {
+    pub(crate) fn new(
+        retention: Retention,
+        prefix: String,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
             seq: AtomicU64::new(0),
             retention,
-            shutdown: CancellationToken::new(),
+            shutdown,
             prefix,
             finished: Mutex::new(VecDeque::new()),
             reaper: AtomicBool::new(false),
@@ -259,11 +275,15 @@ impl Invocations {
     pub(crate) fn start(
         self: &Arc<Self>,
         thing: Arc<dyn DynThing>,
-        thing_name: Arc<str>,
         action_index: usize,
-        action_path: String,
         input: Value,
     ) -> Arc<Invocation> {
+        let thing_name = thing.name().clone();
+        let action_path = format!(
+            "{}/{thing_name}/{}",
+            self.prefix,
+            thing.action_name(action_index)
+        );
         self.start_reaper();
         let core = InvocationCore::with_token(Uuid::new_v4(), self.shutdown.child_token());
         let invocation = Arc::new(Invocation {
@@ -318,23 +338,31 @@ impl Invocations {
             core: inv.core.clone(),
         };
         let input = inv.input.clone();
-        let future = logs::capture(inv.core.clone(), thing.invoke(inv.action_index, input, ctx));
-        let result = if thing.takes_context(inv.action_index) {
-            future.await
-        } else {
+        let index = inv.action_index;
+        let future = logs::capture(inv.core.clone(), thing.invoke(index, input, ctx));
+        // An async action that ignores its context is cancelled by dropping its future: its
+        // code stops at the next `.await`. Synchronous code cannot be interrupted, and an
+        // action that takes its context decides itself when to stop: both are awaited, so
+        // that the invocation never ends while its device code still runs.
+        let interruptible = !thing.takes_context(index) && !thing.blocking(index);
+        let result = if interruptible {
             tokio::select! {
                 result = future => result,
                 () = cancel.cancelled() => Err(cancelled()),
             }
+        } else {
+            future.await
         };
+        let stopped_on_request = interruptible || thing.takes_context(index);
         match result {
             Ok(output) => self.finish(&*thing, &inv, Status::Completed, Some(output), None),
-            Err(_) if cancel.is_cancelled() => {
+            Err(_) if stopped_on_request && cancel.is_cancelled() => {
                 self.finish(&*thing, &inv, Status::Cancelled, None, Some(cancelled()))
             }
             Err(problem) => {
                 tracing::error!(
                     invocation = %inv.id(),
+                    thing = &*inv.thing,
                     action = inv.action,
                     "action failed: {}",
                     problem.detail
@@ -414,11 +442,18 @@ impl Invocations {
         });
     }
 
-    /// Request cancellation. `Err(status)` when the invocation already finished.
-    pub(crate) fn cancel(&self, inv: &Invocation) -> Result<(), Status> {
+    /// Request cancellation; a 409 problem when the invocation already finished.
+    pub(crate) fn cancel(&self, inv: &Invocation) -> Result<(), Problem> {
         let state = inv.lock();
         if state.status.is_finished() {
-            return Err(state.status);
+            return Err(Problem::new(
+                409,
+                format!(
+                    "invocation '{}' is already {} and cannot be cancelled",
+                    inv.id(),
+                    state.status.as_str()
+                ),
+            ));
         }
         inv.core.cancel.cancel();
         Ok(())

@@ -1,27 +1,28 @@
-//! The HTTP server that publishes Things.
+//! The server that publishes Things over HTTP and WebSocket.
 
+mod errors;
 mod hosted;
 mod http;
 mod invocations;
+mod serve;
 pub(crate) mod ws;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::thing::Thing;
 use hosted::{DynThing, Hosted};
 use invocations::Invocations;
-pub use invocations::{Retention, Status};
+pub use invocations::Retention;
+pub use serve::Serve;
 pub use ws::WsLimits;
 
 /// One published Thing.
 pub(crate) struct Entry {
-    pub(crate) name: Arc<str>,
     pub(crate) thing: Arc<dyn DynThing>,
     /// The property names as JSON strings, shared by the WebSocket connections.
     pub(crate) names_json: Arc<[Box<str>]>,
@@ -36,15 +37,22 @@ pub(crate) struct ServerState {
     pub(crate) ws: WsLimits,
 }
 
-/// Publishes any number of Things over HTTP.
+/// Publishes any number of Things over HTTP and WebSocket.
+///
+/// Build it, then either serve it on a listener of your own ([`serve`](Self::serve), which
+/// works like `axum::serve`), or turn it into an [`axum::Router`] to nest into a larger
+/// application ([`into_router`](Self::into_router)). The library prints nothing and installs
+/// no `tracing` subscriber; [`cli::App`](crate::cli::App) does both for programs.
 ///
 /// ```no_run
 /// # use labthings::{thing, ThingServer};
 /// # #[thing] struct Counter { #[property] count: i64 }
 /// # async fn run() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 /// ThingServer::new()
 ///     .thing("counter", Counter { count: 0.into() })
-///     .serve("127.0.0.1:5000".parse().unwrap())
+///     .serve(listener)
+///     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap() })
 ///     .await
 /// # }
 /// ```
@@ -54,6 +62,7 @@ pub struct ThingServer {
     cors: bool,
     retention: Retention,
     ws: WsLimits,
+    shutdown: CancellationToken,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -86,14 +95,16 @@ impl ThingServer {
             cors: true,
             retention: Retention::default(),
             ws: WsLimits::default(),
+            shutdown: CancellationToken::new(),
         }
     }
 
     /// Publish `thing` at `/{name}/`.
     ///
     /// # Panics
-    /// If `name` is empty, is not made of letters, digits, `_` and `-`, is reserved
-    /// (`things`, `thing_descriptions`, `action_invocations`), or is already used.
+    /// If `name` is not made of ASCII letters, digits, `_` and `-`, is reserved for the
+    /// server's own routes (`things`, `thing_descriptions`, `action_invocations`, …), or is
+    /// already used.
     pub fn thing<T: Thing>(self, name: &str, thing: T) -> Self {
         self.shared_thing(name, Arc::new(thing))
     }
@@ -103,23 +114,15 @@ impl ThingServer {
     /// # Panics
     /// As [`thing`](Self::thing).
     pub fn shared_thing<T: Thing>(mut self, name: &str, thing: Arc<T>) -> Self {
-        assert!(
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-            "invalid Thing name '{name}': use letters, digits, '_' and '-'"
-        );
-        assert!(
-            !["things", "thing_descriptions", "action_invocations"].contains(&name),
-            "the Thing name '{name}' is reserved"
-        );
+        if let Err(problem) = crate::naming::check_thing(name) {
+            panic!("{problem}");
+        }
         assert!(
             self.things.iter().all(|(n, _)| n != name),
             "two Things are called '{name}'"
         );
         self.things
-            .push((name.to_owned(), Arc::new(Hosted::new(thing))));
+            .push((name.to_owned(), Arc::new(Hosted::new(name, thing))));
         self
     }
 
@@ -150,31 +153,43 @@ impl ThingServer {
         self
     }
 
-    /// Limits of WebSocket connections (message size, queue lengths).
+    /// Limits of WebSocket connections (message size, queue lengths, requests in flight).
     pub fn ws_limits(mut self, limits: WsLimits) -> Self {
         self.ws = limits;
         self
     }
 
-    /// Build the axum router, and a handle that stops running invocations.
-    pub fn into_router(self) -> (Router, ShutdownHandle) {
-        let invocations = Invocations::new(self.retention, self.prefix.clone());
-        let shutdown = ShutdownHandle {
-            token: invocations.shutdown.clone(),
-        };
+    /// The names of the Things, in the order they were added.
+    pub fn thing_names(&self) -> impl Iterator<Item = &str> {
+        self.things.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// The API prefix (empty, or starting with `/`).
+    pub fn api_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A handle that shuts the server's Things down: running invocations are cancelled and
+    /// WebSockets are closed with 1001. [`serve`](Self::serve) uses it when its graceful
+    /// shutdown starts; with [`into_router`](Self::into_router), call it yourself.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            token: self.shutdown.clone(),
+        }
+    }
+
+    /// The axum router of every route, under the prefix; nest or merge it into your own.
+    pub fn into_router(self) -> Router {
+        let invocations =
+            Invocations::new(self.retention, self.prefix.clone(), self.shutdown.clone());
         let mut things = HashMap::new();
         let mut order = Vec::new();
         for (name, thing) in self.things {
             order.push(name.clone());
             let names_json = (0..thing.property_count())
-                .map(|i| ws::json_string(thing.property_name(i)).into_boxed_str())
+                .map(|i| ws::messages::json_string(thing.property_name(i)).into_boxed_str())
                 .collect();
-            let entry = Entry {
-                name: Arc::from(name.as_str()),
-                thing,
-                names_json,
-            };
-            things.insert(name, entry);
+            things.insert(name, Entry { thing, names_json });
         }
         let state = Arc::new(ServerState {
             things,
@@ -192,65 +207,26 @@ impl ThingServer {
         if self.cors {
             router = router.layer(tower_http::cors::CorsLayer::very_permissive());
         }
-        (router, shutdown)
+        router.layer(axum::middleware::from_fn(errors::problem_details))
     }
 
-    /// Serve on `addr` until SIGINT or SIGTERM; then in-flight requests finish and running
-    /// invocations are cancelled. Prints the URL it listens on (useful with port 0).
-    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()> {
-        crate::logs::init();
-        let listener = TcpListener::bind(addr).await?;
-        let local = listener.local_addr()?;
-        let names: Vec<String> = self.things.iter().map(|(n, _)| n.clone()).collect();
-        let prefix = self.prefix.clone();
-        println!("labthings listening on http://{local}{prefix}/");
-        for name in names {
-            println!("  http://{local}{prefix}/{name}/");
-        }
-        let (router, shutdown) = self.into_router();
-        // Small messages (property values, notifications) must not wait for Nagle.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                shutdown.shutdown();
-            })
-            .await
+    /// Serve on `listener` (as `axum::serve` does). Await the result to serve until the
+    /// process ends, or call [`Serve::with_graceful_shutdown`] first.
+    pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
+        let shutdown = self.shutdown_handle();
+        Serve::new(listener, self.into_router(), shutdown)
     }
 }
 
-/// Cancels every running invocation of a server.
+/// Shuts a server's Things down: cancels every running invocation and closes WebSockets.
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
-    token: tokio_util::sync::CancellationToken,
+    token: CancellationToken,
 }
 
 impl ShutdownHandle {
-    /// Cancel every running invocation (and close WebSocket subscriptions).
+    /// Cancel every running invocation and close every WebSocket with 1001.
     pub fn shutdown(&self) {
         self.token.cancel();
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

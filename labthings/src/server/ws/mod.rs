@@ -1,0 +1,109 @@
+//! The WebSocket endpoint `/{thing}/ws`: the LabThings dialect and the W3C Web Thing Protocol
+//! on one socket.
+//!
+//! A message whose `messageType` is `request` is Web Thing Protocol ([`wtp`]); any other
+//! message is the LabThings dialect ([`labthings`]). Unparseable messages are answered in the
+//! dialect the client negotiated (`webthingprotocol` subprotocol or none). Bad input is
+//! answered with an error `response`; the socket stays open. [`connection`] runs the socket;
+//! [`messages`] formats what is sent.
+
+mod connection;
+mod labthings;
+pub(crate) mod messages;
+mod wtp;
+
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use crate::broker::MailboxLimits;
+use crate::server::ServerState;
+use crate::server::http::origin;
+use crate::td::WEB_THING_PROTOCOL;
+use connection::Context;
+
+/// Limits of WebSocket connections.
+#[derive(Debug, Clone, Copy)]
+pub struct WsLimits {
+    /// Largest message answered normally (default 1 MiB); larger ones get a 400 error
+    /// response. Frames beyond 16 times this close the connection at the transport level.
+    pub max_message: usize,
+    /// Requests of one connection that may call device code at the same time (default 16);
+    /// further messages wait until one completes.
+    pub max_in_flight: usize,
+    /// Property changes queued per connection before they are coalesced.
+    pub queue: usize,
+    /// Action status events queued per connection before it is closed as too slow.
+    pub max_events: usize,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        let mailbox = MailboxLimits::default();
+        Self {
+            max_message: 1 << 20,
+            max_in_flight: 16,
+            queue: mailbox.queue,
+            max_events: mailbox.max_events,
+        }
+    }
+}
+
+pub(crate) async fn upgrade(
+    State(state): State<Arc<ServerState>>,
+    Path(thing): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let entry = match state.lookup_thing(&thing) {
+        Ok(entry) => entry,
+        Err(problem) => return problem.into_response(),
+    };
+    let origin = origin(&headers);
+    let thing_id = format!("{origin}{}/{thing}/", state.prefix);
+    let hard_limit = state.ws.max_message.saturating_mul(16);
+    let context = Context {
+        thing_id_json: messages::json_string(&thing_id),
+        thing_id,
+        origin,
+        thing: entry.thing.clone(),
+        names_json: entry.names_json.clone(),
+        wtp_default: false,
+        state: state.clone(),
+    };
+    ws.protocols([WEB_THING_PROTOCOL])
+        // A small read buffer keeps an idle connection cheap (it is zeroed when allocated);
+        // it grows to the size of each larger message as it arrives.
+        .read_buffer_size(1024)
+        .write_buffer_size(16 * 1024)
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| {
+            let wtp_default = socket
+                .protocol()
+                .is_some_and(|p| p.as_bytes() == WEB_THING_PROTOCOL.as_bytes());
+            connection::run(
+                Arc::new(Context {
+                    wtp_default,
+                    ..context
+                }),
+                socket,
+            )
+        })
+}
+
+/// Parse a client message: a JSON object, or a precise reason why not.
+pub(crate) fn parse_message(text: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!(
+            "a message must be a JSON object, not {}",
+            crate::validate::json_kind(&other)
+        )),
+        Err(e) => Err(format!("the message is not valid JSON: {e}")),
+    }
+}
