@@ -192,10 +192,22 @@ async fn actions_run_as_invocations() {
     );
     assert_eq!(failed["error"]["status"], 500);
 
+    // `increment` checks for overflow too (the count is now i64::MAX).
+    let (_, inv) = s.post("/counter/increment", "").await;
+    let failed = s.finished(&inv).await;
+    assert_eq!(failed["status"], "error", "{failed}");
+    assert!(
+        failed["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("overflow")
+    );
+    assert_eq!(s.get("/counter/count").await.1, json!(i64::MAX));
+
     let (_, list) = s.get("/counter/add").await;
     assert_eq!(list.as_array().unwrap().len(), 3);
     let (_, all) = s.get("/action_invocations").await;
-    assert_eq!(all.as_array().unwrap().len(), 6);
+    assert_eq!(all.as_array().unwrap().len(), 7);
 }
 
 #[tokio::test]
@@ -287,7 +299,7 @@ mod faulty {
 }
 
 async fn start_faulty(server: labthings::ThingServer) -> (Server, labthings::ShutdownHandle) {
-    labthings::init_logging();
+    support::logs::capture();
     let (addr, shutdown) = support::start(
         server
             .thing("faulty", faulty::Faulty { ok: 1.into() })
@@ -318,6 +330,15 @@ async fn failing_device_code_fails_only_its_request() {
     let (status, problem) = s.get("/faulty/broken").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(problem["detail"], "sensor unplugged");
+    assert!(
+        support::logs::logged(&[
+            "ERROR",
+            "thing=\"faulty\"",
+            "property=\"broken\"",
+            "sensor unplugged"
+        ]),
+        "a failing getter is logged on the server console, with the Thing and the property"
+    );
     let (status, problem) = s.get("/faulty/panicky").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(problem["detail"].as_str().unwrap().contains("getter panic"));
@@ -431,5 +452,147 @@ async fn cors_is_permissive() {
     assert_eq!(
         response.headers()["access-control-allow-origin"],
         "http://dashboard.lab"
+    );
+}
+
+mod holder {
+    use std::sync::Mutex;
+    use std::sync::mpsc::Receiver;
+
+    use labthings::thing;
+
+    /// A Thing whose synchronous action blocks until the test releases it.
+    #[thing]
+    pub(crate) struct Holder {
+        /// Whether `hold` ran to its end.
+        #[property(observable)]
+        pub(crate) finished: bool,
+        pub(crate) release: Mutex<Receiver<()>>,
+    }
+
+    #[thing]
+    impl Holder {
+        /// Block until released; takes no context, so it cannot be interrupted.
+        #[action]
+        fn hold(&self) -> i64 {
+            self.release.lock().unwrap().recv().unwrap();
+            self.finished.set(true);
+            7
+        }
+    }
+}
+
+/// A synchronous action without a context cannot be interrupted: cancelling it is recorded,
+/// and the invocation ends only when its code has returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synchronous_action_is_not_reported_cancelled_while_it_runs() {
+    use support::ws::{next_matching, observe, send};
+    let (release, receiver) = std::sync::mpsc::channel();
+    let thing = std::sync::Arc::new(holder::Holder {
+        finished: false.into(),
+        release: std::sync::Mutex::new(receiver),
+    });
+    let (addr, _) =
+        support::start(labthings::ThingServer::new().shared_thing("holder", thing.clone())).await;
+    let s = Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    };
+    let mut ws = support::ws::connect(addr, "holder").await;
+    send(
+        &mut ws,
+        json!({"messageType": "addActionObservation", "data": {"hold": true}}),
+    )
+    .await;
+    observe(&mut ws, &[]).await;
+    let (_, inv) = s.post("/holder/hold", "").await;
+    next_matching(&mut ws, |m| m["data"]["status"] == "running").await;
+    let id = inv["id"].as_str().unwrap();
+    let path = format!("/action_invocations/{id}");
+    assert_eq!(
+        s.send(reqwest::Method::DELETE, &path, "").await.0,
+        StatusCode::OK
+    );
+    let (_, now) = s.get(&path).await;
+    assert_eq!(now["status"], "running", "still running: {now}");
+    assert_eq!(now["cancelRequested"], true, "{now}");
+    assert!(!thing.finished.get());
+    release.send(()).unwrap();
+    let end = next_matching(&mut ws, |m| m["data"]["status"] != "running").await;
+    assert_eq!(end["data"]["status"], "completed", "{end}");
+    assert!(thing.finished.get(), "the device code ran to its end");
+    let (_, done) = s.get(&path).await;
+    assert_eq!(
+        (done["output"].as_i64(), done.get("cancelRequested")),
+        (Some(7), None)
+    );
+}
+
+/// The framework's own errors (a method a route does not have, a body over the limit, a
+/// path that cannot be decoded) are problem details too.
+#[tokio::test]
+async fn every_error_body_is_a_problem() {
+    let s = start().await;
+    let r = s
+        .client
+        .delete(format!("{}/counter/count", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["status"], 405);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("DELETE is not allowed on '/counter/count'"),
+        "{detail}"
+    );
+    assert!(detail.contains("PUT"), "{detail}");
+
+    let r = s
+        .client
+        .put(format!("{}/counter/label", s.base))
+        .body(vec![b'1'; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(
+        (problem["status"].as_u64(), problem["title"].as_str()),
+        (Some(413), Some("Payload Too Large"))
+    );
+
+    let r = s
+        .client
+        .get(format!("{}/action_invocations/%FF%FE", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("UTF-8"),
+        "{problem}"
+    );
+
+    let r = s
+        .client
+        .get(format!("{}/counter/ws", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("WebSocket endpoint"),
+        "{problem}"
     );
 }

@@ -1,73 +1,27 @@
 //! The Thing Descriptions of the example Things: valid against the official W3C TD 1.1 JSON
-//! Schema, and equal to their reviewed snapshots in `tests/snapshots/`.
-//!
-//! The schema is read from `LABTHINGS_TD_SCHEMA`, or from
-//! `../shared/wot/td-json-schema-validation.json` relative to the workspace root. Without
-//! either, validation is skipped with a message, except when `CI` is set: then it fails.
-//! After an intended change of a TD, regenerate the snapshots with
+//! Schema (vendored in `tests/wot/`), and equal to their reviewed snapshots in
+//! `tests/snapshots/`. After an intended change of a TD, regenerate the snapshots with
 //! `SNAPSHOTS=overwrite cargo test --test td` and review the diff.
 
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 
 use labthings::{TdOptions, Thing};
 use serde_json::Value;
-
-fn schema_path() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("LABTHINGS_TD_SCHEMA") {
-        return Some(PathBuf::from(path));
-    }
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wot/td-json-schema-validation.json");
-    path.exists().then_some(path)
-}
-
-/// The schema errors of `td`, or `None` when the schema is not available here.
-fn schema_errors(td: &Value) -> Option<Vec<String>> {
-    let Some(path) = schema_path() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the W3C TD schema was not found: set LABTHINGS_TD_SCHEMA"
-        );
-        eprintln!("skipping TD schema validation: the W3C TD schema was not found");
-        return None;
-    };
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let schema: Value = serde_json::from_str(&text).expect("the TD schema is JSON");
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .build(&schema)
-        .expect("the TD schema compiles");
-    Some(
-        validator
-            .iter_errors(td)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect(),
-    )
-}
-
-fn validate(name: &str, td: &Value) {
-    if let Some(errors) = schema_errors(td) {
-        assert!(
-            errors.is_empty(),
-            "the TD of {name} is invalid:\n{}",
-            errors.join("\n")
-        );
-    }
-}
+use support::td::{assert_valid as validate, schema_errors};
 
 #[test]
 fn the_schema_check_rejects_a_broken_td() {
     let mut td = counter::Counter::thing_description(&TdOptions::new("", "counter"));
     td.as_object_mut().unwrap().remove("security");
     td["properties"]["count"]["forms"][0]["op"] = serde_json::json!(["invokeaction"]);
-    if let Some(errors) = schema_errors(&td) {
-        assert!(errors.len() >= 2, "{errors:?}");
-    }
+    let errors = schema_errors(&td);
+    assert!(errors.len() >= 2, "{errors:?}");
 }
 
 fn assert_snapshot(name: &str, td: &Value) {

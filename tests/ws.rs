@@ -485,3 +485,215 @@ async fn disconnecting_unsubscribes_and_shutdown_closes_sockets() {
     };
     assert_eq!(u16::from(frame.unwrap().code), 1001);
 }
+
+/// Many clients subscribe again and again while a writer hammers the property: whatever the
+/// interleaving, each ends on the value written last (a current value read before a write
+/// is never queued after that write's notification).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn observers_always_end_on_the_latest_value() {
+    const WRITES: i64 = 3000;
+    const CLIENTS: usize = 16;
+    let s = start().await;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let mut ws = s.connect_wtp().await;
+        send(&mut ws, wtp("observeproperty", json!({"name": "step"}))).await;
+        next_matching(&mut ws, |m| {
+            m["operation"] == "observeproperty" && m["messageType"] == "response"
+        })
+        .await;
+        clients.push(ws);
+    }
+    let writer = {
+        let (counter, done) = (s.counter.clone(), done.clone());
+        tokio::spawn(async move {
+            for i in 1..=WRITES {
+                counter.count.set(i);
+                if i % 8 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let subscribers = clients.into_iter().map(|mut ws| {
+        let done = done.clone();
+        tokio::spawn(async move {
+            // Subscribe, and subscribe again, until the writer has finished: the last
+            // subscription races with the last writes.
+            loop {
+                send(&mut ws, wtp("observeproperty", json!({"name": "count"}))).await;
+                next_matching(&mut ws, |m| m["messageType"] == "response").await;
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return ws;
+                }
+                send(&mut ws, wtp("unobserveproperty", json!({"name": "count"}))).await;
+                next_matching(&mut ws, |m| m["messageType"] == "response").await;
+            }
+        })
+    });
+    let mut sockets = Vec::new();
+    for subscriber in subscribers {
+        sockets.push(subscriber.await.unwrap());
+    }
+    writer.await.unwrap();
+    // A sentinel published after everything else: what came before it has been delivered.
+    s.counter.step.set(99);
+    for mut ws in sockets {
+        let mut last = None;
+        loop {
+            let m = next(&mut ws).await;
+            match m["name"].as_str() {
+                Some("count") if m["messageType"] == "notification" => last = m["value"].as_i64(),
+                Some("step") if m["value"] == 99 => break,
+                _ => {}
+            }
+        }
+        assert_eq!(last, Some(WRITES), "an observer ended on a stale value");
+    }
+}
+
+mod gated {
+    use labthings::thing;
+
+    /// A Thing whose getters wait until the test lets them finish.
+    #[thing]
+    pub(crate) struct Gated {
+        #[property(observable)]
+        pub(crate) level: i64,
+        pub(crate) slow_gate: tokio::sync::Semaphore,
+        pub(crate) stuck_gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    #[thing]
+    impl Gated {
+        /// Waits (asynchronously) for the slow gate.
+        #[property]
+        async fn slow(&self) -> i64 {
+            self.slow_gate.acquire().await.unwrap().forget();
+            1
+        }
+
+        /// Blocks its thread until the stuck gate opens.
+        #[property]
+        fn stuck(&self) -> i64 {
+            self.stuck_gate.lock().unwrap().recv().unwrap();
+            2
+        }
+    }
+}
+
+async fn start_gated(
+    limits: labthings::WsLimits,
+) -> (
+    std::net::SocketAddr,
+    Arc<gated::Gated>,
+    std::sync::mpsc::Sender<()>,
+) {
+    let (open_stuck, stuck) = std::sync::mpsc::channel();
+    let thing = Arc::new(gated::Gated {
+        level: 0.into(),
+        slow_gate: tokio::sync::Semaphore::new(0),
+        stuck_gate: std::sync::Mutex::new(stuck),
+    });
+    let (addr, _) = support::start(
+        labthings::ThingServer::new()
+            .shared_thing("gated", thing.clone())
+            .ws_limits(limits),
+    )
+    .await;
+    (addr, thing, open_stuck)
+}
+
+fn with_correlation(mut request: Value, id: &str) -> Value {
+    request["correlationID"] = id.into();
+    request
+}
+
+/// A request that waits on device code delays neither notifications nor other requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_does_not_stall_the_socket() {
+    let (addr, thing, open_stuck) = start_gated(labthings::WsLimits::default()).await;
+    let mut ws = support::ws::connect_wtp(addr, "gated").await;
+    send(&mut ws, wtp("observeproperty", json!({"name": "level"}))).await;
+    next_matching(&mut ws, |m| m["messageType"] == "notification").await;
+    let slow = with_correlation(wtp("readproperty", json!({"name": "slow"})), "slow");
+    let stuck = with_correlation(wtp("readproperty", json!({"name": "stuck"})), "stuck");
+    send(&mut ws, slow).await;
+    send(&mut ws, stuck).await;
+
+    thing.level.set(5);
+    let n = next(&mut ws).await;
+    assert_eq!(
+        (n["name"].as_str(), n["value"].as_i64()),
+        (Some("level"), Some(5)),
+        "{n}"
+    );
+    let fast = with_correlation(wtp("readproperty", json!({"name": "level"})), "fast");
+    send(&mut ws, fast).await;
+    let r = next(&mut ws).await;
+    assert_eq!(
+        (r["correlationID"].as_str(), r["value"].as_i64()),
+        (Some("fast"), Some(5)),
+        "{r}"
+    );
+
+    thing.slow_gate.add_permits(1);
+    let r = next(&mut ws).await;
+    assert_eq!(
+        (r["correlationID"].as_str(), r["value"].as_i64()),
+        (Some("slow"), Some(1)),
+        "{r}"
+    );
+    open_stuck.send(()).unwrap();
+    let r = next(&mut ws).await;
+    assert_eq!(
+        (r["correlationID"].as_str(), r["value"].as_i64()),
+        (Some("stuck"), Some(2)),
+        "{r}"
+    );
+}
+
+/// Requests in flight per socket are bounded: past the bound, the next request waits for one
+/// to complete, while notifications keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_are_bounded_per_socket() {
+    let limits = labthings::WsLimits {
+        max_in_flight: 2,
+        ..Default::default()
+    };
+    let (addr, thing, _open_stuck) = start_gated(limits).await;
+    let mut ws = support::ws::connect_wtp(addr, "gated").await;
+    send(&mut ws, wtp("observeproperty", json!({"name": "level"}))).await;
+    next_matching(&mut ws, |m| m["messageType"] == "notification").await;
+    for id in ["slow-1", "slow-2"] {
+        send(
+            &mut ws,
+            with_correlation(wtp("readproperty", json!({"name": "slow"})), id),
+        )
+        .await;
+    }
+    let queued = with_correlation(wtp("readproperty", json!({"name": "level"})), "queued");
+    send(&mut ws, queued).await;
+    thing.level.set(7);
+    let n = next(&mut ws).await;
+    assert_eq!(n["value"], 7, "notifications flow while requests wait: {n}");
+    thing.slow_gate.add_permits(1);
+    let first = next(&mut ws).await;
+    assert!(
+        first["correlationID"]
+            .as_str()
+            .unwrap()
+            .starts_with("slow-"),
+        "the queued request was answered before a slot was free: {first}"
+    );
+    let second = next(&mut ws).await;
+    assert_eq!(second["correlationID"], "queued", "{second}");
+    thing.slow_gate.add_permits(1);
+    let last = next(&mut ws).await;
+    assert!(
+        last["correlationID"].as_str().unwrap().starts_with("slow-"),
+        "{last}"
+    );
+}

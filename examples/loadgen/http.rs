@@ -19,6 +19,26 @@ pub(crate) struct HttpResult {
     pub(crate) latencies: Latencies,
 }
 
+impl HttpResult {
+    /// Several runs as one: their requests, errors and latencies, and the mean rate.
+    pub(crate) fn merge(runs: Vec<HttpResult>) -> HttpResult {
+        let n = runs.len().max(1) as f64;
+        let per_second = runs.iter().map(|r| r.per_second).sum::<f64>() / n;
+        let (mut requests, mut errors, mut all) = (0, 0, Vec::new());
+        for run in runs {
+            requests += run.requests;
+            errors += run.errors;
+            all.extend(run.latencies.into_samples());
+        }
+        HttpResult {
+            requests,
+            errors,
+            per_second,
+            latencies: Latencies::new(all),
+        }
+    }
+}
+
 /// Load `path` with `connections` connections for `duration`.
 pub(crate) async fn load(
     addr: SocketAddr,

@@ -92,6 +92,20 @@ fn main() {
     runtime.block_on(run(&plan));
 }
 
+/// Rounds per HTTP comparison.
+const ROUNDS: u32 = 5;
+
+/// The median of per-round ratios, with their range.
+fn median_ratio(mut ratios: Vec<f64>) -> String {
+    ratios.sort_by(f64::total_cmp);
+    format!(
+        "{:.2} (rounds {:.2}–{:.2})",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
+    )
+}
+
 /// A row of the report.
 fn row(scenario: &str, labthings: String, baseline: String, ratio: String, target: &str) {
     println!("| {scenario} | {labthings} | {baseline} | {ratio} | {target} |");
@@ -146,29 +160,38 @@ async fn run(plan: &Plan) {
             ),
         ] {
             for connections in [16, 64] {
-                let l = http::load(
-                    labthings.addr,
-                    method.clone(),
-                    lt_path,
-                    body,
-                    connections,
-                    plan.http_time,
-                )
-                .await;
-                let b = http::load(
-                    baseline.addr,
-                    method.clone(),
-                    base_path,
-                    body,
-                    connections,
-                    plan.http_time,
-                )
-                .await;
+                // Alternate short rounds between the two servers and take the median ratio:
+                // the machine's speed drifts more over a few seconds than between neighbours.
+                let round = plan.http_time / ROUNDS;
+                let (mut ls, mut bs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..ROUNDS {
+                    let l = http::load(
+                        labthings.addr,
+                        method.clone(),
+                        lt_path,
+                        body,
+                        connections,
+                        round,
+                    )
+                    .await;
+                    let b = http::load(
+                        baseline.addr,
+                        method.clone(),
+                        base_path,
+                        body,
+                        connections,
+                        round,
+                    )
+                    .await;
+                    ratios.push(l.per_second / b.per_second);
+                    ls.push(l);
+                    bs.push(b);
+                }
                 row(
                     &format!("{label}, {connections} connections"),
-                    http_cell(&l),
-                    http_cell(&b),
-                    format!("{:.2}", l.per_second / b.per_second),
+                    http_cell(&http::HttpResult::merge(ls)),
+                    http_cell(&http::HttpResult::merge(bs)),
+                    median_ratio(ratios),
                     target,
                 );
             }

@@ -20,6 +20,11 @@ impl Latencies {
         self.0[i].as_secs_f64() * 1000.0
     }
 
+    /// The samples, to merge with others.
+    pub(crate) fn into_samples(self) -> Vec<Duration> {
+        self.0
+    }
+
     pub(crate) fn max_ms(&self) -> f64 {
         self.0.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     }

@@ -40,33 +40,32 @@ pub enum CounterError {
 impl Counter {
     /// Add `step` to the count and return the new value.
     #[action]
-    async fn increment(&self) -> i64 {
+    async fn increment(&self) -> Result<i64, CounterError> {
         let step = self.step.get();
-        self.count.update(|c| {
-            *c += step;
-            *c
-        })
+        self.add_checked(step)
     }
 
     /// Add `n` to the count.
     #[action]
     fn add(&self, n: i64) -> Result<i64, CounterError> {
-        self.count.update(|c| {
-            *c = c.checked_add(n).ok_or(CounterError::Overflow(n))?;
-            Ok(*c)
-        })
+        self.add_checked(n)
     }
 
     /// Increment the count `n` times as fast as possible, publishing every change.
     #[action]
-    async fn increment_many(&self, n: u64, ctx: &ActionContext) -> i64 {
+    async fn increment_many(&self, n: u64, ctx: &ActionContext) -> Result<i64, CounterError> {
         for i in 0..n {
-            if i % 1024 == 0 && ctx.is_cancelled() {
-                break;
+            if i % 1024 == 0 {
+                // A long loop yields now and then, so that it can be cancelled and shares its
+                // threads with other device code.
+                tokio::task::yield_now().await;
+                if ctx.is_cancelled() {
+                    break;
+                }
             }
-            self.count.update(|c| *c += 1);
+            self.add_checked(1)?;
         }
-        self.count.get()
+        Ok(self.count.get())
     }
 
     /// Wait for `seconds`, reporting progress; cancellable.
@@ -109,6 +108,21 @@ impl Default for CounterArgs {
 }
 
 impl Counter {
+    /// Add `n` to the count unless that would leave the `i64` range (the count is then
+    /// unchanged and nobody is notified).
+    fn add_checked(&self, n: i64) -> Result<i64, CounterError> {
+        let mut result = Err(CounterError::Overflow(n));
+        self.count.update_if_modified(|c| match c.checked_add(n) {
+            Some(sum) => {
+                *c = sum;
+                result = Ok(sum);
+                true
+            }
+            None => false,
+        });
+        result
+    }
+
     /// A counter starting at zero with step 1.
     pub fn new() -> Self {
         Self::with(CounterArgs::default()).expect("the default step is valid")

@@ -85,6 +85,10 @@ impl Problem {
     }
 }
 
+/// `application/problem+json`.
+pub(crate) const PROBLEM_JSON: http::HeaderValue =
+    http::HeaderValue::from_static("application/problem+json");
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({}): {}", self.title, self.status, self.detail)

@@ -257,3 +257,64 @@ impl<T> fmt::Debug for Subscription<T> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::{Delivery, Mailbox, MailboxLimits};
+
+    fn observed(property: &Property<i64>) -> Arc<Mailbox> {
+        let mailbox = Mailbox::new(MailboxLimits::default());
+        property.topic().subscribe(&mailbox, 0);
+        mailbox
+    }
+
+    fn values(mailbox: &Mailbox) -> Vec<i64> {
+        let mut out = Vec::new();
+        mailbox.drain_into(&mut out);
+        out.into_iter()
+            .map(|d| match d {
+                Delivery::Property(_, json) => json.parse().unwrap(),
+                Delivery::Event(..) => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_modifications_are_published_when_asked() {
+        let property = Property::<i64>::new(1);
+        let mailbox = observed(&property);
+        assert!(!property.set_if_changed(1));
+        assert!(property.set_if_changed(2));
+        assert!(!property.update_if_modified(|v| *v > 5));
+        assert!(property.update_if_modified(|v| {
+            *v += 1;
+            true
+        }));
+        assert_eq!(values(&mailbox), [2, 3]);
+        assert_eq!(property.get(), 3);
+    }
+
+    #[test]
+    fn concurrent_updates_are_applied_and_published_in_order() {
+        let property = Arc::new(Property::<i64>::new(0));
+        let mailbox = observed(&property);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                let property = &property;
+                scope.spawn(move || {
+                    for _ in 0..1000 {
+                        property.update(|v| *v += 1);
+                    }
+                });
+            }
+            // Readers never wait for the writers.
+            scope.spawn(|| {
+                for _ in 0..1000 {
+                    assert!((0..=4000).contains(&property.get()));
+                }
+            });
+        });
+        assert_eq!(values(&mailbox), (1..=4000).collect::<Vec<_>>());
+    }
+}

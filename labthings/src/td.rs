@@ -82,7 +82,7 @@ impl TdOptions {
 }
 
 /// Generate the Thing Description of a Thing type published at `options`.
-pub fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value {
+pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value {
     let ws = options.ws_href();
     let mut td = Map::new();
     td.insert("@context".into(), json!(TD_CONTEXT));

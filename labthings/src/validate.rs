@@ -179,6 +179,9 @@ fn alternatives(items: &[String]) -> String {
 
 fn type_name(kind: &TypeKind) -> String {
     let article = |t: String| {
+        if t == "null" {
+            return t;
+        }
         let an = t.starts_with(['a', 'e', 'i', 'o', 'u']);
         format!("{} {t}", if an { "an" } else { "a" })
     };

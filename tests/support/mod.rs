@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod logs;
+pub(crate) mod td;
 pub(crate) mod ws;
 
 use std::net::SocketAddr;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::problem::Problem;
 use crate::server::ServerState;
+use crate::server::extract::{Body, Segments, not_allowed};
 use crate::server::invocations::Invocation;
 use crate::table::Affordance;
 use crate::td::TdOptions;
@@ -19,21 +20,28 @@ use crate::td::TdOptions;
 type Shared = State<Arc<ServerState>>;
 
 pub(crate) fn routes(state: Arc<ServerState>) -> Router {
+    let get_only = |route| not_allowed(route, "GET");
     Router::new()
-        .route("/thing_descriptions/", get(thing_descriptions))
-        .route("/things/", get(things))
-        .route("/action_invocations", get(list_invocations))
+        .route("/thing_descriptions/", get_only(get(thing_descriptions)))
+        .route("/things/", get_only(get(things)))
+        .route("/action_invocations", get_only(get(list_invocations)))
         .route(
             "/action_invocations/{id}",
-            get(get_invocation).delete(cancel_invocation),
+            not_allowed(get(get_invocation).delete(cancel_invocation), "GET, DELETE"),
         )
-        .route("/action_invocations/{id}/output", get(invocation_output))
-        .route("/{thing}", get(redirect_to_td))
-        .route("/{thing}/", get(thing_description))
-        .route("/{thing}/ws", get(crate::server::ws::upgrade))
+        .route(
+            "/action_invocations/{id}/output",
+            get_only(get(invocation_output)),
+        )
+        .route("/{thing}", get_only(get(redirect_to_td)))
+        .route("/{thing}/", get_only(get(thing_description)))
+        .route("/{thing}/ws", get_only(get(crate::server::ws::upgrade)))
         .route(
             "/{thing}/{name}",
-            get(read_affordance).put(write_property).post(invoke_action),
+            not_allowed(
+                get(read_affordance).put(write_property).post(invoke_action),
+                "GET, PUT, POST",
+            ),
         )
         .fallback(not_found)
         .with_state(state)
@@ -46,12 +54,12 @@ impl IntoResponse for Problem {
         let mut response = (status, body).into_response();
         response
             .headers_mut()
-            .insert(header::CONTENT_TYPE, crate::server::errors::PROBLEM_JSON);
+            .insert(header::CONTENT_TYPE, crate::problem::PROBLEM_JSON);
         response
     }
 }
 
-fn json_body(status: StatusCode, body: impl Into<Body>) -> Response {
+fn json_body(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     let mut response = (status, body.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -122,7 +130,7 @@ async fn things(State(state): Shared, headers: HeaderMap) -> Response {
 
 async fn redirect_to_td(
     State(state): Shared,
-    Path(thing): Path<String>,
+    Segments(thing): Segments<String>,
 ) -> Result<Response, Problem> {
     state.lookup_thing(&thing)?;
     let location = format!("{}/{thing}/", state.prefix);
@@ -135,7 +143,7 @@ async fn redirect_to_td(
 
 async fn thing_description(
     State(state): Shared,
-    Path(thing): Path<String>,
+    Segments(thing): Segments<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let entry = state.lookup_thing(&thing)?;
@@ -168,7 +176,7 @@ fn method_not_allowed(detail: String, allow: &'static str) -> Response {
 
 async fn read_affordance(
     State(state): Shared,
-    Path((thing, name)): Path<(String, String)>,
+    Segments((thing, name)): Segments<(String, String)>,
     // The request rather than a copy of its headers: reading a property needs none.
     request: axum::extract::Request,
 ) -> Result<Response, Problem> {
@@ -213,8 +221,8 @@ fn parse_body(body: &Bytes) -> Result<Option<Value>, Problem> {
 
 async fn write_property(
     State(state): Shared,
-    Path((thing, name)): Path<(String, String)>,
-    body: Bytes,
+    Segments((thing, name)): Segments<(String, String)>,
+    Body(body): Body,
 ) -> Result<Response, Problem> {
     let (entry, affordance) = resolve(&state, &thing, &name)?;
     match affordance {
@@ -242,9 +250,9 @@ async fn write_property(
 
 async fn invoke_action(
     State(state): Shared,
-    Path((thing, name)): Path<(String, String)>,
+    Segments((thing, name)): Segments<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, Problem> {
     let (entry, affordance) = resolve(&state, &thing, &name)?;
     match affordance {
@@ -287,7 +295,7 @@ fn find_invocation(state: &ServerState, id: &str) -> Result<Arc<Invocation>, Pro
 
 async fn get_invocation(
     State(state): Shared,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let invocation = find_invocation(&state, &id)?;
@@ -299,7 +307,7 @@ async fn get_invocation(
 
 async fn invocation_output(
     State(state): Shared,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
 ) -> Result<Response, Problem> {
     let invocation = find_invocation(&state, &id)?;
     match invocation.output() {
@@ -317,7 +325,7 @@ async fn invocation_output(
 
 async fn cancel_invocation(
     State(state): Shared,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
 ) -> Result<Response, Problem> {
     let invocation = find_invocation(&state, &id)?;
     state.invocations.cancel(&invocation)?;

@@ -1,6 +1,6 @@
 //! The server that publishes Things over HTTP and WebSocket.
 
-mod errors;
+mod extract;
 mod hosted;
 mod http;
 mod invocations;
@@ -207,7 +207,7 @@ impl ThingServer {
         if self.cors {
             router = router.layer(tower_http::cors::CorsLayer::very_permissive());
         }
-        router.layer(axum::middleware::from_fn(errors::problem_details))
+        router
     }
 
     /// Serve on `listener` (as `axum::serve` does). Await the result to serve until the

@@ -14,14 +14,17 @@ mod wtp;
 
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::broker::MailboxLimits;
+use crate::problem::Problem;
 use crate::server::ServerState;
+use crate::server::extract::Segments;
 use crate::server::http::origin;
 use crate::td::WEB_THING_PROTOCOL;
 use connection::Context;
@@ -55,13 +58,23 @@ impl Default for WsLimits {
 
 pub(crate) async fn upgrade(
     State(state): State<Arc<ServerState>>,
-    Path(thing): Path<String>,
+    Segments(thing): Segments<String>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let entry = match state.lookup_thing(&thing) {
         Ok(entry) => entry,
         Err(problem) => return problem.into_response(),
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => {
+            let detail = format!(
+                "/{thing}/ws is a WebSocket endpoint: {}",
+                rejection.body_text()
+            );
+            return Problem::new(rejection.status().as_u16(), detail).into_response();
+        }
     };
     let origin = origin(&headers);
     let thing_id = format!("{origin}{}/{thing}/", state.prefix);

@@ -1,0 +1,45 @@
+//! The console log of the server in a test: a `tracing` subscriber that keeps every event.
+
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl<S: tracing::Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Fields(String);
+        impl Visit for Fields {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                let _ = write!(self.0, "{}={value:?} ", field.name());
+            }
+        }
+        let mut fields = Fields(format!("{} ", event.metadata().level()));
+        event.record(&mut fields);
+        EVENTS.lock().unwrap().push(fields.0);
+    }
+}
+
+/// Install the capturing subscriber (with invocation log capture), once per test binary.
+pub(crate) fn capture() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry()
+            .with(labthings::InvocationLogLayer)
+            .with(Capture);
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+}
+
+/// Whether an event was logged whose text contains every one of `parts`.
+pub(crate) fn logged(parts: &[&str]) -> bool {
+    EVENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| parts.iter().all(|p| e.contains(p)))
+}
