@@ -30,6 +30,9 @@ pub enum Delivery {
     Property(u32, SharedJson),
     /// An event (an action status change) for the consumer's slot, as JSON.
     Event(u32, SharedJson),
+    /// A message addressed to the consumer itself (a reply), delivered in order with the
+    /// rest and never coalesced.
+    Message(SharedJson),
 }
 
 /// Bounds of a [`Mailbox`].
@@ -92,7 +95,7 @@ impl Mailbox {
         {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             match delivery {
-                Delivery::Event(..) => {
+                Delivery::Event(..) | Delivery::Message(_) => {
                     if state.events >= self.limits.max_events {
                         drop(state);
                         self.overflowed.store(true, Ordering::Relaxed);
@@ -125,6 +128,11 @@ impl Mailbox {
     /// with the same coalescing as a publish.
     pub fn push_value(&self, slot: u32, value: SharedJson) {
         self.push(Delivery::Property(slot, value));
+    }
+
+    /// Queue a message for the consumer (never coalesced; counted with the events).
+    pub fn push_message(&self, message: SharedJson) {
+        self.push(Delivery::Message(message));
     }
 
     /// Move everything pending into `out`, oldest first. Returns `false` once the mailbox is

@@ -227,7 +227,7 @@ impl<T: DeserializeOwned> Subscription<T> {
             }
             let latest = self.buf.iter().rev().find_map(|d| match d {
                 Delivery::Property(_, json) => Some(json.clone()),
-                Delivery::Event(..) => None,
+                Delivery::Event(..) | Delivery::Message(_) => None,
             });
             if let Some(json) = latest {
                 match serde_json::from_str(&json) {
@@ -275,7 +275,7 @@ mod tests {
         out.into_iter()
             .map(|d| match d {
                 Delivery::Property(_, json) => json.parse().unwrap(),
-                Delivery::Event(..) => unreachable!(),
+                Delivery::Event(..) | Delivery::Message(_) => unreachable!(),
             })
             .collect()
     }

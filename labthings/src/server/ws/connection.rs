@@ -1,21 +1,19 @@
 //! One WebSocket connection: a reader that parses and answers requests, and a writer that owns
-//! the socket's sending half and the subscriptions.
+//! the socket's sending half.
 //!
-//! The socket is split (as axum's documentation shows): reading and writing go on at the same
-//! time. The reader handles each message; a request that calls device code (reading or
+//! The socket is split (as axum's documentation shows) and both halves are driven at the same
+//! time, by one task: reading goes on while a write waits for a slow client, and writing goes
+//! on while a request waits for device code. A request that calls device code (reading or
 //! writing a property) runs concurrently with the others, up to
 //! [`WsLimits::max_in_flight`](super::WsLimits::max_in_flight) per socket, so a slow getter
-//! delays neither notifications nor other requests. Everything the reader wants done on the
-//! socket goes to the writer as a [`Command`], in order: a subscription is in place, and its
-//! reply sent, before the next command runs, so a client never misses the notifications of a
-//! subscription it was told about.
+//! delays neither notifications nor other requests. Everything the writer sends comes through
+//! the connection's mailbox, in order: replies, property changes, action status events.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::messages::{close, property_notification, property_status};
 use super::{labthings, wtp};
@@ -24,7 +22,7 @@ use crate::server::ServerState;
 use crate::server::hosted::DynThing;
 use crate::table::BoxFuture;
 
-/// What one connection knows of its Thing and its client; shared by reader and writer.
+/// What one connection knows of its Thing and its client.
 pub(crate) struct Context {
     pub(crate) state: Arc<ServerState>,
     pub(crate) thing: Arc<dyn DynThing>,
@@ -46,12 +44,10 @@ pub(crate) struct Context {
 pub(crate) enum Format {
     LabThings,
     /// With the subscribing request's `correlationID`, as JSON text.
-    Wtp {
-        correlation: Option<Box<str>>,
-    },
+    Wtp { correlation: Option<Box<str>> },
 }
 
-/// Work for the writer, in the order the reader asked for it.
+/// Something to do for the client, in order.
 pub(crate) enum Command {
     /// Send a message.
     Send(String),
@@ -135,214 +131,216 @@ impl Context {
     }
 }
 
+/// The subscriptions of a connection: slot `i < property_count` is property `i`, the
+/// following slots are the actions. Empty until the first subscription, so that idle
+/// connections stay small.
+type Slots = Mutex<Vec<Option<Format>>>;
+
 /// Serve one upgraded connection until either side closes it or the server shuts down.
 pub(crate) async fn run(context: Arc<Context>, socket: WebSocket) {
     let (sink, stream) = socket.split();
-    let (commands, rx) = mpsc::channel(context.state.ws.max_in_flight.max(1) * 2);
-    let reader = tokio::spawn(read(context.clone(), stream, commands));
     let mailbox = Mailbox::new(MailboxLimits {
         queue: context.state.ws.queue,
         max_events: context.state.ws.max_events,
     });
-    let mut writer = Writer {
-        context,
-        sink,
-        mailbox,
-        slots: Vec::new(),
+    let slots = Slots::default();
+    let subscriptions = Subscriptions {
+        context: &context,
+        mailbox: &mailbox,
+        slots: &slots,
     };
-    writer.run(rx).await;
-    writer.unsubscribe_all();
-    reader.abort();
+    tokio::select! {
+        () = write(&context, &mailbox, &slots, sink) => {}
+        () = read(&context, &subscriptions, stream) => {}
+    }
+    subscriptions.unsubscribe_all();
 }
 
 /// Read and handle messages until the client closes the connection.
-async fn read(
-    context: Arc<Context>,
-    mut stream: SplitStream<WebSocket>,
-    commands: mpsc::Sender<Command>,
-) {
+async fn read(context: &Arc<Context>, subscriptions: &Subscriptions<'_>, mut stream: SplitStream<WebSocket>) {
     let mut in_flight = FuturesUnordered::new();
     let max_in_flight = context.state.ws.max_in_flight.max(1);
     loop {
-        let done = tokio::select! {
+        tokio::select! {
             message = stream.next(), if in_flight.len() < max_in_flight => match message {
                 Some(Ok(message)) => match context.dispatch(message) {
-                    Dispatch::Now(batch) => send_all(&commands, batch).await,
-                    Dispatch::Later(future) => {
-                        in_flight.push(future);
-                        true
-                    }
-                    Dispatch::Close => false,
+                    Dispatch::Now(commands) => subscriptions.execute(commands),
+                    Dispatch::Later(future) => in_flight.push(future),
+                    Dispatch::Close => return,
                 },
-                _ => false,
+                _ => return,
             },
-            Some(batch) = in_flight.next(), if !in_flight.is_empty() => {
-                send_all(&commands, batch).await
+            Some(commands) = in_flight.next(), if !in_flight.is_empty() => {
+                subscriptions.execute(commands);
             }
-        };
-        if !done {
-            return;
         }
     }
 }
 
-/// Hand commands to the writer; `false` once it has gone.
-async fn send_all(commands: &mpsc::Sender<Command>, batch: Vec<Command>) -> bool {
-    for command in batch {
-        if commands.send(command).await.is_err() {
-            return false;
-        }
-    }
-    true
-}
-
-struct Writer {
-    context: Arc<Context>,
-    sink: SplitSink<WebSocket, Message>,
-    mailbox: Arc<Mailbox>,
-    /// Slot `i < property_count` is property `i`; the following slots are the actions.
-    /// Empty until the first subscription, so that idle connections stay small.
-    slots: Vec<Option<Format>>,
-}
-
-enum Next {
-    Continue,
-    Stop,
-}
-
-impl Writer {
-    async fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
-        let shutdown = self.context.state.invocations.shutdown.clone();
-        let mut batch = Vec::new();
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => {
-                    let _ = self.sink.send(close(1001, "the server is shutting down")).await;
-                    Next::Stop
-                }
-                command = commands.recv() => match command {
-                    Some(command) => self.execute(command).await,
-                    None => Next::Stop,
-                },
-                open = self.mailbox.recv_many(&mut batch) => {
-                    if open {
-                        self.deliver(&mut batch).await
-                    } else {
-                        let reason = "the client read too slowly: action status events overflowed";
-                        let _ = self.sink.send(close(1008, reason)).await;
-                        Next::Stop
-                    }
-                }
-            };
-            if matches!(next, Next::Stop) {
+/// Send what the mailbox holds until the server shuts down, the client cannot be written to,
+/// or it fell behind on action status events.
+async fn write(
+    context: &Context,
+    mailbox: &Mailbox,
+    slots: &Slots,
+    mut sink: SplitSink<WebSocket, Message>,
+) {
+    let shutdown = context.state.invocations.shutdown.clone();
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                let _ = sink.send(close(1001, "the server is shutting down")).await;
                 return;
             }
+            open = mailbox.recv_many(&mut batch) => {
+                if !open {
+                    let reason = "the client read too slowly: action status events overflowed";
+                    let _ = sink.send(close(1008, reason)).await;
+                    return;
+                }
+                if deliver(context, slots, &mut sink, &mut batch).await.is_err() {
+                    return;
+                }
+            }
         }
     }
+}
 
-    async fn execute(&mut self, command: Command) -> Next {
-        match command {
-            Command::Send(text) => return self.send(text).await,
-            Command::ObserveProperty {
-                index,
-                format,
-                with_current,
-            } => {
-                let thing = &self.context.thing;
-                if thing.observe(index, &self.mailbox, index as u32, with_current) {
+async fn deliver(
+    context: &Context,
+    slots: &Slots,
+    sink: &mut SplitSink<WebSocket, Message>,
+    batch: &mut Vec<Delivery>,
+) -> Result<(), axum::Error> {
+    let texts: Vec<String> = {
+        let slots = slots.lock().unwrap_or_else(|e| e.into_inner());
+        batch
+            .drain(..)
+            .filter_map(|delivery| match delivery {
+                Delivery::Property(slot, value) => property_message(context, &slots, slot, &value),
+                Delivery::Event(_, event) => action_message(context, &event),
+                Delivery::Message(text) => Some(text.to_string()),
+            })
+            .collect()
+    };
+    for text in texts {
+        sink.feed(Message::text(text)).await?;
+    }
+    sink.flush().await
+}
+
+fn property_message(context: &Context, slots: &[Option<Format>], slot: u32, value: &str) -> Option<String> {
+    let index = slot as usize;
+    let name = &context.names_json[index];
+    match slots.get(index)?.as_ref()? {
+        Format::LabThings => Some(property_status(name, value)),
+        Format::Wtp { correlation } => Some(property_notification(
+            &context.thing_id_json,
+            name,
+            value,
+            correlation.as_deref(),
+        )),
+    }
+}
+
+fn action_message(context: &Context, event: &str) -> Option<String> {
+    let mut data: serde_json::Value = serde_json::from_str(event).ok()?;
+    if let Some(href) = data.get("href").and_then(|h| h.as_str()) {
+        data["href"] = format!("{}{href}", context.origin).into();
+    }
+    Some(serde_json::json!({"messageType": "actionStatus", "data": data}).to_string())
+}
+
+/// The reader's view of the connection: it subscribes, and queues replies, in order.
+struct Subscriptions<'c> {
+    context: &'c Context,
+    mailbox: &'c Arc<Mailbox>,
+    slots: &'c Slots,
+}
+
+impl Subscriptions<'_> {
+    fn execute(&self, commands: Vec<Command>) {
+        for command in commands {
+            match command {
+                Command::Send(text) => self.mailbox.push_message(Arc::from(text)),
+                Command::ObserveProperty {
+                    index,
+                    format,
+                    with_current,
+                } => {
+                    // The format first: a value queued by the subscription finds it.
                     *self.slot(index) = Some(format);
+                    if !self
+                        .context
+                        .thing
+                        .observe(index, self.mailbox, index as u32, with_current)
+                    {
+                        *self.slot(index) = None;
+                    }
+                }
+                Command::UnobserveProperty { index } => {
+                    self.context.thing.unobserve(index, self.mailbox);
+                    *self.slot(index) = None;
+                }
+                Command::ObserveAction { index } => {
+                    let slot = self.context.thing.property_count() + index;
+                    *self.slot(slot) = Some(Format::LabThings);
+                    self.context
+                        .thing
+                        .action_topic(index)
+                        .subscribe(self.mailbox, slot as u32);
                 }
             }
-            Command::UnobserveProperty { index } => {
-                self.context.thing.unobserve(index, &self.mailbox);
-                if let Some(slot) = self.slots.get_mut(index) {
-                    *slot = None;
-                }
-            }
-            Command::ObserveAction { index } => {
-                let slot = self.context.thing.property_count() + index;
-                self.context
-                    .thing
-                    .action_topic(index)
-                    .subscribe(&self.mailbox, slot as u32);
-                *self.slot(slot) = Some(Format::LabThings);
-            }
         }
-        Next::Continue
-    }
-
-    async fn send(&mut self, text: String) -> Next {
-        match self.sink.send(Message::text(text)).await {
-            Ok(()) => Next::Continue,
-            Err(_) => Next::Stop,
-        }
-    }
-
-    async fn deliver(&mut self, batch: &mut Vec<Delivery>) -> Next {
-        for delivery in batch.drain(..) {
-            let text = match delivery {
-                Delivery::Property(slot, value) => self.property_message(slot, &value),
-                Delivery::Event(_, event) => self.action_message(&event),
-            };
-            if let Some(text) = text
-                && self.sink.feed(Message::text(text)).await.is_err()
-            {
-                return Next::Stop;
-            }
-        }
-        match self.sink.flush().await {
-            Ok(()) => Next::Continue,
-            Err(_) => Next::Stop,
-        }
-    }
-
-    fn property_message(&self, slot: u32, value: &str) -> Option<String> {
-        let index = slot as usize;
-        let name = &self.context.names_json[index];
-        match self.slots.get(index)?.as_ref()? {
-            Format::LabThings => Some(property_status(name, value)),
-            Format::Wtp { correlation } => Some(property_notification(
-                &self.context.thing_id_json,
-                name,
-                value,
-                correlation.as_deref(),
-            )),
-        }
-    }
-
-    fn action_message(&self, event: &str) -> Option<String> {
-        let mut data: serde_json::Value = serde_json::from_str(event).ok()?;
-        if let Some(href) = data.get("href").and_then(|h| h.as_str()) {
-            data["href"] = format!("{}{href}", self.context.origin).into();
-        }
-        Some(serde_json::json!({"messageType": "actionStatus", "data": data}).to_string())
     }
 
     /// The format of `slot`, allocating the slot table on first use.
-    fn slot(&mut self, slot: usize) -> &mut Option<Format> {
-        if self.slots.is_empty() {
+    fn slot(&self, slot: usize) -> SlotGuard<'_> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.is_empty() {
             let thing = &self.context.thing;
-            self.slots = vec![None; thing.property_count() + thing.action_count()];
+            *slots = vec![None; thing.property_count() + thing.action_count()];
         }
-        &mut self.slots[slot]
+        SlotGuard { slots, slot }
     }
 
-    fn unsubscribe_all(&mut self) {
+    fn unsubscribe_all(&self) {
         let thing = &self.context.thing;
         let properties = thing.property_count();
-        for slot in 0..self.slots.len() {
-            if self.slots[slot].take().is_none() {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        for (slot, format) in slots.iter_mut().enumerate() {
+            if format.take().is_none() {
                 continue;
             }
             if slot < properties {
-                thing.unobserve(slot, &self.mailbox);
+                thing.unobserve(slot, self.mailbox);
             } else {
                 thing
                     .action_topic(slot - properties)
-                    .unsubscribe(&self.mailbox);
+                    .unsubscribe(self.mailbox);
             }
         }
         self.mailbox.close();
+    }
+}
+
+/// One slot of the locked slot table.
+struct SlotGuard<'s> {
+    slots: std::sync::MutexGuard<'s, Vec<Option<Format>>>,
+    slot: usize,
+}
+
+impl std::ops::Deref for SlotGuard<'_> {
+    type Target = Option<Format>;
+    fn deref(&self) -> &Self::Target {
+        &self.slots[self.slot]
+    }
+}
+
+impl std::ops::DerefMut for SlotGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.slots[self.slot]
     }
 }

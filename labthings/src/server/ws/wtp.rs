@@ -108,7 +108,13 @@ type Answer = Result<(Vec<Command>, Map<String, Value>), Problem>;
 fn now(context: &Context, request: &Request, answer: Answer) -> Dispatch {
     match answer {
         Ok((mut commands, body)) => {
-            commands.push(Command::Send(response(context, request, body)));
+            // The reply precedes the notifications of the subscriptions it announces (their
+            // current values among them), and follows the end of those it ends.
+            let at = commands
+                .iter()
+                .position(|c| matches!(c, Command::ObserveProperty { .. }))
+                .unwrap_or(commands.len());
+            commands.insert(at, Command::Send(response(context, request, body)));
             Dispatch::Now(commands)
         }
         Err(problem) => send(error(context, request, request.name.as_deref(), &problem)),
