@@ -37,13 +37,13 @@ impl Server {
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: &str) -> (StatusCode, Value) {
-        let r = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if !body.is_empty() {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let r = request.send().await.unwrap();
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
@@ -427,7 +427,7 @@ async fn shutdown_cancels_running_invocations() {
 }
 
 #[tokio::test]
-async fn cors_is_permissive() {
+async fn cors_is_off_unless_origins_are_allowed() {
     let s = start().await;
     let response = s
         .client
@@ -437,22 +437,48 @@ async fn cors_is_permissive() {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success());
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "http://dashboard.lab"
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "no CORS by default"
     );
-    let response = s
-        .client
-        .get(format!("{}/counter/count", s.base))
-        .header("Origin", "http://dashboard.lab")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "http://dashboard.lab"
-    );
+
+    let (addr, _) = support::start(
+        labthings::ThingServer::new()
+            .thing("counter", counter::Counter::new())
+            .cors_origins(["http://dashboard.lab"]),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    for (origin, allowed) in [
+        ("http://dashboard.lab", true),
+        ("http://evil.example", false),
+        ("null", false),
+    ] {
+        let response = client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("http://{addr}/counter/step"),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "PUT")
+            .send()
+            .await
+            .unwrap();
+        let granted = response.headers().get("access-control-allow-origin");
+        assert_eq!(granted.is_some(), allowed, "{origin}");
+        if allowed {
+            assert_eq!(granted.unwrap(), origin);
+            assert!(
+                response
+                    .headers()
+                    .get("access-control-allow-credentials")
+                    .is_none()
+            );
+        }
+    }
 }
 
 mod holder {
@@ -553,6 +579,7 @@ async fn every_error_body_is_a_problem() {
     let r = s
         .client
         .put(format!("{}/counter/label", s.base))
+        .header("content-type", "application/json")
         .body(vec![b'1'; 3 << 20])
         .send()
         .await

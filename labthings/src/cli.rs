@@ -121,6 +121,12 @@ struct ServeArgs {
     /// Port to listen on; 0 picks a free one [default: 5000, or the configuration's `port`].
     #[arg(long, global = true)]
     port: Option<u16>,
+    /// Serve HTTPS with this certificate chain (PEM) [default: the configuration's `tls`].
+    #[arg(long, global = true, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, global = true, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -337,12 +343,16 @@ impl App {
             Ok(things) => things,
             Err(e) => return self.fail(e),
         };
+        let bearer = config
+            .as_ref()
+            .is_some_and(|c| !c.tokens.is_empty() || c.token_file.is_some());
         let options = |name: &str| {
             let o = TdOptions::new(&prefix, name);
-            match &args.base {
+            let o = match &args.base {
                 Some(base) => o.with_base(base.clone()),
                 None => o,
-            }
+            };
+            if bearer { o.with_bearer_security() } else { o }
         };
         let out = match &args.name {
             Some(name) => match things.iter().find(|t| &t.name == name) {
@@ -381,18 +391,23 @@ impl App {
             Err(e) => return self.fail(e),
         };
         let mut server = ThingServer::new();
-        let (mut host, mut port, mut prefix) = (None, None, None);
+        let (mut host, mut port, mut prefix, mut tls_files) = (None, None, None, None);
         if let Some(config) = &config {
-            if let Some(cors) = config.cors {
-                server = server.cors(cors);
-            }
-            if let Some(t) = config.retention_time {
-                server = server.retention_time(std::time::Duration::from_secs_f64(t));
-            }
-            if let Some(n) = config.max_finished_invocations {
-                server = server.max_finished_invocations(n);
+            match self.configure(server, config) {
+                Ok(configured) => server = configured,
+                Err(e) => return self.fail(e),
             }
             (host, port, prefix) = (config.host, config.port, config.prefix.clone());
+            tls_files = config.tls.as_ref().map(|t| (t.cert.clone(), t.key.clone()));
+        }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            tls_files = Some((cert.clone(), key.clone()));
+        }
+        if let Some((cert, key)) = tls_files {
+            match crate::Tls::from_pem_files(&cert, &key) {
+                Ok(tls) => server = server.tls(tls),
+                Err(e) => return self.fail(format_args!("cannot serve HTTPS: {e}")),
+            }
         }
         let host = args
             .host
@@ -414,9 +429,16 @@ impl App {
         };
         let local = listener.local_addr().unwrap_or(addr);
         let prefix = server.api_prefix().to_owned();
-        println!("labthings listening on http://{local}{prefix}/");
+        let scheme = if server.serves_tls() { "https" } else { "http" };
+        println!("labthings listening on {scheme}://{local}{prefix}/");
         for name in server.thing_names() {
-            println!("  http://{local}{prefix}/{name}/");
+            println!("  {scheme}://{local}{prefix}/{name}/");
+        }
+        if !local.ip().is_loopback() && !server.requires_tokens() {
+            eprintln!(
+                "{}: warning: serving on {local} without tokens: anyone who can reach this address can drive the hardware; configure `tokens` (README: Security)",
+                self.program
+            );
         }
         match server
             .serve(listener)
@@ -429,6 +451,28 @@ impl App {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+impl App {
+    /// Apply a configuration's server settings.
+    fn configure(&self, mut server: ThingServer, config: &Config) -> Result<ThingServer, String> {
+        if let Some(t) = config.retention_time {
+            server = server.retention_time(std::time::Duration::from_secs_f64(t));
+        }
+        if let Some(n) = config.max_finished_invocations {
+            server = server.max_finished_invocations(n);
+        }
+        if let Some(n) = config.device_threads {
+            server = server.device_threads(n);
+        }
+        for (scope, token) in config.all_tokens()? {
+            server = server.token(scope, &token);
+        }
+        Ok(server
+            .cors_origins(config.cors_origins.iter().cloned())
+            .allowed_hosts(config.allowed_hosts.iter().cloned())
+            .limits(config.limits.apply(crate::Limits::default())))
     }
 }
 

@@ -2,11 +2,22 @@
 //!
 //! ```toml
 //! prefix = "/api/v3"            # optional: serve every route under this path
-//! cors = true                    # optional: permissive CORS (default true)
 //! retention_time = 300           # optional: seconds finished invocations are kept
 //! max_finished_invocations = 1000
 //! host = "127.0.0.1"             # optional: overridden by --host
 //! port = 5000                    # optional: overridden by --port
+//!
+//! # Security (see the README): who may use the server.
+//! cors_origins = ["https://dashboard.lab.example"]  # pages allowed besides the server's own
+//! allowed_hosts = ["microscope.lab.example"]        # names it answers to besides its addresses
+//! token_file = "tokens.txt"      # `observe TOKEN` / `operate TOKEN` lines; or inline:
+//! tokens = [{ scope = "operate", token = "a-long-random-string-0123" }]
+//! tls = { cert = "cert.pem", key = "key.pem" }      # serve HTTPS and wss://
+//! device_threads = 2             # worker threads of the runtime that runs device code
+//!
+//! [limits]                       # any of the fields of `labthings::Limits`; times in seconds
+//! max_body = 1048576
+//! header_timeout = 10
 //!
 //! [things.counter]               # the Thing published at /counter/
 //! type = "Counter"               # a Thing type the program registered
@@ -14,8 +25,9 @@
 //! ```
 //!
 //! In JSON the same keys apply; `"things": {"counter": "Counter"}` is short for a type without
-//! arguments. Every mistake is reported with the file, the key and what is wrong; unknown keys
-//! are mistakes too.
+//! arguments. Relative paths are relative to the configuration file. Every mistake is
+//! reported with the file, the key and what is wrong; unknown keys are mistakes too. Tokens
+//! are never printed.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -75,9 +87,27 @@ pub struct Config {
     /// The route prefix.
     #[serde(default, deserialize_with = "prefix")]
     pub prefix: Option<String>,
-    /// Permissive CORS.
+    /// Origins whose pages may use the server besides its own.
     #[serde(default)]
-    pub cors: Option<bool>,
+    pub cors_origins: Vec<String>,
+    /// Host names the server answers to besides its own addresses.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Bearer tokens and their scopes.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+    /// A file of `scope token` lines.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// The certificate and key to serve HTTPS with.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Limits of requests, connections and invocations (unset ones keep their default).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Worker threads of the runtime that runs device code.
+    #[serde(default)]
+    pub device_threads: Option<usize>,
     /// Seconds finished invocations are kept.
     #[serde(default, deserialize_with = "seconds")]
     pub retention_time: Option<f64>,
@@ -92,7 +122,108 @@ pub struct Config {
     pub port: Option<u16>,
 }
 
+/// One bearer token.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// What it allows.
+    pub scope: crate::Scope,
+    /// The token.
+    #[serde(deserialize_with = "token")]
+    pub token: String,
+}
+
+impl fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenConfig")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// TLS files.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM).
+    pub key: PathBuf,
+}
+
+/// The `limits` table: any field of [`Limits`](crate::Limits), times in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LimitsConfig {
+    pub max_body: Option<usize>,
+    #[serde(default, deserialize_with = "seconds")]
+    pub header_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "seconds")]
+    pub body_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "seconds")]
+    pub tls_handshake_timeout: Option<f64>,
+    pub max_websockets: Option<usize>,
+    pub max_running_invocations: Option<usize>,
+    pub max_running_per_action: Option<usize>,
+    pub page: Option<usize>,
+    pub max_page: Option<usize>,
+    #[serde(default, deserialize_with = "seconds")]
+    pub shutdown_deadline: Option<f64>,
+}
+
+impl LimitsConfig {
+    /// `limits` with the fields this sets.
+    pub fn apply(&self, mut limits: crate::Limits) -> crate::Limits {
+        let time = std::time::Duration::from_secs_f64;
+        macro_rules! set {
+            ($($field:ident),*) => { $(if let Some(v) = self.$field { limits.$field = v; })* };
+        }
+        macro_rules! set_time {
+            ($($field:ident),*) => { $(if let Some(v) = self.$field { limits.$field = time(v); })* };
+        }
+        set!(
+            max_body,
+            max_websockets,
+            max_running_invocations,
+            max_running_per_action,
+            page,
+            max_page
+        );
+        set_time!(
+            header_timeout,
+            body_timeout,
+            tls_handshake_timeout,
+            shutdown_deadline
+        );
+        limits
+    }
+}
+
+fn token<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let token = String::deserialize(deserializer)?;
+    crate::server::security::auth::check_token(&token).map_err(de::Error::custom)?;
+    Ok(token)
+}
+
 impl Config {
+    /// The tokens of the configuration and of its token file.
+    pub fn all_tokens(&self) -> Result<Vec<(crate::Scope, String)>, String> {
+        let mut tokens: Vec<_> = self
+            .tokens
+            .iter()
+            .map(|t| (t.scope, t.token.clone()))
+            .collect();
+        if let Some(file) = &self.token_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("the token file {} cannot be read: {e}", file.display()))?;
+            let parsed = crate::server::security::auth::parse_token_file(&text)
+                .map_err(|e| format!("the token file {}: {e}", file.display()))?;
+            tokens.extend(parsed);
+        }
+        Ok(tokens)
+    }
+
     /// Read and check a configuration file; TOML when its name ends in `.toml`, else JSON.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
         let error = |key: String, problem: String| ConfigError {
@@ -106,16 +237,25 @@ impl Config {
             let (key, problem) = located(path.to_string(), message);
             error(key, problem)
         };
-        if file.extension().is_some_and(|e| e == "toml") {
+        let mut config: Self = if file.extension().is_some_and(|e| e == "toml") {
             let document = toml::Deserializer::parse(&text)
                 .map_err(|e| error(String::new(), format!("is not valid TOML: {e}")))?;
             serde_path_to_error::deserialize(document)
-                .map_err(|e| located_error(e.path(), e.inner().message().to_owned()))
+                .map_err(|e| located_error(e.path(), e.inner().message().to_owned()))?
         } else {
             let mut document = serde_json::Deserializer::from_str(&text);
             serde_path_to_error::deserialize(&mut document)
-                .map_err(|e| located_error(e.path(), e.inner().to_string()))
+                .map_err(|e| located_error(e.path(), e.inner().to_string()))?
+        };
+        let dir = file.parent().unwrap_or(Path::new("."));
+        if let Some(token_file) = &mut config.token_file {
+            *token_file = dir.join(&*token_file);
         }
+        if let Some(tls) = &mut config.tls {
+            tls.cert = dir.join(&tls.cert);
+            tls.key = dir.join(&tls.key);
+        }
+        Ok(config)
     }
 
     /// Check a configuration given as a JSON value. Errors are `(key, problem)`.
@@ -247,14 +387,14 @@ mod tests {
     fn a_full_configuration_parses() {
         let c = Config::from_value(json!({
             "things": {"a": "Counter", "b": {"type": "Counter", "args": {"start": 3}}},
-            "prefix": "/api", "cors": false, "retention_time": 1.5,
+            "prefix": "/api", "cors_origins": ["http://dash.lab"], "retention_time": 1.5,
             "max_finished_invocations": 10, "host": "127.0.0.1", "port": 0
         }))
         .unwrap();
         assert_eq!(c.things.len(), 2);
         assert_eq!(c.things[1].args, json!({"start": 3}));
         assert_eq!(c.prefix.as_deref(), Some("/api"));
-        assert_eq!((c.cors, c.port), (Some(false), Some(0)));
+        assert_eq!((c.cors_origins.len(), c.port), (1, Some(0)));
     }
 
     #[test]
@@ -288,6 +428,21 @@ mod tests {
                 "leading slash",
             ),
             (json!({"things": {}}), "things", "at least one"),
+            (
+                json!({"things": {"a": "T"}, "tokens": [{"scope": "operate", "token": "short"}]}),
+                "tokens[0].token",
+                "at least 16",
+            ),
+            (
+                json!({"things": {"a": "T"}, "tokens": [{"scope": "admin", "token": "x"}]}),
+                "tokens[0].scope",
+                "unknown variant",
+            ),
+            (
+                json!({"things": {"a": "T"}, "limits": {"max_bdy": 1}}),
+                "limits.max_bdy",
+                "not a known key",
+            ),
         ];
         for (value, key, problem) in cases {
             let (k, p) = Config::from_value(value.clone()).unwrap_err();

@@ -76,6 +76,8 @@ pub use labthings_macros::action;
 pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
-pub use server::{Retention, Serve, ShutdownHandle, ThingServer, WsLimits};
+pub use server::{
+    Limits, Retention, Scope, Serve, ShutdownHandle, ThingServer, Tls, TlsError, WsLimits,
+};
 pub use td::TdOptions;
 pub use thing::Thing;

@@ -37,14 +37,12 @@ pub const TD_CONTEXT: [&str; 2] = [
     "https://www.w3.org/2022/wot/td/v1.1",
 ];
 
-/// Where a Thing is published, for the URLs in its TD.
+/// Where and how a Thing is published, for the URLs and security of its TD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TdOptions {
-    /// The absolute URL that relative `href`s resolve against, e.g. `http://127.0.0.1:5000/`.
-    /// Without it, `href`s are absolute paths and the WebSocket `href` is relative too.
-    pub base: Option<String>,
-    /// The Thing's path, with leading and trailing slash, e.g. `/counter/` or `/api/counter/`.
-    pub path: String,
+    base: Option<String>,
+    path: String,
+    bearer: bool,
 }
 
 impl TdOptions {
@@ -53,13 +51,33 @@ impl TdOptions {
         Self {
             base: None,
             path: format!("{}/{name}/", prefix.trim_end_matches('/')),
+            bearer: false,
         }
     }
 
-    /// Set the base URL.
+    /// Set the base URL: the absolute URL that relative `href`s resolve against, e.g.
+    /// `http://127.0.0.1:5000/`. Without it, `href`s are absolute paths and the WebSocket
+    /// `href` is relative too.
     pub fn with_base(mut self, base: impl Into<String>) -> Self {
         self.base = Some(base.into());
         self
+    }
+
+    /// Declare that clients need a bearer token (`securityDefinitions` with the `bearer`
+    /// scheme), instead of `nosec`.
+    pub fn with_bearer_security(mut self) -> Self {
+        self.bearer = true;
+        self
+    }
+
+    /// The base URL, if any.
+    pub fn base(&self) -> Option<&str> {
+        self.base.as_deref()
+    }
+
+    /// The Thing's path, with leading and trailing slash, e.g. `/counter/`.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     fn ws_href(&self) -> String {
@@ -100,11 +118,25 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
     if let Some(base) = &options.base {
         td.insert("base".into(), base.clone().into());
     }
-    td.insert(
-        "securityDefinitions".into(),
-        json!({"no_security": {"scheme": "nosec", "description": "No security"}}),
-    );
-    td.insert("security".into(), json!("no_security"));
+    if options.bearer {
+        td.insert(
+            "securityDefinitions".into(),
+            json!({"bearer": {
+                "scheme": "bearer",
+                "in": "header",
+                "name": "Authorization",
+                "format": "opaque",
+                "description": "A bearer token from the server's configuration: scope `observe` reads and observes, scope `operate` also writes properties, invokes and cancels actions"
+            }}),
+        );
+        td.insert("security".into(), json!("bearer"));
+    } else {
+        td.insert(
+            "securityDefinitions".into(),
+            json!({"no_security": {"scheme": "nosec", "description": "No security"}}),
+        );
+        td.insert("security".into(), json!("no_security"));
+    }
     let properties: Map<String, Value> = table
         .properties
         .iter()

@@ -24,3 +24,26 @@ pub(crate) async fn start(server: ThingServer) -> (SocketAddr, ShutdownHandle) {
     let shutdown = server.shutdown_handle();
     (serve(server.into_router()).await, shutdown)
 }
+
+/// A raw HTTP/1.1 exchange: send `request` as is, read until the server closes or the
+/// response is complete; returns the status code and the body.
+pub(crate) async fn raw(addr: SocketAddr, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("the server answers and closes");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}

@@ -2,36 +2,95 @@
 //! those of axum's own extraction (a body over the limit, a path that cannot be decoded, a bad
 //! WebSocket upgrade), is `application/problem+json`.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::http::{Method, Uri};
+use axum::http::{StatusCode, header};
 use axum::routing::MethodRouter;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
+use crate::server::ServerState;
 
-/// The request body, as bytes.
+/// A JSON request body, as bytes: larger than the limit is 413, slower than the body timeout
+/// is 408, and a body that is not declared `application/json` (or `application/…+json`) is
+/// 415 — which also refuses the forms and plain text that browsers send across sites
+/// without asking.
 pub(crate) struct Body(pub(crate) Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl FromRequest<Arc<ServerState>> for Body {
     type Rejection = Problem;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        Bytes::from_request(request, state)
-            .await
-            .map(Body)
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(e)
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    Problem::new(413, "the request body is larger than the server accepts")
-                }
-                other => Problem::new(other.status().as_u16(), other.body_text()),
-            })
+    async fn from_request(request: Request, state: &Arc<ServerState>) -> Result<Self, Problem> {
+        let limits = &state.limits;
+        let media_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let json = media_type.as_deref().is_some_and(is_json);
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|l| l != "0")
+            || request.headers().contains_key(header::TRANSFER_ENCODING);
+        if !json && announced {
+            return Err(not_json(media_type.as_deref()));
+        }
+        let read = Bytes::from_request(request, state);
+        let bytes = match tokio::time::timeout(limits.body_timeout, read).await {
+            Err(_) => {
+                return Err(Problem::new(
+                    408,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        limits.body_timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            Ok(Err(BytesRejection::FailedToBufferBody(e)))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                return Err(Problem::new(
+                    413,
+                    format!(
+                        "the request body is larger than the limit of {} bytes",
+                        limits.max_body
+                    ),
+                ));
+            }
+            Ok(Err(other)) => {
+                return Err(Problem::new(other.status().as_u16(), other.body_text()));
+            }
+            Ok(Ok(bytes)) => bytes,
+        };
+        if !json && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(not_json(media_type.as_deref()));
+        }
+        Ok(Body(bytes))
     }
+}
+
+/// `application/json`, `application/…+json`, with or without parameters.
+fn is_json(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn not_json(media_type: Option<&str>) -> Problem {
+    let given = match media_type {
+        Some(t) => format!("'{t}'"),
+        None => "no Content-Type".to_owned(),
+    };
+    Problem::new(
+        415,
+        format!("the request body must be JSON, sent as 'application/json', not {given}"),
+    )
 }
 
 /// The segments of the request's path, as `axum::extract::Path` parses them.

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::broker::Mailbox;
 use crate::context::ActionContext;
 use crate::problem::Problem;
+use crate::server::device::Device;
 use crate::table::{Affordance, BoxFuture, Getter, Json, Setter, ThingTable};
 use crate::td::TdOptions;
 use crate::thing::Thing;
@@ -36,6 +37,8 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
     fn action_topic(&self, index: usize) -> &crate::broker::Topic;
+    /// The number of invocations of the action pending or running.
+    fn action_running(&self, index: usize) -> &std::sync::atomic::AtomicUsize;
     fn validate_input(&self, index: usize, input: Value) -> Result<Value, Problem>;
     fn takes_context(&self, index: usize) -> bool;
     /// Whether the action is synchronous code that cannot be interrupted.
@@ -54,6 +57,7 @@ pub(crate) struct Hosted<T: Thing> {
     thing: Arc<T>,
     table: &'static ThingTable<T>,
     action_topics: Vec<crate::broker::Topic>,
+    action_running: Vec<std::sync::atomic::AtomicUsize>,
 }
 
 impl<T: Thing> Hosted<T> {
@@ -68,6 +72,7 @@ impl<T: Thing> Hosted<T> {
                 .iter()
                 .map(|_| crate::broker::Topic::new())
                 .collect(),
+            action_running: table.actions.iter().map(|_| Default::default()).collect(),
         }
     }
 }
@@ -101,11 +106,12 @@ pub(crate) enum Pending<T> {
     Later(BoxFuture<Result<T, Problem>>),
 }
 
-impl<T> Pending<T> {
-    pub(crate) async fn resolve(self) -> Result<T, Problem> {
+impl<T: Send + 'static> Pending<T> {
+    /// The result, running device code on the device runtime.
+    pub(crate) async fn resolve(self, device: &Device) -> Result<T, Problem> {
         match self {
             Self::Ready(result) => result,
-            Self::Later(future) => future.await,
+            Self::Later(future) => device.run(future).await,
         }
     }
 }
@@ -239,6 +245,10 @@ impl<T: Thing> DynThing for Hosted<T> {
 
     fn action_topic(&self, index: usize) -> &crate::broker::Topic {
         &self.action_topics[index]
+    }
+
+    fn action_running(&self, index: usize) -> &std::sync::atomic::AtomicUsize {
+        &self.action_running[index]
     }
 
     fn validate_input(&self, index: usize, input: Value) -> Result<Value, Problem> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -72,24 +72,31 @@ fn json_value(status: StatusCode, value: &Value) -> Response {
     json_body(status, serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// The absolute URL of the server root as the client addressed it, e.g.
-/// `http://127.0.0.1:5000`.
-pub(crate) fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 impl ServerState {
+    /// The absolute URL of the server root as the client addressed it, e.g.
+    /// `http://127.0.0.1:5000`. The host was checked against the allowed hosts before the
+    /// request reached a handler.
+    pub(crate) fn origin(&self, headers: &HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("{}://{host}", self.policy.scheme())
+    }
+
     /// `http://host{prefix}`
     pub(crate) fn api_base(&self, headers: &HeaderMap) -> String {
-        format!("{}{}", origin(headers), self.prefix)
+        format!("{}{}", self.origin(headers), self.prefix)
     }
 
     fn td_options(&self, name: &str, headers: &HeaderMap) -> TdOptions {
-        TdOptions::new(&self.prefix, name).with_base(format!("{}/", origin(headers)))
+        let options =
+            TdOptions::new(&self.prefix, name).with_base(format!("{}/", self.origin(headers)));
+        if self.policy.tokens.enabled() {
+            options.with_bearer_security()
+        } else {
+            options
+        }
     }
 
     pub(crate) fn lookup_thing(&self, name: &str) -> Result<&crate::server::Entry, Problem> {
@@ -190,23 +197,30 @@ async fn read_affordance(
                     "PUT",
                 ));
             }
-            let json = entry.thing.read(i).resolve().await?;
+            let json = entry.thing.read(i).resolve(&state.device).await?;
             Ok(json_body(
                 StatusCode::OK,
                 String::from(Box::<str>::from(json)),
             ))
         }
         Affordance::Action(_) => {
-            let base = state.api_base(headers);
-            let list: Vec<Value> = state
-                .invocations
-                .list(Some((&thing, &name)))
-                .iter()
-                .map(|inv| Value::Object(inv.summary(&base)))
-                .collect();
-            Ok(json_value(StatusCode::OK, &Value::Array(list)))
+            let Query(page) = Query::<Page>::try_from_uri(request.uri())
+                .map_err(|e| Problem::bad_request(e.body_text()))?;
+            list(&state, headers, Some((&thing, &name)), &page)
         }
     }
+}
+
+/// A 503 problem says when to try again.
+fn retry_later(problem: Problem) -> Response {
+    let busy = problem.status == 503;
+    let mut response = problem.into_response();
+    if busy {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// Parse a request body as JSON; an empty body is `None`.
@@ -238,7 +252,7 @@ async fn write_property(
                     "the request body must be the new value of property '{name}' as JSON"
                 ))
             })?;
-            entry.thing.write(i, value).resolve().await?;
+            entry.thing.write(i, value).resolve(&state.device).await?;
             Ok(json_body(StatusCode::CREATED, "null"))
         }
         Affordance::Action(_) => Ok(method_not_allowed(
@@ -259,7 +273,10 @@ async fn invoke_action(
         Affordance::Action(i) => {
             let input = parse_body(&body)?.unwrap_or(Value::Null);
             let input = entry.thing.validate_input(i, input)?;
-            let invocation = state.invocations.start(entry.thing.clone(), i, input);
+            let invocation = match state.invocations.start(entry.thing.clone(), i, input) {
+                Ok(invocation) => invocation,
+                Err(problem) => return Ok(retry_later(problem)),
+            };
             let base = state.api_base(&headers);
             let body = invocation.to_json(&base);
             let mut response = json_value(StatusCode::CREATED, &body);
@@ -275,15 +292,59 @@ async fn invoke_action(
     }
 }
 
-async fn list_invocations(State(state): Shared, headers: HeaderMap) -> Response {
-    let base = state.api_base(&headers);
-    let list: Vec<Value> = state
+/// `?limit=N&after=ID` of an invocation listing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+async fn list_invocations(
+    State(state): Shared,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Response, Problem> {
+    let Query(page) = Query::<Page>::try_from_uri(request.uri())
+        .map_err(|e| Problem::bad_request(e.body_text()))?;
+    list(&state, &headers, None, &page)
+}
+
+/// One page of invocations, oldest first; a `Link` header with `rel="next"` when more follow.
+fn list(
+    state: &ServerState,
+    headers: &HeaderMap,
+    filter: Option<(&str, &str)>,
+    page: &Page,
+) -> Result<Response, Problem> {
+    let limits = &state.limits;
+    let limit = page.limit.unwrap_or(limits.page);
+    if limit == 0 || limit > limits.max_page {
+        return Err(Problem::bad_request(format!(
+            "`limit` is between 1 and {}, not {limit}",
+            limits.max_page
+        )));
+    }
+    let (invocations, more) = state
         .invocations
-        .list(None)
+        .page(filter, page.after.as_deref(), limit)?;
+    let base = state.api_base(headers);
+    let list: Vec<Value> = invocations
         .iter()
         .map(|inv| Value::Object(inv.summary(&base)))
         .collect();
-    json_value(StatusCode::OK, &Value::Array(list))
+    let mut response = json_value(StatusCode::OK, &Value::Array(list));
+    if more && let Some(last) = invocations.last() {
+        let path = match filter {
+            None => format!("{base}/action_invocations"),
+            Some((thing, action)) => format!("{base}/{thing}/{action}"),
+        };
+        let link = format!("<{path}?after={}&limit={limit}>; rel=\"next\"", last.id());
+        if let Ok(link) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+    }
+    Ok(response)
 }
 
 fn find_invocation(state: &ServerState, id: &str) -> Result<Arc<Invocation>, Problem> {

@@ -1,7 +1,7 @@
 //! Action invocations: their lifecycle, their JSON, retention and cancellation.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::context::{ActionContext, InvocationCore};
 use crate::logs;
 use crate::problem::Problem;
+use crate::server::device::Device;
 use crate::server::hosted::DynThing;
+use crate::server::limits::Limits;
 use crate::table::Json;
 
 /// The states of an invocation.
@@ -224,6 +226,11 @@ pub(crate) struct Invocations {
     map: RwLock<HashMap<Uuid, Arc<Invocation>>>,
     seq: AtomicU64,
     retention: Retention,
+    limits: Limits,
+    /// Invocations pending or running, server-wide.
+    running: AtomicUsize,
+    /// Where invocations run.
+    device: Device,
     /// Cancelled at server shutdown: cancels every running invocation.
     pub(crate) shutdown: CancellationToken,
     /// The API prefix, for the paths in status events.
@@ -236,13 +243,18 @@ pub(crate) struct Invocations {
 impl Invocations {
     pub(crate) fn new(
         retention: Retention,
+        limits: Limits,
         prefix: String,
         shutdown: CancellationToken,
+        device: Device,
     ) -> Arc<Self> {
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
             seq: AtomicU64::new(0),
             retention,
+            limits,
+            running: AtomicUsize::new(0),
+            device,
             shutdown,
             prefix,
             finished: Mutex::new(VecDeque::new()),
@@ -267,8 +279,66 @@ impl Invocations {
             .filter(|i| filter.is_none_or(|(t, a)| &*i.thing == t && i.action == a))
             .cloned()
             .collect();
+        drop(map);
         out.sort_by_key(|i| i.seq);
         out
+    }
+
+    /// One page of [`list`](Self::list): at most `limit` invocations after the one called
+    /// `after`, and whether more follow.
+    pub(crate) fn page(
+        &self,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Arc<Invocation>>, bool), Problem> {
+        let start = match after {
+            None => 0,
+            Some(id) => {
+                let Some(after) = self.get(id) else {
+                    return Err(Problem::not_found(format!(
+                        "`after` names no invocation: '{id}' has finished and expired, or never was"
+                    )));
+                };
+                after.seq + 1
+            }
+        };
+        let mut all = self.list(filter);
+        all.retain(|i| i.seq >= start);
+        let more = all.len() > limit;
+        all.truncate(limit);
+        Ok((all, more))
+    }
+
+    /// Whether an invocation of `action` of `thing` may start: the server-wide and per-action
+    /// bounds on invocations pending or running. Counts it when it may.
+    fn admit(&self, thing: &dyn DynThing, action: usize) -> Result<(), Problem> {
+        let limits = &self.limits;
+        if self.running.fetch_add(1, Ordering::AcqRel) >= limits.max_running_invocations {
+            self.running.fetch_sub(1, Ordering::AcqRel);
+            return Err(Problem::new(
+                503,
+                format!(
+                    "the server already runs {} invocations, its limit: try again when one has finished",
+                    limits.max_running_invocations
+                ),
+            ));
+        }
+        let per_action = thing.action_running(action);
+        if per_action.fetch_add(1, Ordering::AcqRel) >= limits.max_running_per_action {
+            per_action.fetch_sub(1, Ordering::AcqRel);
+            self.running.fetch_sub(1, Ordering::AcqRel);
+            return Err(Problem::new(
+                503,
+                format!(
+                    "action '{}' of '{}' already has {} invocations pending or running, its limit: try again when one has finished",
+                    thing.action_name(action),
+                    thing.name(),
+                    limits.max_running_per_action
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Start an invocation of an action whose input was validated.
@@ -277,7 +347,8 @@ impl Invocations {
         thing: Arc<dyn DynThing>,
         action_index: usize,
         input: Value,
-    ) -> Arc<Invocation> {
+    ) -> Result<Arc<Invocation>, Problem> {
+        self.admit(&*thing, action_index)?;
         let thing_name = thing.name().clone();
         let action_path = format!(
             "{}/{thing_name}/{}",
@@ -310,8 +381,8 @@ impl Invocations {
         self.publish(&*thing, &invocation);
         let this = self.clone();
         let inv = invocation.clone();
-        tokio::spawn(async move { this.run(thing, inv).await });
-        invocation
+        self.device.spawn(async move { this.run(thing, inv).await });
+        Ok(invocation)
     }
 
     fn publish(&self, thing: &dyn DynThing, invocation: &Invocation) {
@@ -387,6 +458,10 @@ impl Invocations {
             state.output = output;
             state.error = error;
         }
+        thing
+            .action_running(inv.action_index)
+            .fetch_sub(1, Ordering::AcqRel);
+        self.running.fetch_sub(1, Ordering::AcqRel);
         self.publish(thing, inv);
         self.finished
             .lock()

@@ -1,24 +1,37 @@
 //! The server that publishes Things over HTTP and WebSocket.
 
+mod device;
 mod extract;
 mod hosted;
 mod http;
 mod invocations;
+mod limits;
+pub(crate) mod security;
 mod serve;
+mod tls;
 pub(crate) mod ws;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::thing::Thing;
+use device::Device;
 use hosted::{DynThing, Hosted};
 use invocations::Invocations;
 pub use invocations::Retention;
+pub use limits::Limits;
+pub use security::auth::Scope;
+use security::auth::Tokens;
+use security::{GuardLayer, Policy};
 pub use serve::Serve;
+pub use tls::{Tls, TlsError};
 pub use ws::WsLimits;
 
 /// One published Thing.
@@ -35,6 +48,12 @@ pub(crate) struct ServerState {
     pub(crate) prefix: String,
     pub(crate) invocations: Arc<Invocations>,
     pub(crate) ws: WsLimits,
+    pub(crate) limits: Limits,
+    pub(crate) policy: Arc<Policy>,
+    /// Where device code runs.
+    pub(crate) device: Device,
+    /// The open WebSocket connections, so that shutdown can wait for their close frames.
+    pub(crate) websockets: TaskTracker,
 }
 
 /// Publishes any number of Things over HTTP and WebSocket.
@@ -59,9 +78,14 @@ pub(crate) struct ServerState {
 pub struct ThingServer {
     things: Vec<(String, Arc<dyn DynThing>)>,
     prefix: String,
-    cors: bool,
+    cors_origins: Vec<String>,
+    allowed_hosts: Vec<String>,
+    tokens: Tokens,
+    tls: Option<Tls>,
     retention: Retention,
     ws: WsLimits,
+    limits: Limits,
+    device_threads: usize,
     shutdown: CancellationToken,
 }
 
@@ -73,9 +97,13 @@ impl std::fmt::Debug for ThingServer {
                 &self.things.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .field("prefix", &self.prefix)
-            .field("cors", &self.cors)
+            .field("cors_origins", &self.cors_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("tokens", &self.tokens)
+            .field("tls", &self.tls.is_some())
             .field("retention", &self.retention)
             .field("ws", &self.ws)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -87,14 +115,19 @@ impl Default for ThingServer {
 }
 
 impl ThingServer {
-    /// A server with no Things, no prefix, permissive CORS and default retention.
+    /// A server with no Things, no prefix, no CORS, no tokens, no TLS, and default limits.
     pub fn new() -> Self {
         Self {
             things: Vec::new(),
             prefix: String::new(),
-            cors: true,
+            cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            tokens: Tokens::default(),
+            tls: None,
             retention: Retention::default(),
             ws: WsLimits::default(),
+            limits: Limits::default(),
+            device_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             shutdown: CancellationToken::new(),
         }
     }
@@ -135,9 +168,48 @@ impl ThingServer {
         self
     }
 
-    /// Allow cross-origin requests from anywhere (the default) or not at all.
-    pub fn cors(mut self, permissive: bool) -> Self {
-        self.cors = permissive;
+    /// Allow pages from these origins (as browsers write them: `https://dashboard.lab:8443`)
+    /// to use the server: CORS, and requests that change state. Default: none besides the
+    /// server's own pages.
+    pub fn cors_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cors_origins = origins
+            .into_iter()
+            .map(|o| o.into().trim_end_matches('/').to_owned())
+            .collect();
+        self
+    }
+
+    /// Host names the server answers to besides its own addresses (and `localhost`), e.g.
+    /// `microscope.lab.example`; `*` answers to any (behind a proxy that checks them).
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Require a bearer token: clients presenting `token` get `scope`. Once a token is
+    /// configured, every route needs one.
+    ///
+    /// # Panics
+    /// If `token` is shorter than 16 characters or holds spaces or non-ASCII characters.
+    pub fn token(mut self, scope: Scope, token: &str) -> Self {
+        if let Err(problem) = security::auth::check_token(token) {
+            panic!("{problem}");
+        }
+        self.tokens.add(scope, token);
+        self
+    }
+
+    /// Serve HTTPS and `wss://` with this certificate (see [`serve`](Self::serve)).
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -159,6 +231,18 @@ impl ThingServer {
         self
     }
 
+    /// Limits of requests, connections and invocations.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Worker threads of the runtime that runs device code (default: one per core).
+    pub fn device_threads(mut self, threads: usize) -> Self {
+        self.device_threads = threads.max(1);
+        self
+    }
+
     /// The names of the Things, in the order they were added.
     pub fn thing_names(&self) -> impl Iterator<Item = &str> {
         self.things.iter().map(|(name, _)| name.as_str())
@@ -167,6 +251,16 @@ impl ThingServer {
     /// The API prefix (empty, or starting with `/`).
     pub fn api_prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Whether clients need a bearer token.
+    pub fn requires_tokens(&self) -> bool {
+        self.tokens.enabled()
     }
 
     /// A handle that shuts the server's Things down: running invocations are cancelled and
@@ -179,9 +273,48 @@ impl ThingServer {
     }
 
     /// The axum router of every route, under the prefix; nest or merge it into your own.
+    ///
+    /// It answers to `localhost`, the addresses of the machine's interfaces and the
+    /// [`allowed_hosts`](Self::allowed_hosts). TLS is up to the application that serves it.
+    ///
+    /// # Panics
+    /// If the runtime for device code cannot be started.
     pub fn into_router(self) -> Router {
-        let invocations =
-            Invocations::new(self.retention, self.prefix.clone(), self.shutdown.clone());
+        self.build(None).0
+    }
+
+    /// Serve on `listener` (as `axum::serve` does). Await the result to serve until the
+    /// process ends, or call [`Serve::with_graceful_shutdown`] first.
+    ///
+    /// Served on a loopback address, the server answers only to loopback host names (and the
+    /// [`allowed_hosts`](Self::allowed_hosts)); on another address, also to the addresses
+    /// of the machine's interfaces. With [`tls`](Self::tls), it speaks HTTPS only.
+    ///
+    /// # Panics
+    /// As [`into_router`](Self::into_router).
+    pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
+        let tls = self.tls.clone();
+        let bind = listener.local_addr().ok();
+        if bind.is_some_and(|a| !a.ip().is_loopback()) && !self.tokens.enabled() {
+            tracing::warn!(
+                "serving on {} without tokens: anyone who can reach this address can drive the hardware; configure `tokens` (see the README's Security section)",
+                bind.map(|a| a.to_string()).unwrap_or_default()
+            );
+        }
+        let (router, state) = self.build(bind);
+        Serve::new(listener, router, state, tls)
+    }
+
+    fn build(self, bind: Option<SocketAddr>) -> (Router, Arc<ServerState>) {
+        let device = Device::new(self.device_threads)
+            .unwrap_or_else(|e| panic!("the runtime for device code cannot start: {e}"));
+        let invocations = Invocations::new(
+            self.retention,
+            self.limits,
+            self.prefix.clone(),
+            self.shutdown.clone(),
+            device.clone(),
+        );
         let mut things = HashMap::new();
         let mut order = Vec::new();
         for (name, thing) in self.things {
@@ -191,31 +324,51 @@ impl ThingServer {
                 .collect();
             things.insert(name, Entry { thing, names_json });
         }
+        let policy = Arc::new(Policy {
+            hosts: security::hosts::HostPolicy::new(bind, &self.allowed_hosts),
+            cors_origins: self.cors_origins.clone(),
+            tokens: self.tokens,
+            tls: self.tls.is_some(),
+        });
         let state = Arc::new(ServerState {
             things,
             order,
             prefix: self.prefix.clone(),
             invocations,
             ws: self.ws,
+            limits: self.limits,
+            policy: policy.clone(),
+            device,
+            websockets: TaskTracker::new(),
         });
-        let routes = http::routes(state);
+        let routes = http::routes(state.clone());
         let mut router = if self.prefix.is_empty() {
             routes
         } else {
             Router::new().nest(&self.prefix, routes)
         };
-        if self.cors {
-            router = router.layer(tower_http::cors::CorsLayer::very_permissive());
+        router = router
+            .layer(axum::extract::DefaultBodyLimit::max(self.limits.max_body))
+            .layer(GuardLayer(policy));
+        if !self.cors_origins.is_empty() {
+            router = router.layer(cors(&self.cors_origins));
         }
-        router
+        (router, state)
     }
+}
 
-    /// Serve on `listener` (as `axum::serve` does). Await the result to serve until the
-    /// process ends, or call [`Serve::with_graceful_shutdown`] first.
-    pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
-        let shutdown = self.shutdown_handle();
-        Serve::new(listener, self.into_router(), shutdown)
-    }
+/// CORS for an allow-list of origins (never reflecting arbitrary ones, never with
+/// credentials).
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([header::LOCATION, HeaderName::from_static("retry-after")])
 }
 
 /// Shuts a server's Things down: cancels every running invocation and closes WebSockets.

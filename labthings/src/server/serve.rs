@@ -1,14 +1,22 @@
-//! Serving on a listener, with graceful shutdown, in the manner of `axum::serve`.
+//! Serving on a listener, with graceful shutdown, in the manner of `axum::serve` — plus TLS,
+//! a header timeout, and a shutdown that is bounded in time.
 
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use super::ShutdownHandle;
+use super::ServerState;
+use super::tls::Tls;
 
 type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -18,7 +26,8 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct Serve {
     listener: TcpListener,
     router: Router,
-    handle: ShutdownHandle,
+    state: Arc<ServerState>,
+    tls: Option<Tls>,
     signal: Option<Signal>,
 }
 
@@ -26,23 +35,32 @@ impl std::fmt::Debug for Serve {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
+            .field("tls", &self.tls.is_some())
             .field("graceful_shutdown", &self.signal.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Serve {
-    pub(crate) fn new(listener: TcpListener, router: Router, handle: ShutdownHandle) -> Self {
+    pub(crate) fn new(
+        listener: TcpListener,
+        router: Router,
+        state: Arc<ServerState>,
+        tls: Option<Tls>,
+    ) -> Self {
         Self {
             listener,
             router,
-            handle,
+            state,
+            tls,
             signal: None,
         }
     }
 
     /// Shut down gracefully when `signal` completes: stop accepting connections, cancel
-    /// running invocations, close WebSockets with 1001, let in-flight requests finish.
+    /// running invocations, close WebSockets with 1001, let in-flight requests finish — for
+    /// at most the [`shutdown_deadline`](crate::Limits::shutdown_deadline), after which the
+    /// remaining connections are dropped.
     pub fn with_graceful_shutdown(
         mut self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -55,6 +73,109 @@ impl Serve {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }
+
+    async fn run(self) -> io::Result<()> {
+        let Self {
+            listener,
+            router,
+            state,
+            tls,
+            signal,
+        } = self;
+        let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
+        let connections = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let mut signal = signal.unwrap_or_else(|| Box::pin(std::future::pending()));
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        accept_failed(error).await;
+                        continue;
+                    }
+                },
+                () = &mut signal => break,
+            };
+            // Small messages (property values, notifications) must not wait for Nagle.
+            let _ = stream.set_nodelay(true);
+            let connection = Connection {
+                router: router.clone(),
+                state: state.clone(),
+                stop: stop.clone(),
+            };
+            match &acceptor {
+                None => connections.spawn(connection.serve(stream)),
+                Some(acceptor) => connections.spawn(connection.serve_tls(acceptor.clone(), stream)),
+            };
+        }
+        drop(listener);
+        // Cancel running invocations and close WebSockets (1001), let requests finish.
+        state.invocations.shutdown.cancel();
+        stop.cancel();
+        connections.close();
+        state.websockets.close();
+        let drained = async {
+            tokio::join!(connections.wait(), state.websockets.wait());
+        };
+        let deadline = state.limits.shutdown_deadline;
+        if tokio::time::timeout(deadline, drained).await.is_err() {
+            tracing::warn!(
+                connections = connections.len(),
+                websockets = state.websockets.len(),
+                "the graceful shutdown reached its deadline of {deadline:?}: closing the remaining connections"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A failed `accept` is usually the peer's doing; running out of descriptors is not, and is
+/// waited out rather than spun on.
+async fn accept_failed(error: io::Error) {
+    use io::ErrorKind::*;
+    if !matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset | Interrupted
+    ) {
+        tracing::error!(%error, "accepting a connection failed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// One accepted connection.
+struct Connection {
+    router: Router,
+    state: Arc<ServerState>,
+    stop: CancellationToken,
+}
+
+impl Connection {
+    async fn serve_tls(self, acceptor: tokio_rustls::TlsAcceptor, stream: TcpStream) {
+        let handshake = self.state.limits.tls_handshake_timeout;
+        match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => self.serve(stream).await,
+            Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+            Err(_) => tracing::debug!("TLS handshake timed out"),
+        }
+    }
+
+    async fn serve(self, io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static) {
+        let service = TowerToHyperService::new(self.router);
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.state.limits.header_timeout);
+        let connection = builder
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        tokio::pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            () = self.stop.cancelled() => connection.as_mut().graceful_shutdown(),
+        }
+        let _ = connection.await;
+    }
 }
 
 impl IntoFuture for Serve {
@@ -62,24 +183,6 @@ impl IntoFuture for Serve {
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        // Small messages (property values, notifications) must not wait for Nagle.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, self.router);
-        match self.signal {
-            None => Box::pin(async move { serve.await }),
-            Some(signal) => {
-                let handle = self.handle;
-                Box::pin(async move {
-                    serve
-                        .with_graceful_shutdown(async move {
-                            signal.await;
-                            handle.shutdown();
-                        })
-                        .await
-                })
-            }
-        }
+        Box::pin(self.run())
     }
 }

@@ -25,15 +25,15 @@ use crate::broker::MailboxLimits;
 use crate::problem::Problem;
 use crate::server::ServerState;
 use crate::server::extract::Segments;
-use crate::server::http::origin;
+use crate::server::security::Granted;
 use crate::td::WEB_THING_PROTOCOL;
 use connection::Context;
 
 /// Limits of WebSocket connections.
 #[derive(Debug, Clone, Copy)]
 pub struct WsLimits {
-    /// Largest message answered normally (default 1 MiB); larger ones get a 400 error
-    /// response. Frames beyond 16 times this close the connection at the transport level.
+    /// Largest message (and frame) accepted (default 1 MiB), enforced while reading: a
+    /// larger one closes the connection with 1009 and a reason.
     pub max_message: usize,
     /// Requests of one connection that may call device code at the same time (default 16);
     /// further messages wait until one completes.
@@ -60,6 +60,7 @@ pub(crate) async fn upgrade(
     State(state): State<Arc<ServerState>>,
     Segments(thing): Segments<String>,
     headers: HeaderMap,
+    granted: Option<axum::Extension<Granted>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let entry = match state.lookup_thing(&thing) {
@@ -76,10 +77,23 @@ pub(crate) async fn upgrade(
             return Problem::new(rejection.status().as_u16(), detail).into_response();
         }
     };
-    let origin = origin(&headers);
+    let open = state.websockets.len();
+    if open >= state.limits.max_websockets {
+        let detail = format!(
+            "the server has {open} WebSockets open, its limit: try again when one has closed"
+        );
+        let mut response = Problem::new(503, detail).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return response;
+    }
+    let origin = state.origin(&headers);
     let thing_id = format!("{origin}{}/{thing}/", state.prefix);
-    let hard_limit = state.ws.max_message.saturating_mul(16);
+    let limit = state.ws.max_message;
     let context = Context {
+        granted: granted.map_or(Granted(None), |g| g.0),
         thing_id_json: messages::json_string(&thing_id),
         thing_id,
         origin,
@@ -93,19 +107,20 @@ pub(crate) async fn upgrade(
         // it grows to the size of each larger message as it arrives.
         .read_buffer_size(1024)
         .write_buffer_size(16 * 1024)
-        .max_message_size(hard_limit)
-        .max_frame_size(hard_limit)
+        // Enforced while reading: a frame announcing more is refused from its header,
+        // before any of it is buffered.
+        .max_message_size(limit)
+        .max_frame_size(limit)
         .on_upgrade(move |socket| {
             let wtp_default = socket
                 .protocol()
                 .is_some_and(|p| p.as_bytes() == WEB_THING_PROTOCOL.as_bytes());
-            connection::run(
-                Arc::new(Context {
-                    wtp_default,
-                    ..context
-                }),
-                socket,
-            )
+            let websockets = context.state.websockets.clone();
+            let context = Arc::new(Context {
+                wtp_default,
+                ..context
+            });
+            websockets.track_future(connection::run(context, socket))
         })
 }
 

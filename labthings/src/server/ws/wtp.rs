@@ -17,6 +17,7 @@ use super::messages::{Response, WtpError, to_text};
 use crate::context::ActionContext;
 use crate::problem::Problem;
 use crate::server::invocations::Invocation;
+use crate::server::security::auth::Scope;
 use crate::table::Affordance;
 
 /// The members of a request that operations use.
@@ -82,6 +83,9 @@ pub(crate) fn request(context: &Arc<Context>, message: Map<String, Value>) -> Di
         let problem = Problem::bad_request("a request needs an 'operation'");
         return send(error(context, &request, None, &problem));
     };
+    if let Err(problem) = permitted(context, &operation) {
+        return send(error(context, &request, request.name.as_deref(), &problem));
+    }
     match operation.as_str() {
         "readproperty" => later(context, request, read_property),
         "writeproperty" => later(context, request, write_property),
@@ -100,6 +104,24 @@ pub(crate) fn request(context: &Arc<Context>, message: Map<String, Value>) -> Di
             send(error(context, &request, None, &problem))
         }
     }
+}
+
+/// Whether the client's token allows `operation`: those that change state need `operate`.
+fn permitted(context: &Context, operation: &str) -> Result<(), Problem> {
+    let needed = match operation {
+        "writeproperty" | "invokeaction" | "cancelaction" => Scope::Operate,
+        _ => Scope::Observe,
+    };
+    if context.granted.allows(needed) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        403,
+        format!(
+            "the token's scope `observe` does not allow '{operation}'; it needs `{}`",
+            needed.as_str()
+        ),
+    ))
 }
 
 /// The commands of an operation answered at once, then its response (or its error).
@@ -172,7 +194,11 @@ async fn write_property(
     if !context.thing.writable(index) {
         return Err(Problem::new(403, format!("property '{name}' is read-only")));
     }
-    context.thing.write(index, value).resolve().await?;
+    context
+        .thing
+        .write(index, value)
+        .resolve(&context.state.device)
+        .await?;
     Ok(members([("name", name.into())]))
 }
 
@@ -276,7 +302,11 @@ async fn read(context: &Context, index: usize) -> Result<Value, Problem> {
             format!("property '{name}' is write-only"),
         ));
     }
-    let raw = context.thing.read(index).resolve().await?;
+    let raw = context
+        .thing
+        .read(index)
+        .resolve(&context.state.device)
+        .await?;
     serde_json::from_str(raw.get())
         .map_err(|e| Problem::internal(format!("the value could not be read back: {e}")))
 }
@@ -298,7 +328,7 @@ fn invoke_action(context: &Context, request: &Request) -> Answer {
     let invocation = context
         .state
         .invocations
-        .start(context.thing.clone(), index, input);
+        .start(context.thing.clone(), index, input)?;
     let status = invocation.action_status();
     Ok((
         Vec::new(),

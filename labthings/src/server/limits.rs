@@ -1,0 +1,55 @@
+//! The limits that keep a server responsive whatever its clients do.
+
+use std::time::Duration;
+
+/// Bounds on what clients can make the server hold or wait for. Every limit is answered with
+/// a problem details object, or (for WebSocket messages) a close frame with a reason.
+///
+/// The defaults suit an instrument on a lab network; set them with
+/// [`ThingServer::limits`](crate::ThingServer::limits) or the configuration file's `limits`
+/// table (the same names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body accepted (default 1 MiB); larger ones get 413.
+    pub max_body: usize,
+    /// Time to receive a request's headers (default 10 s); the connection is closed after.
+    pub header_timeout: Duration,
+    /// Time to receive a request's body once its headers arrived (default 30 s); 408 after.
+    pub body_timeout: Duration,
+    /// Time for a TLS handshake (default 10 s).
+    pub tls_handshake_timeout: Duration,
+    /// WebSocket connections open at once, server-wide (default 1024); further upgrades
+    /// get 503.
+    pub max_websockets: usize,
+    /// Invocations pending or running at once, server-wide (default 1024); further ones get
+    /// 503 with `Retry-After`.
+    pub max_running_invocations: usize,
+    /// Invocations pending or running at once for one action of one Thing (default 256).
+    pub max_running_per_action: usize,
+    /// Invocations listed by one `GET /action_invocations` (or `GET /{thing}/{action}`)
+    /// when the request does not say (default 100); `?limit=` may ask for up to
+    /// [`max_page`](Self::max_page).
+    pub page: usize,
+    /// The most invocations one listing returns (default 1000).
+    pub max_page: usize,
+    /// How long a graceful shutdown waits for connections to finish (default 10 s); then the
+    /// server stops regardless.
+    pub shutdown_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body: 1 << 20,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            tls_handshake_timeout: Duration::from_secs(10),
+            max_websockets: 1024,
+            max_running_invocations: 1024,
+            max_running_per_action: 256,
+            page: 100,
+            max_page: 1000,
+            shutdown_deadline: Duration::from_secs(10),
+        }
+    }
+}

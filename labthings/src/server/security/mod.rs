@@ -1,0 +1,227 @@
+//! Safe by default: what a request must satisfy before it reaches a Thing.
+//!
+//! In order, for every request:
+//! 1. its `Host` names this server ([`hosts`]): otherwise 421, so that a page on another
+//!    site cannot reach the server through a host name of its own (DNS rebinding);
+//! 2. a request that changes state (`PUT`, `POST`, `DELETE`, `PATCH`), or opens a WebSocket,
+//!    and carries an `Origin`, comes from the server's own origin or an allowed one
+//!    (`cors_origins`): otherwise 403, so that a page on another site cannot drive the
+//!    hardware through the browser of a lab member (requests without `Origin` — scripts,
+//!    the Python client — are not browsers' cross-site requests);
+//! 3. when tokens are configured, it carries a bearer token ([`auth`]) whose scope allows
+//!    the request: otherwise 401 (no or unknown token) or 403 (insufficient scope).
+//!
+//! Bodies must be JSON (415 otherwise); that is checked where bodies are read.
+
+pub(crate) mod auth;
+pub(crate) mod hosts;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::future::{Either, Ready, ready};
+
+use crate::problem::Problem;
+use auth::{Scope, Tokens};
+use hosts::HostPolicy;
+
+/// The scope a request was granted: `None` when authentication is off.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Granted(pub(crate) Option<Scope>);
+
+impl Granted {
+    /// Whether the request may do what needs `scope`.
+    pub(crate) fn allows(self, scope: Scope) -> bool {
+        self.0.is_none_or(|granted| granted >= scope)
+    }
+}
+
+/// The security policy of a server.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub(crate) hosts: HostPolicy,
+    /// Origins allowed besides the server's own, as browsers write them (`scheme://host[:port]`).
+    pub(crate) cors_origins: Vec<String>,
+    pub(crate) tokens: Tokens,
+    /// Whether the server is reached over TLS (`https`, `wss`).
+    pub(crate) tls: bool,
+}
+
+impl Policy {
+    /// `http` or `https`.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// Admit a request, recording its [`Granted`] scope, or answer it.
+    fn admit(&self, request: &mut Request) -> Result<(), Response> {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        if let Err(detail) = self.hosts.check(host) {
+            return Err(Problem::new(421, detail).into_response());
+        }
+        let host = host.unwrap_or_default().to_owned();
+        let upgrade = request.headers().contains_key(header::UPGRADE);
+        let changes_state = !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
+        if (changes_state || upgrade)
+            && let Some(origin) = request.headers().get(header::ORIGIN)
+            && !self.origin_allowed(origin, &host)
+        {
+            let origin = String::from_utf8_lossy(origin.as_bytes());
+            let what = if upgrade {
+                "open a WebSocket"
+            } else {
+                "change the state of a Thing"
+            };
+            let detail = format!(
+                "a page from {origin} may not {what}: only the server's own pages and the origins of its `cors_origins` may"
+            );
+            return Err(Problem::new(403, detail).into_response());
+        }
+        let needed = if changes_state {
+            Scope::Operate
+        } else {
+            Scope::Observe
+        };
+        let granted = self.authorize(request, needed, upgrade)?;
+        request.extensions_mut().insert(Granted(granted));
+        Ok(())
+    }
+
+    fn origin_allowed(&self, origin: &HeaderValue, host: &str) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let own = origin
+            .strip_prefix(self.scheme())
+            .and_then(|rest| rest.strip_prefix("://"))
+            .is_some_and(|rest| rest.eq_ignore_ascii_case(host));
+        own || self
+            .cors_origins
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+    }
+
+    /// The scope of the request's token, if authentication is on.
+    fn authorize(
+        &self,
+        request: &Request,
+        needed: Scope,
+        upgrade: bool,
+    ) -> Result<Option<Scope>, Response> {
+        if !self.tokens.enabled() || request.method() == Method::OPTIONS {
+            return Ok(None);
+        }
+        let header_token = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        // Browsers cannot set headers on a WebSocket: the upgrade may carry the token in the
+        // query instead (RFC 6750's `access_token`).
+        let query_token = upgrade
+            .then(|| request.uri().query())
+            .flatten()
+            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("access_token=")));
+        let Some(token) = header_token.or(query_token) else {
+            return Err(unauthorized(
+                "this server needs a bearer token: send `Authorization: Bearer TOKEN`",
+                None,
+            ));
+        };
+        let Some(scope) = self.tokens.scope_of(token.as_bytes()) else {
+            return Err(unauthorized(
+                "the bearer token is not valid here",
+                Some("invalid_token"),
+            ));
+        };
+        if scope < needed {
+            let detail = format!(
+                "the token's scope `{}` does not allow this; it needs `{}`",
+                scope.as_str(),
+                needed.as_str()
+            );
+            let mut response = Problem::new(403, detail).into_response();
+            let challenge = format!(
+                "Bearer realm=\"labthings\", error=\"insufficient_scope\", scope=\"{}\"",
+                needed.as_str()
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            return Err(response);
+        }
+        Ok(Some(scope))
+    }
+}
+
+fn unauthorized(detail: &str, error: Option<&str>) -> Response {
+    let mut response = Problem::new(401, detail).into_response();
+    let challenge = match error {
+        Some(error) => format!("Bearer realm=\"labthings\", error=\"{error}\""),
+        None => "Bearer realm=\"labthings\"".to_owned(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The layer that applies a [`Policy`] to every route.
+#[derive(Debug, Clone)]
+pub(crate) struct GuardLayer(pub(crate) Arc<Policy>);
+
+impl<S> tower_layer::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            policy: self.0.clone(),
+        }
+    }
+}
+
+/// A service behind the [`Policy`].
+#[derive(Debug, Clone)]
+pub(crate) struct Guard<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+impl<S> tower_service::Service<Request> for Guard<S>
+where
+    S: tower_service::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match self.policy.admit(&mut request) {
+            Ok(()) => Either::Right(self.inner.call(request)),
+            Err(response) => Either::Left(ready(Ok(response))),
+        }
+    }
+}
