@@ -267,3 +267,94 @@ async fn the_command_line_runs_inside_an_async_main() {
     let code = app.run_async_with(["bomb", "td", "b"]).await;
     assert_eq!(exit_code(code), exit_code(std::process::ExitCode::SUCCESS));
 }
+
+/// SIGTERM with hundreds of WebSockets open and a client stuck half-way through its headers:
+/// every socket gets a close frame with 1001, and the process exits, within the shutdown
+/// deadline however long the stuck client would have been waited for.
+#[test]
+fn sigterm_closes_every_websocket_with_1001_and_exits() {
+    const SOCKETS: usize = 300;
+    let file = temp_file(
+        "shutdown.toml",
+        "[limits]\nheader_timeout = 600\nshutdown_deadline = 2\n[things.counter]\ntype = \"Counter\"\n",
+    );
+    let mut child = counter()
+        .args(["--port", "0", "--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("labthings listening on http://")
+        .unwrap();
+    let addr: std::net::SocketAddr = base.trim_end_matches('/').parse().unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let codes = runtime.block_on(async {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut stuck = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stuck
+            .write_all(b"GET /counter/count HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        let mut sockets = Vec::new();
+        for _ in 0..SOCKETS {
+            let url = format!("ws://{addr}/counter/ws");
+            sockets.push(tokio_tungstenite::connect_async(url).await.unwrap().0);
+        }
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut codes = std::collections::BTreeMap::new();
+        for mut socket in sockets {
+            let code = loop {
+                match socket.next().await {
+                    Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                        break frame.map(|f| u16::from(f.code)).unwrap_or(1005);
+                    }
+                    Some(Ok(_)) => continue,
+                    _ => break 1006,
+                }
+            };
+            *codes.entry(code).or_insert(0) += 1;
+        }
+        drop(stuck);
+        codes
+    });
+    assert_eq!(
+        codes,
+        std::collections::BTreeMap::from([(1001, SOCKETS)]),
+        "close codes"
+    );
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || exited.send(child.wait().unwrap()));
+    let exit = exit
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the server exits");
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+}
+
+#[test]
+fn serving_beyond_loopback_without_tokens_warns() {
+    let mut child = counter()
+        .args(["--host", "0.0.0.0", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("warning") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no warning");
+    }
+    assert!(line.contains("without tokens"), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

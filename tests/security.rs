@@ -44,12 +44,20 @@ async fn request(
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// A request: method, path, headers, body.
+type Case = (
+    reqwest::Method,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Option<&'static str>,
+);
+
 #[tokio::test]
 async fn a_foreign_page_cannot_change_state() {
     let (addr, counter) =
         start(labthings::ThingServer::new().cors_origins(["http://dashboard.lab"])).await;
     let evil = ("origin", "http://evil.example");
-    let cases: [(reqwest::Method, &str, Vec<(&str, &str)>, Option<&str>); 5] = [
+    let cases: [Case; 5] = [
         // What a form or `fetch` sends across sites without a preflight.
         (
             reqwest::Method::POST,

@@ -39,8 +39,46 @@ impl HttpResult {
     }
 }
 
-/// Load `path` with `connections` connections for `duration`.
+/// How the load generator talks to a server: with a bearer token, over TLS.
+#[derive(Clone, Default)]
+pub(crate) struct Client {
+    /// The `Authorization` header to send.
+    pub(crate) token: Option<String>,
+    /// TLS, trusting the server's certificate (for the name `localhost`).
+    pub(crate) tls: Option<tokio_rustls::TlsConnector>,
+}
+
+/// Load `path` with `connections` plain connections for `duration`.
 pub(crate) async fn load(
+    addr: SocketAddr,
+    method: Method,
+    path: &'static str,
+    body: &'static str,
+    connections: usize,
+    duration: Duration,
+) -> HttpResult {
+    Client::default()
+        .load(addr, method, path, body, connections, duration)
+        .await
+}
+
+impl Client {
+    /// Load `path` with `connections` connections for `duration`.
+    pub(crate) async fn load(
+        &self,
+        addr: SocketAddr,
+        method: Method,
+        path: &'static str,
+        body: &'static str,
+        connections: usize,
+        duration: Duration,
+    ) -> HttpResult {
+        load_with(self, addr, method, path, body, connections, duration).await
+    }
+}
+
+async fn load_with(
+    client: &Client,
     addr: SocketAddr,
     method: Method,
     path: &'static str,
@@ -53,7 +91,10 @@ pub(crate) async fn load(
     let tasks: Vec<_> = (0..connections)
         .map(|_| {
             let method = method.clone();
-            tokio::spawn(async move { connection(addr, method, path, body, deadline).await })
+            let client = client.clone();
+            tokio::spawn(
+                async move { connection(&client, addr, method, path, body, deadline).await },
+            )
         })
         .collect();
     let mut all = Vec::new();
@@ -73,28 +114,61 @@ pub(crate) async fn load(
     }
 }
 
+/// A connection ready to send requests, over TLS when the client says so.
+async fn open(
+    client: &Client,
+    addr: SocketAddr,
+) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    match &client.tls {
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            sender
+        }
+        Some(connector) => {
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let stream = connector.connect(name, stream).await.unwrap();
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            sender
+        }
+    }
+}
+
 async fn connection(
+    client: &Client,
     addr: SocketAddr,
     method: Method,
     path: &'static str,
     body: &'static str,
     deadline: Instant,
 ) -> (Vec<Duration>, u64) {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let host = addr.to_string();
+    let mut sender = open(client, addr).await;
+    let host = if client.tls.is_some() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
     let mut latencies = Vec::with_capacity(65_536);
     let mut errors = 0;
     while Instant::now() < deadline {
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method.clone())
             .uri(path)
-            .header("host", &host)
-            .header("content-type", "application/json")
+            .header("host", &host);
+        if !body.is_empty() {
+            request = request.header("content-type", "application/json");
+        }
+        if let Some(token) = &client.token {
+            request = request.header("authorization", token);
+        }
+        let request = request
             .body(Full::new(Bytes::from_static(body.as_bytes())))
             .unwrap();
         let sent = Instant::now();

@@ -37,8 +37,12 @@ struct Args {
     /// A smoke run: tiny durations and counts.
     #[arg(long)]
     quick: bool,
-    /// Run only these scenarios (comma-separated: idle, http, burst, fan-out).
-    #[arg(long, value_delimiter = ',', default_value = "idle,http,burst,fan-out")]
+    /// Run only these scenarios (comma-separated: idle, http, secure, burst, fan-out).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "idle,http,secure,burst,fan-out"
+    )]
     only: Vec<String>,
     /// Number of idle connections (default 1000, or 50 with --quick).
     #[arg(long)]
@@ -48,9 +52,9 @@ struct Args {
 #[derive(Subcommand)]
 enum Mode {
     /// Serve the labthings counter and print its address.
-    ServeLabthings,
+    ServeLabthings(servers::Secure),
     /// Serve the bare axum baseline and print its address.
-    ServeBaseline,
+    ServeBaseline(servers::Secure),
 }
 
 struct Plan {
@@ -66,8 +70,12 @@ fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     match args.mode {
-        Some(Mode::ServeLabthings) => return runtime.block_on(servers::serve_labthings()),
-        Some(Mode::ServeBaseline) => return runtime.block_on(servers::serve_baseline()),
+        Some(Mode::ServeLabthings(secure)) => {
+            return runtime.block_on(servers::serve_labthings(secure));
+        }
+        Some(Mode::ServeBaseline(secure)) => {
+            return runtime.block_on(servers::serve_baseline(secure));
+        }
         None => {}
     }
     let plan = if args.quick {
@@ -112,8 +120,8 @@ fn row(scenario: &str, labthings: String, baseline: String, ratio: String, targe
 }
 
 async fn run(plan: &Plan) {
-    let labthings = Server::spawn("labthings");
-    let baseline = Server::spawn("baseline");
+    let labthings = Server::spawn("labthings", &[]);
+    let baseline = Server::spawn("baseline", &[]);
     let lt = Target::Labthings(labthings.addr);
     let base = Target::Baseline(baseline.addr);
 
@@ -215,6 +223,9 @@ async fn run(plan: &Plan) {
             );
         }
     }
+    if wanted("secure") {
+        secure(plan).await;
+    }
     if wanted("burst") {
         let l = ws::burst(lt, plan.burst).await;
         let b = ws::burst(base, plan.burst).await;
@@ -243,6 +254,64 @@ async fn run(plan: &Plan) {
                     l.latencies.percentile_ms(99.0) / b.latencies.percentile_ms(99.0).max(0.001)
                 ),
                 "p99 ≤ 1.5 × ceiling, 0 missed",
+            );
+        }
+    }
+}
+
+/// Property GET and PUT with a bearer token (against the plain ceiling), and over TLS
+/// (against the ceiling over the same TLS), 16 connections each.
+async fn secure(plan: &Plan) {
+    let certificate = servers::Certificate::generate();
+    let token = "loadgen-operator-token-0123456789";
+    let with_token = Server::spawn("labthings", &["--token", token]);
+    let tls_args = certificate.args();
+    let tls_args: Vec<&str> = tls_args.iter().map(String::as_str).collect();
+    let over_tls = Server::spawn("labthings", &tls_args);
+    let baseline = Server::spawn("baseline", &[]);
+    let baseline_tls = Server::spawn("baseline", &tls_args);
+    let client_tls = certificate.connector();
+    let plain = http::Client::default();
+    let authorised = http::Client {
+        token: Some(format!("Bearer {token}")),
+        tls: None,
+    };
+    let tls = http::Client {
+        token: None,
+        tls: Some(client_tls),
+    };
+    for (label, method, lt_path, base_path, body) in [
+        ("property GET", Method::GET, "/counter/count", "/value", ""),
+        ("property PUT", Method::PUT, "/counter/step", "/value", "5"),
+    ] {
+        for (variant, server, client, ceiling) in [
+            ("bearer token", &with_token, &authorised, &baseline),
+            ("TLS", &over_tls, &tls, &baseline_tls),
+        ] {
+            let ceiling_client = if variant == "TLS" { &tls } else { &plain };
+            let round = plan.http_time / ROUNDS;
+            let (mut ls, mut bs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                let l = client
+                    .load(server.addr, method.clone(), lt_path, body, 16, round)
+                    .await;
+                let b = ceiling_client
+                    .load(ceiling.addr, method.clone(), base_path, body, 16, round)
+                    .await;
+                ratios.push(l.per_second / b.per_second);
+                ls.push(l);
+                bs.push(b);
+            }
+            row(
+                &format!("{label}, 16 connections, {variant}"),
+                http_cell(&http::HttpResult::merge(ls)),
+                http_cell(&http::HttpResult::merge(bs)),
+                median_ratio(ratios),
+                if variant == "TLS" {
+                    "ratio to the ceiling over the same TLS"
+                } else {
+                    "ratio to the plain ceiling"
+                },
             );
         }
     }

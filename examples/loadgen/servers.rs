@@ -25,10 +25,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Start `loadgen serve-<kind>` and read the address it prints.
-    pub(crate) fn spawn(kind: &str) -> Self {
+    /// Start `loadgen serve-<kind> [args]` and read the address it prints.
+    pub(crate) fn spawn(kind: &str, args: &[&str]) -> Self {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .arg(format!("serve-{kind}"))
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -62,25 +63,132 @@ impl Drop for Server {
     }
 }
 
-async fn listen_and_print(router: Router) {
+/// How a server is secured: a bearer token, TLS.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct Secure {
+    /// Require this bearer token (scope `operate`).
+    #[arg(long)]
+    token: Option<String>,
+    /// Serve HTTPS with this certificate (PEM).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The key of `--tls-cert` (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+}
+
+/// A self-signed certificate for `localhost`, in files the servers read.
+pub(crate) struct Certificate {
+    dir: std::path::PathBuf,
+    pem: String,
+}
+
+impl Certificate {
+    pub(crate) fn generate() -> Self {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let dir = std::env::temp_dir().join(format!("labthings-loadgen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = certified.cert.pem();
+        std::fs::write(dir.join("cert.pem"), &pem).unwrap();
+        std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+        Self { dir, pem }
+    }
+
+    /// `--tls-cert FILE --tls-key FILE`.
+    pub(crate) fn args(&self) -> Vec<String> {
+        vec![
+            "--tls-cert".into(),
+            self.dir.join("cert.pem").display().to_string(),
+            "--tls-key".into(),
+            self.dir.join("key.pem").display().to_string(),
+        ]
+    }
+
+    /// A TLS client that trusts only this certificate.
+    pub(crate) fn connector(&self) -> tokio_rustls::TlsConnector {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(self.pem.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    }
+}
+
+impl Drop for Certificate {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Serve a bare axum router, over TLS when asked (with the same accept loop shape as
+/// labthings': hyper's HTTP/1 connection over a tokio-rustls stream).
+async fn listen_and_print(router: Router, secure: Secure) {
     use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap());
-    let listener = listener.tap_io(|stream| {
+    let Some(cert) = secure.tls_cert else {
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
+        return axum::serve(listener, router).await.unwrap();
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config(&cert, &secure.tls_key.unwrap()));
+    loop {
+        let (stream, _) = listener.accept().await.unwrap();
         let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, router).await.unwrap();
+        let (acceptor, router) = (acceptor.clone(), router.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(router);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+/// The rustls configuration of a certificate and key, as labthings builds it.
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 /// `loadgen serve-labthings`: the counter, served as a program serves it.
-pub(crate) async fn serve_labthings() {
+pub(crate) async fn serve_labthings(secure: Secure) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap());
-    labthings::ThingServer::new()
-        .thing("counter", Counter::new())
-        .serve(listener)
-        .await
-        .unwrap();
+    let mut server = labthings::ThingServer::new().thing("counter", Counter::new());
+    if let Some(token) = &secure.token {
+        server = server.token(labthings::Scope::Operate, token);
+    }
+    if let (Some(cert), Some(key)) = (&secure.tls_cert, &secure.tls_key) {
+        server = server.tls(labthings::Tls::from_pem_files(cert, key).unwrap());
+    }
+    server.serve(listener).await.unwrap();
 }
 
 #[derive(Clone)]
@@ -91,7 +199,7 @@ struct Baseline {
 
 /// `loadgen serve-baseline`: a constant JSON route, a PUT that parses its body, and a
 /// WebSocket route fed by a `tokio::sync::broadcast` channel.
-pub(crate) async fn serve_baseline() {
+pub(crate) async fn serve_baseline(secure: Secure) {
     let (tx, _) = broadcast::channel(16_384);
     let state = Baseline {
         value: Arc::new(AtomicI64::new(5)),
@@ -103,7 +211,7 @@ pub(crate) async fn serve_baseline() {
         .route("/publish", post(publish))
         .route("/burst", post(burst))
         .with_state(state);
-    listen_and_print(router).await;
+    listen_and_print(router, secure).await;
 }
 
 async fn get_value(State(s): State<Baseline>) -> Response {

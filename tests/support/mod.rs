@@ -18,11 +18,15 @@ pub(crate) async fn serve(router: axum::Router) -> SocketAddr {
     addr
 }
 
-/// Serve a Thing server on a free port of 127.0.0.1 in the background; returns its address
-/// and the handle that shuts its Things down.
+/// Serve a Thing server (with its own accept loop, as programs do) on a free port of
+/// 127.0.0.1 in the background; returns its address and the handle that shuts its Things
+/// down.
 pub(crate) async fn start(server: ThingServer) -> (SocketAddr, ShutdownHandle) {
     let shutdown = server.shutdown_handle();
-    (serve(server.into_router()).await, shutdown)
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(std::future::IntoFuture::into_future(server.serve(listener)));
+    (addr, shutdown)
 }
 
 /// A raw HTTP/1.1 exchange: send `request` as is, read until the server closes or the

@@ -57,14 +57,14 @@ impl Policy {
     }
 
     /// Admit a request, recording its [`Granted`] scope, or answer it.
-    fn admit(&self, request: &mut Request) -> Result<(), Response> {
+    fn admit(&self, request: &mut Request) -> Result<(), Box<Response>> {
         let host = request
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| request.uri().authority().map(|a| a.as_str()));
         if let Err(detail) = self.hosts.check(host) {
-            return Err(Problem::new(421, detail).into_response());
+            return Err(Box::new(Problem::new(421, detail).into_response()));
         }
         let host = host.unwrap_or_default().to_owned();
         let upgrade = request.headers().contains_key(header::UPGRADE);
@@ -85,7 +85,7 @@ impl Policy {
             let detail = format!(
                 "a page from {origin} may not {what}: only the server's own pages and the origins of its `cors_origins` may"
             );
-            return Err(Problem::new(403, detail).into_response());
+            return Err(Box::new(Problem::new(403, detail).into_response()));
         }
         let needed = if changes_state {
             Scope::Operate
@@ -117,7 +117,7 @@ impl Policy {
         request: &Request,
         needed: Scope,
         upgrade: bool,
-    ) -> Result<Option<Scope>, Response> {
+    ) -> Result<Option<Scope>, Box<Response>> {
         if !self.tokens.enabled() || request.method() == Method::OPTIONS {
             return Ok(None);
         }
@@ -137,16 +137,16 @@ impl Policy {
             .flatten()
             .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("access_token=")));
         let Some(token) = header_token.or(query_token) else {
-            return Err(unauthorized(
+            return Err(Box::new(unauthorized(
                 "this server needs a bearer token: send `Authorization: Bearer TOKEN`",
                 None,
-            ));
+            )));
         };
         let Some(scope) = self.tokens.scope_of(token.as_bytes()) else {
-            return Err(unauthorized(
+            return Err(Box::new(unauthorized(
                 "the bearer token is not valid here",
                 Some("invalid_token"),
-            ));
+            )));
         };
         if scope < needed {
             let detail = format!(
@@ -164,7 +164,7 @@ impl Policy {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, value);
             }
-            return Err(response);
+            return Err(Box::new(response));
         }
         Ok(Some(scope))
     }
@@ -221,7 +221,7 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         match self.policy.admit(&mut request) {
             Ok(()) => Either::Right(self.inner.call(request)),
-            Err(response) => Either::Left(ready(Ok(response))),
+            Err(response) => Either::Left(ready(Ok(*response))),
         }
     }
 }

@@ -1,0 +1,299 @@
+//! Limits that hold: slow clients, oversized messages, too many sockets or invocations, long
+//! listings — and device code that spins without awaiting — never freeze the server.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn limits() -> labthings::Limits {
+    labthings::Limits {
+        header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
+        ..Default::default()
+    }
+}
+
+async fn start(limits: labthings::Limits) -> SocketAddr {
+    let server = labthings::ThingServer::new()
+        .thing("counter", counter::Counter::new())
+        .limits(limits);
+    support::start(server).await.0
+}
+
+async fn post(addr: SocketAddr, path: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_that_sends_half_a_header_is_disconnected() {
+    let addr = start(limits()).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /counter/count HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the connection was held open");
+    // The server is still serving others.
+    assert_eq!(
+        reqwest::get(format!("http://{addr}/counter/count"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_sends_half_a_body_gets_408() {
+    let addr = start(limits()).await;
+    let (status, body) = support::raw(
+        addr,
+        "PUT /counter/step HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n5",
+    )
+    .await;
+    assert_eq!(status, 408, "{body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not arrive"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413() {
+    let addr = start(labthings::Limits {
+        max_body: 64,
+        ..Default::default()
+    })
+    .await;
+    let long = json!({"n": 1, "padding": "x".repeat(100)});
+    let response = post(addr, "/counter/add", long).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let problem: Value = response.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 64 bytes"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_websocket_message_over_the_limit_closes_with_1009() {
+    let addr = start(labthings::Limits::default()).await;
+    let mut ws = support::ws::connect(addr, "counter").await;
+    // 16 MiB: refused from the frame's header, never buffered.
+    let huge = "x".repeat(16 << 20);
+    let _ = ws.send(Message::text(huge)).await;
+    let frame = loop {
+        match tokio::time::timeout(support::ws::LIMIT, ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let frame = frame.expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 1009);
+    assert!(frame.reason.contains("limit"), "{}", frame.reason);
+}
+
+#[tokio::test]
+async fn websockets_are_capped_server_wide() {
+    let addr = start(labthings::Limits {
+        max_websockets: 2,
+        ..Default::default()
+    })
+    .await;
+    let _first = support::ws::connect(addr, "counter").await;
+    let _second = support::ws::connect(addr, "counter").await;
+    match tokio_tungstenite::connect_async(format!("ws://{addr}/counter/ws")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!(
+            "a third socket was accepted: {:?}",
+            other.map(|(_, r)| r.status())
+        ),
+    }
+}
+
+#[tokio::test]
+async fn running_invocations_are_capped() {
+    let addr = start(labthings::Limits {
+        max_running_per_action: 2,
+        max_running_invocations: 3,
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            post(addr, "/counter/wait", json!({"seconds": 30}))
+                .await
+                .status(),
+            201
+        );
+    }
+    let refused = post(addr, "/counter/wait", json!({"seconds": 30})).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("action 'wait'"),
+        "{problem}"
+    );
+    // Another action may still run, up to the server-wide bound.
+    assert_eq!(post(addr, "/counter/wait2", json!({})).await.status(), 404);
+    let third = post(addr, "/counter/increment_many", json!({"n": 1_u64 << 40})).await;
+    assert_eq!(third.status(), 201);
+    let refused = post(addr, "/counter/increment", json!({})).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the server already runs 3"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn invocation_listings_are_paginated() {
+    let addr = start(labthings::Limits {
+        page: 2,
+        ..Default::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let inv: Value = post(addr, "/counter/add", json!({"n": 1}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(inv["id"].as_str().unwrap().to_owned());
+    }
+    let mut url = format!("http://{addr}/action_invocations");
+    let mut seen = Vec::new();
+    loop {
+        let response = reqwest::get(&url).await.unwrap();
+        let next = response
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let page: Vec<Value> = response.json().await.unwrap();
+        assert!(page.len() <= 2, "a page holds at most the default limit");
+        seen.extend(page.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        let Some(next) = next else { break };
+        assert!(next.ends_with("rel=\"next\""), "{next}");
+        url = next[1..next.find('>').unwrap()].to_owned();
+    }
+    assert_eq!(seen, ids, "every invocation once, oldest first");
+    let (status, body) = support::raw(
+        addr,
+        "GET /action_invocations?limit=100000 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let per_action: Vec<Value> = reqwest::get(format!("http://{addr}/counter/add?limit=3"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(per_action.len(), 3);
+}
+
+mod spinner {
+    use labthings::thing;
+
+    /// A Thing whose action spins without ever awaiting.
+    #[thing]
+    pub(crate) struct Spinner {
+        #[property]
+        pub(crate) level: i64,
+    }
+
+    #[thing]
+    impl Spinner {
+        /// Busy-loop for `seconds` (an async action that never awaits).
+        #[action]
+        async fn spin(&self, seconds: f64) {
+            let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
+            while std::time::Instant::now() < end {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Device code that spins without awaiting occupies the device runtime only: requests,
+/// including cancelling another invocation, are answered while it spins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spinning_device_code_does_not_freeze_the_server() {
+    let server = labthings::ThingServer::new()
+        .thing("spinner", spinner::Spinner { level: 1.into() })
+        .thing("counter", counter::Counter::new())
+        .device_threads(2);
+    let (addr, _) = support::start(server).await;
+    let mut spinning = Vec::new();
+    for _ in 0..2 {
+        let inv: Value = post(addr, "/spinner/spin", json!({"seconds": 5}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        spinning.push(inv["href"].as_str().unwrap().to_owned());
+    }
+    let waiting: Value = post(addr, "/counter/wait", json!({"seconds": 30}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let read = reqwest::get(format!("http://{addr}/spinner/level"))
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let cancel = reqwest::Client::new()
+        .delete(waiting["href"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 200);
+    // All of this happened while the device code still spun.
+    for href in &spinning {
+        let status: Value = reqwest::get(href).await.unwrap().json().await.unwrap();
+        assert!(
+            matches!(status["status"].as_str(), Some("pending" | "running")),
+            "answered only after the spinning ended: {status}"
+        );
+    }
+}
