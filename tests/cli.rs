@@ -348,13 +348,22 @@ fn serving_beyond_loopback_without_tokens_warns() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("warning") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no warning");
-    }
-    assert!(line.contains("without tokens"), "{line}");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let warning = loop {
+        match received.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) if line.contains("without tokens") => break Some(line),
+            Ok(_) => continue,
+            Err(_) => break None,
+        }
+    };
     let _ = child.kill();
     let _ = child.wait();
+    let warning = warning.expect("a warning on standard error");
+    assert!(warning.contains("WARN") && warning.contains("0.0.0.0"), "{warning}");
 }

@@ -434,12 +434,7 @@ impl App {
         for name in server.thing_names() {
             println!("  {scheme}://{local}{prefix}/{name}/");
         }
-        if !local.ip().is_loopback() && !server.requires_tokens() {
-            eprintln!(
-                "{}: warning: serving on {local} without tokens: anyone who can reach this address can drive the hardware; configure `tokens` (README: Security)",
-                self.program
-            );
-        }
+
         match server
             .serve(listener)
             .with_graceful_shutdown(shutdown_signal())

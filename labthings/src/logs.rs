@@ -101,7 +101,7 @@ impl Visit for MessageVisitor {
     }
 }
 
-/// Install a console formatter (filtered by `RUST_LOG`, default `info`) and the
+/// Install a console formatter on standard error (filtered by `RUST_LOG`, default `info`) and the
 /// [`InvocationLogLayer`] as the global subscriber, unless one is already set. The command
 /// line ([`cli::App`](crate::cli::App)) calls it.
 pub fn init() {
@@ -109,7 +109,11 @@ pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_filter(filter))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
         .with(InvocationLogLayer)
         .try_init();
 }
