@@ -365,5 +365,8 @@ fn serving_beyond_loopback_without_tokens_warns() {
     let _ = child.kill();
     let _ = child.wait();
     let warning = warning.expect("a warning on standard error");
-    assert!(warning.contains("WARN") && warning.contains("0.0.0.0"), "{warning}");
+    assert!(
+        warning.contains("WARN") && warning.contains("0.0.0.0"),
+        "{warning}"
+    );
 }

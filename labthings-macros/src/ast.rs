@@ -5,7 +5,7 @@ use syn::{
     Attribute, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat, ReturnType, Type,
 };
 
-use crate::attr::{ActionOpts, PropertyOpts, ThingOpts};
+use crate::attr::{ActionOpts, ArgOpts, PropertyOpts, ThingOpts};
 use crate::doc::doc_expr;
 use crate::error::Errors;
 
@@ -16,6 +16,15 @@ pub(crate) struct ThingStruct {
     pub(crate) opts: ThingOpts,
     pub(crate) doc: TokenStream,
     pub(crate) properties: Vec<FieldProperty>,
+    pub(crate) slots: Vec<FieldSlot>,
+}
+
+/// A `#[slot]` field: a reference to another Thing of the server.
+pub(crate) struct FieldSlot {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    /// The slot's name (the field's), as the configuration names it.
+    pub(crate) name: String,
 }
 
 /// A `#[property]` field.
@@ -37,6 +46,16 @@ pub(crate) struct ThingImpl {
     pub(crate) item: ItemImpl,
     pub(crate) properties: Vec<MethodProperty>,
     pub(crate) actions: Vec<Action>,
+    /// `#[on_start]` and `#[on_stop]` methods.
+    pub(crate) on_start: Option<Hook>,
+    pub(crate) on_stop: Option<Hook>,
+}
+
+/// A start or stop hook: `fn name(&self)`, maybe `async`, returning `()` or `Result<(), E>`.
+pub(crate) struct Hook {
+    pub(crate) ident: Ident,
+    pub(crate) is_async: bool,
+    pub(crate) returns: Returns,
 }
 
 /// What a method returns: nothing, or a type. Whether that type is a `Result` is decided by
@@ -70,8 +89,12 @@ pub(crate) struct MethodProperty {
 
 /// One parameter of an action.
 pub(crate) enum Param {
-    /// An input argument.
-    Value { ident: Ident, ty: Box<Type> },
+    /// An input argument, with its `#[arg(..)]` options.
+    Value {
+        ident: Ident,
+        ty: Box<Type>,
+        opts: Box<ArgOpts>,
+    },
     /// The `ActionContext`, by reference or by value; `ty` is the type written for it
     /// (without the reference), checked at compile time to be `labthings::ActionContext`.
     Context { by_ref: bool, ty: Box<Type> },
@@ -121,8 +144,29 @@ impl ThingStruct {
         if !item.generics.params.is_empty() {
             errors.spanned(&item.generics, "a `#[thing]` struct cannot be generic");
         }
+        let mut slots = Vec::new();
         for (i, field) in item.fields.iter_mut().enumerate() {
             let taken = take_attrs(&mut field.attrs, "property");
+            let slot = single(errors, take_attrs(&mut field.attrs, "slot"));
+            if let Some(slot) = slot {
+                if let Some(p) = taken.first() {
+                    errors.spanned(p, "a field cannot be both a `#[property]` and a `#[slot]`");
+                }
+                if !matches!(slot.meta, syn::Meta::Path(_)) {
+                    errors.spanned(
+                        &slot,
+                        "`#[slot]` takes no options: the slot is named after its field",
+                    );
+                }
+                if let Some(ident) = field.ident.clone() {
+                    slots.push(FieldSlot {
+                        name: unraw(&ident),
+                        ident,
+                        ty: field.ty.clone(),
+                    });
+                }
+                continue;
+            }
             let Some(attr) = single(errors, taken) else {
                 continue;
             };
@@ -149,6 +193,7 @@ impl ThingStruct {
             opts,
             doc,
             properties,
+            slots,
         }
     }
 }
@@ -172,10 +217,21 @@ impl ThingImpl {
         }
         let mut properties: Vec<MethodProperty> = Vec::new();
         let mut actions = Vec::new();
+        let (mut on_start, mut on_stop) = (None, None);
         for impl_item in &mut item.items {
             let ImplItem::Fn(method) = impl_item else {
                 continue;
             };
+            for (name, slot) in [("on_start", &mut on_start), ("on_stop", &mut on_stop)] {
+                if let Some(attr) = single(errors, take_attrs(&mut method.attrs, name))
+                    && let Some(hook) = hook(errors, method, &attr, name)
+                {
+                    if slot.is_some() {
+                        errors.spanned(&attr, format_args!("a Thing has one `#[{name}]` method"));
+                    }
+                    *slot = Some(hook);
+                }
+            }
             let property = single(errors, take_attrs(&mut method.attrs, "property"));
             let action_attr = single(errors, take_attrs(&mut method.attrs, "action"));
             match (property, action_attr) {
@@ -206,8 +262,31 @@ impl ThingImpl {
             item,
             properties,
             actions,
+            on_start,
+            on_stop,
         }
     }
+}
+
+/// A start or stop hook method.
+fn hook(errors: &Errors, method: &ImplItemFn, attr: &Attribute, name: &str) -> Option<Hook> {
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        errors.spanned(attr, format_args!("`#[{name}]` takes no options"));
+    }
+    check_not_generic(errors, method, name);
+    let receiver_ok = check_receiver(errors, method, name);
+    if !typed_params(method).is_empty() {
+        errors.spanned(
+            &method.sig.inputs,
+            format_args!("a `#[{name}]` method takes only `&self`"),
+        );
+        return None;
+    }
+    receiver_ok.then(|| Hook {
+        ident: method.sig.ident.clone(),
+        is_async: method.sig.asyncness.is_some(),
+        returns: returns(&method.sig.output),
+    })
 }
 
 fn unraw(ident: &Ident) -> String {
@@ -273,6 +352,19 @@ pub(crate) fn ungroup(ty: &Type) -> &Type {
         Type::Paren(p) => ungroup(&p.elem),
         other => other,
     }
+}
+
+/// The typed, non-receiver parameters of a method, to strip their attributes.
+fn typed_params_mut(method: &mut ImplItemFn) -> Vec<&mut syn::PatType> {
+    method
+        .sig
+        .inputs
+        .iter_mut()
+        .filter_map(|a| match a {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
 }
 
 /// The typed, non-receiver parameters of a method.
@@ -416,21 +508,27 @@ fn add_accessor(
     }
 }
 
-fn action(errors: &Errors, method: &ImplItemFn, opts: ActionOpts) -> Option<Action> {
+fn action(errors: &Errors, method: &mut ImplItemFn, opts: ActionOpts) -> Option<Action> {
     check_not_generic(errors, method, "#[action]");
     let receiver_ok = check_receiver(errors, method, "#[action]");
     let mut params = Vec::new();
     let mut ok = receiver_ok;
-    for p in typed_params(method) {
+    for p in typed_params_mut(method) {
+        let arg = single(errors, take_attrs(&mut p.attrs, "arg"));
         if let Some((by_ref, ty)) = context_type(&p.ty) {
+            if let Some(arg) = arg {
+                errors.spanned(arg, "`#[arg]` describes an input argument, not the context");
+            }
             params.push(Param::Context { by_ref, ty });
             continue;
         }
+        let opts = arg.map(|a| ArgOpts::parse(errors, &a)).unwrap_or_default();
         match &*p.pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 params.push(Param::Value {
                     ident: pi.ident.clone(),
                     ty: Box::new(ungroup(&p.ty).clone()),
+                    opts: Box::new(opts),
                 });
             }
             other => {

@@ -60,6 +60,7 @@ pub(crate) struct PropertyOpts {
     pub(crate) read_only: Flag,
     pub(crate) write_only: Flag,
     pub(crate) setter: Flag,
+    pub(crate) setting: Flag,
     pub(crate) name: Option<Text>,
     pub(crate) title: Option<Text>,
     pub(crate) description: Option<Text>,
@@ -74,7 +75,7 @@ pub(crate) struct PropertyOpts {
     pub(crate) pattern: Option<Text>,
 }
 
-const PROPERTY_OPTIONS: &str = "`observable`, `read_only`, `write_only`, `setter`, `name`, `title`, `description`, `unit`, `minimum`, `maximum`, `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`";
+const PROPERTY_OPTIONS: &str = "`observable`, `read_only`, `write_only`, `setter`, `setting`, `name`, `title`, `description`, `unit`, `minimum`, `maximum`, `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`";
 
 /// Options of `#[action(..)]`.
 #[derive(Default, Clone)]
@@ -84,9 +85,27 @@ pub(crate) struct ActionOpts {
     pub(crate) description: Option<Text>,
     pub(crate) safe: Flag,
     pub(crate) idempotent: Flag,
+    pub(crate) exclusive: Flag,
 }
 
-const ACTION_OPTIONS: &str = "`name`, `title`, `description`, `safe`, `idempotent`";
+const ACTION_OPTIONS: &str = "`name`, `title`, `description`, `safe`, `idempotent`, `exclusive`";
+
+/// Options of `#[arg(..)]` on an action's argument: its metadata and constraints.
+#[derive(Default, Clone)]
+pub(crate) struct ArgOpts {
+    pub(crate) description: Option<Text>,
+    pub(crate) unit: Option<Text>,
+    pub(crate) minimum: Option<Bound>,
+    pub(crate) maximum: Option<Bound>,
+    pub(crate) exclusive_minimum: Option<Bound>,
+    pub(crate) exclusive_maximum: Option<Bound>,
+    pub(crate) multiple_of: Option<Bound>,
+    pub(crate) min_length: Option<Length>,
+    pub(crate) max_length: Option<Length>,
+    pub(crate) pattern: Option<Text>,
+}
+
+const ARG_OPTIONS: &str = "`description`, `unit`, `minimum`, `maximum`, `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`";
 
 /// Options of `#[thing(..)]`.
 #[derive(Default, Clone)]
@@ -220,6 +239,7 @@ impl PropertyOpts {
                 "read_only" => set_once(errors, &mut o.read_only, kw, flag(meta, kw)?),
                 "write_only" => set_once(errors, &mut o.write_only, kw, flag(meta, kw)?),
                 "setter" => set_once(errors, &mut o.setter, kw, flag(meta, kw)?),
+                "setting" => set_once(errors, &mut o.setting, kw, flag(meta, kw)?),
                 "name" => set_once(errors, &mut o.name, kw, text(meta, kw)?),
                 "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
@@ -277,11 +297,57 @@ impl ActionOpts {
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
                 "safe" => set_once(errors, &mut o.safe, kw, flag(meta, kw)?),
                 "idempotent" => set_once(errors, &mut o.idempotent, kw, flag(meta, kw)?),
+                "exclusive" => set_once(errors, &mut o.exclusive, kw, flag(meta, kw)?),
                 _ => return Err(unknown(meta, kw, "action", ACTION_OPTIONS)),
             }
             Ok(())
         });
         o
+    }
+}
+
+impl ArgOpts {
+    pub(crate) fn parse(errors: &Errors, attr: &Attribute) -> Self {
+        let mut o = Self::default();
+        walk(errors, attr, |meta, kw| {
+            match kw.to_string().as_str() {
+                "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
+                "unit" => set_once(errors, &mut o.unit, kw, text(meta, kw)?),
+                "pattern" => set_once(errors, &mut o.pattern, kw, text(meta, kw)?),
+                "minimum" => set_once(errors, &mut o.minimum, kw, bound(meta, kw)?),
+                "maximum" => set_once(errors, &mut o.maximum, kw, bound(meta, kw)?),
+                "exclusive_minimum" => {
+                    set_once(errors, &mut o.exclusive_minimum, kw, bound(meta, kw)?)
+                }
+                "exclusive_maximum" => {
+                    set_once(errors, &mut o.exclusive_maximum, kw, bound(meta, kw)?)
+                }
+                "multiple_of" => set_once(errors, &mut o.multiple_of, kw, bound(meta, kw)?),
+                "min_length" => set_once(errors, &mut o.min_length, kw, length(meta, kw)?),
+                "max_length" => set_once(errors, &mut o.max_length, kw, length(meta, kw)?),
+                _ => return Err(unknown(meta, kw, "arg", ARG_OPTIONS)),
+            }
+            Ok(())
+        });
+        o
+    }
+
+    /// The numeric bounds that were given.
+    pub(crate) fn bounds(&self) -> impl Iterator<Item = &Bound> {
+        [
+            &self.minimum,
+            &self.maximum,
+            &self.exclusive_minimum,
+            &self.exclusive_maximum,
+            &self.multiple_of,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The length bounds that were given.
+    pub(crate) fn lengths(&self) -> impl Iterator<Item = &Length> {
+        [&self.min_length, &self.max_length].into_iter().flatten()
     }
 }
 

@@ -64,6 +64,12 @@ fn check_property_opts(errors: &Errors, o: &PropertyOpts) {
             "`setter` goes on a method `fn set_<name>(&self, value: T)` inside a `#[thing]` impl block, not on a field",
         );
     }
+    if let (Some(_), Some(w)) = (&o.setting, &o.write_only) {
+        errors.spanned(
+            w,
+            "a setting cannot be `write_only`: its value is kept in a file that clients can read back",
+        );
+    }
 }
 
 fn check_method_property(errors: &Errors, p: &MethodProperty) {
@@ -102,6 +108,12 @@ fn check_method_property(errors: &Errors, p: &MethodProperty) {
 }
 
 fn check_property_opts_on_method(errors: &Errors, o: &PropertyOpts) {
+    if let Some(setting) = &o.setting {
+        errors.spanned(
+            setting,
+            "a setting is a value the framework stores and persists: it is a `#[property(setting)]` field of the `#[thing]` struct, not a method",
+        );
+    }
     if let Some(obs) = &o.observable {
         errors.spanned(
             obs,

@@ -34,6 +34,9 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingImpl) -> TokenStream {
     });
     let property_checks = thing.properties.iter().map(|p| property_checks(ctx, p));
     let inputs = thing.actions.iter().map(|a| input_struct(ctx, a));
+    let arg_checks = thing.actions.iter().map(|a| arg_checks(ctx, a));
+    let on_start = thing.on_start.as_ref().map_or_else(none, |h| hook(ctx, h));
+    let on_stop = thing.on_stop.as_ref().map_or_else(none, |h| hook(ctx, h));
     let properties = thing.properties.iter().map(|p| property_def(ctx, p));
     let actions = thing.actions.iter().map(|a| action_def(ctx, a));
     quote! {
@@ -44,12 +47,17 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingImpl) -> TokenStream {
             use #private::{ViaResult as _, ViaValue as _};
             #(#name_checks)*
             #(#property_checks)*
+            #(#arg_checks)*
             #(#inputs)*
 
             #[automatically_derived]
             impl #private::ImplTable for #self_ty {
-                const PROPERTIES: &'static [#private::PropertyDef<Self>] = &[#(#properties),*];
-                const ACTIONS: &'static [#private::ActionDef<Self>] = &[#(#actions),*];
+                const PARTS: #private::ImplParts<Self> = #private::ImplParts {
+                    properties: &[#(#properties),*],
+                    actions: &[#(#actions),*],
+                    on_start: #on_start,
+                    on_stop: #on_stop,
+                };
             }
         };
     }
@@ -143,6 +151,93 @@ fn none() -> TokenStream {
     quote!(::core::option::Option::None)
 }
 
+/// `Some(hook)`: the method, run on a blocking thread if synchronous, its result a problem on
+/// failure.
+fn hook(ctx: &Ctx, h: &crate::ast::Hook) -> TokenStream {
+    let private = ctx.private();
+    let ident = &h.ident;
+    let returned = returned(&h.returns);
+    let at = ctx.private_at(returned.span());
+    let result =
+        |call: TokenStream| quote_spanned!(returned.span()=> #at::HookReturn::into_result(#call));
+    let run = if h.is_async {
+        let body = result(quote!(thing.#ident().await));
+        quote!(|thing| ::std::boxed::Box::pin(async move { #body }))
+    } else {
+        let body = result(quote!(thing.#ident()));
+        quote!(|thing| #private::blocking(move || #body))
+    };
+    quote!(::core::option::Option::Some(#run))
+}
+
+/// Constraints of the arguments checked against their types, each on its keyword.
+fn arg_checks(ctx: &Ctx, a: &Action) -> TokenStream {
+    let private = ctx.private();
+    a.params
+        .iter()
+        .filter_map(|p| match p {
+            Param::Value { ty, opts, .. } => Some((ty, opts)),
+            Param::Context { .. } => None,
+        })
+        .map(|(ty, o)| {
+            let numeric = o.bounds().next().map(|b| {
+                quote_spanned!(b.keyword.span()=> const _: () = #private::assert_numeric::<#ty>();)
+            });
+            let length = o.lengths().next().map(|l| {
+                quote_spanned!(l.keyword.span()=> const _: () = #private::assert_has_length::<#ty>();)
+            });
+            let pattern = o.pattern.as_ref().map(|p| {
+                quote_spanned!(p.keyword.span()=> const _: () = #private::assert_textual::<#ty>();)
+            });
+            quote!(#numeric #length #pattern)
+        })
+        .collect()
+}
+
+/// The `ArgDef`s of an action's arguments that have metadata or constraints.
+fn arg_defs(ctx: &Ctx, a: &Action) -> TokenStream {
+    let private = ctx.private();
+    let defs = a.params.iter().filter_map(|p| match p {
+        Param::Value { ident, opts, .. } => {
+            let name = ident.to_string();
+            let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+            let text = |t: &Option<crate::attr::Text>| match t {
+                Some(t) => {
+                    let v = &t.value;
+                    quote!(::core::option::Option::Some(#v))
+                }
+                None => none(),
+            };
+            let (description, unit) = (text(&opts.description), text(&opts.unit));
+            let constraints = arg_constraints(ctx, opts);
+            Some(quote!(#private::ArgDef {
+                name: #name,
+                description: #description,
+                unit: #unit,
+                constraints: #constraints,
+            }))
+        }
+        Param::Context { .. } => None,
+    });
+    quote!(&[#(#defs),*])
+}
+
+/// The `Constraints` of an argument's options.
+fn arg_constraints(ctx: &Ctx, o: &crate::attr::ArgOpts) -> TokenStream {
+    let as_property = PropertyOpts {
+        minimum: o.minimum.clone(),
+        maximum: o.maximum.clone(),
+        exclusive_minimum: o.exclusive_minimum.clone(),
+        exclusive_maximum: o.exclusive_maximum.clone(),
+        multiple_of: o.multiple_of.clone(),
+        min_length: o.min_length.clone(),
+        max_length: o.max_length.clone(),
+        pattern: o.pattern.clone(),
+        ..PropertyOpts::default()
+    };
+    constraints(ctx, &as_property)
+}
+
 fn getter(ctx: &Ctx, g: &Accessor) -> TokenStream {
     let private = ctx.private();
     let ident = &g.ident;
@@ -225,6 +320,7 @@ fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
             read_only: #read_only,
             write_only: #write_only,
             unit: #unit,
+            setting: false,
             constraints: #constraints,
             schema: #schema,
             getter: #getter,
@@ -239,7 +335,7 @@ fn input_ident(a: &Action) -> syn::Ident {
 
 fn value_params(a: &Action) -> impl Iterator<Item = (&syn::Ident, &syn::Type)> {
     a.params.iter().filter_map(|p| match p {
-        Param::Value { ident, ty } => Some((ident, &**ty)),
+        Param::Value { ident, ty, .. } => Some((ident, &**ty)),
         Param::Context { .. } => None,
     })
 }
@@ -281,6 +377,8 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
     let output_schema = quote_spanned!(output_ty.span()=> |g| #at::output_schema(#kind, g));
     let takes_context = a.params.iter().any(|p| matches!(p, Param::Context { .. }));
     let blocking = !a.is_async;
+    let exclusive = a.opts.exclusive.is_some();
+    let arg_defs = arg_defs(ctx, a);
     let destructure = if has_input {
         let names = value_params(a).map(|(n, _)| n);
         quote!(let #input_ty { #(#names),* } = #private::from_value(input)?;)
@@ -331,6 +429,8 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
             idempotent: #idempotent,
             takes_context: #takes_context,
             blocking: #blocking,
+            exclusive: #exclusive,
+            args: #arg_defs,
             input: #input_schema,
             output: #output_schema,
             invoke: #invoke,

@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{FieldProperty, ThingStruct};
+use crate::ast::{FieldProperty, FieldSlot, ThingStruct};
 use crate::attr::{PropertyOpts, doc_tokens};
 use crate::ctx::Ctx;
 
@@ -45,6 +45,11 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
     });
     let accessors = thing.properties.iter().map(|p| accessor(ctx, p, ident));
     let defs = thing.properties.iter().map(|p| property_def(ctx, p, ident));
+    let slot_accessors = thing.slots.iter().map(|s| slot_accessor(ctx, s, ident));
+    let slot_defs = thing.slots.iter().map(|s| {
+        let (name, accessor) = (&s.name, slot_accessor_ident(s));
+        quote!(#private::SlotDef { name: #name, field: #accessor })
+    });
     let type_name = ident.to_string();
     let doc = doc_tokens(ctx, &thing.doc, &thing.opts.title, &thing.opts.description);
     quote! {
@@ -61,6 +66,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
             #(#marker_impls)*
             #(#checks)*
             #(#accessors)*
+            #(#slot_accessors)*
 
             #[automatically_derived]
             impl #private::Sealed for #ident {}
@@ -70,6 +76,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
                 const TYPE_NAME: &'static str = #type_name;
                 const DOC: #private::Doc = #doc;
                 const PROPERTIES: &'static [#private::PropertyDef<Self>] = &[#(#defs),*];
+                const SLOTS: &'static [#private::SlotDef<Self>] = &[#(#slot_defs),*];
             }
 
             #[automatically_derived]
@@ -79,15 +86,15 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
                         ::std::sync::OnceLock::new();
                     TABLE.get_or_init(|| {
                         use #private::{ViaImplTable as _, ViaNoImplTable as _};
-                        let (properties, actions) =
-                            (&#private::Probe::<#ident>::new()).methods();
+                        let methods = (&#private::Probe::<#ident>::new()).methods();
                         #private::ThingTable::build(
-                            <Self as #private::StructTable>::TYPE_NAME,
-                            <Self as #private::StructTable>::DOC,
-                            <Self as #private::StructTable>::PROPERTIES
-                                .iter()
-                                .chain(properties),
-                            actions,
+                            #private::StructParts {
+                                type_name: <Self as #private::StructTable>::TYPE_NAME,
+                                doc: <Self as #private::StructTable>::DOC,
+                                properties: <Self as #private::StructTable>::PROPERTIES,
+                                slots: <Self as #private::StructTable>::SLOTS,
+                            },
+                            methods,
                         )
                     })
                 }
@@ -244,6 +251,22 @@ fn accessor(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream {
     }
 }
 
+fn slot_accessor_ident(s: &FieldSlot) -> syn::Ident {
+    format_ident!("__labthings_slot_{}", s.ident)
+}
+
+/// The slot field as a `SlotCell`: a field of another type, or a slot to a type that is not
+/// a Thing, is reported on the field's type.
+fn slot_accessor(ctx: &Ctx, s: &FieldSlot, thing: &syn::Ident) -> TokenStream {
+    let private = ctx.private_at(s.ty.span());
+    let (ident, field, ty) = (slot_accessor_ident(s), &s.ident, &s.ty);
+    quote_spanned! {ty.span()=>
+        fn #ident(thing: &#thing) -> &dyn #private::SlotCell {
+            &thing.#field
+        }
+    }
+}
+
 fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream {
     let private = ctx.private();
     let o = &p.opts;
@@ -253,6 +276,7 @@ fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream
     let observable = o.observable.is_some();
     let read_only = o.read_only.is_some();
     let write_only = o.write_only.is_some();
+    let setting = o.setting.is_some();
     let constraints = constraints(ctx, o);
     let unit = unit(o);
     let at = ctx.private_at(ty.span());
@@ -270,6 +294,7 @@ fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream
             read_only: #read_only,
             write_only: #write_only,
             unit: #unit,
+            setting: #setting,
             constraints: #constraints,
             schema: #schema,
             getter: ::core::option::Option::Some(#private::Getter::<#thing>::Field(#accessor)),

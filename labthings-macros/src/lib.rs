@@ -43,6 +43,24 @@ pub fn action(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_thing("action", item.into()).into()
 }
 
+/// Mark a field as a slot. Only valid inside a `#[thing]` struct; see `labthings::slot`.
+#[proc_macro_attribute]
+pub fn slot(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_thing("slot", item.into()).into()
+}
+
+/// Mark a method as the start hook. Only valid inside a `#[thing]` impl block.
+#[proc_macro_attribute]
+pub fn on_start(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_thing("on_start", item.into()).into()
+}
+
+/// Mark a method as the stop hook. Only valid inside a `#[thing]` impl block.
+#[proc_macro_attribute]
+pub fn on_stop(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_thing("on_stop", item.into()).into()
+}
+
 fn outside_thing(name: &str, item: TokenStream2) -> TokenStream2 {
     let message = format!(
         "`#[{name}]` must be used inside a `#[thing]` item\n= help: add `#[thing]` to the struct (for fields) or to the impl block (for methods)"

@@ -1,6 +1,7 @@
 //! A command line for programs that publish Things: `serve` (default) and `td`.
 
 use std::ffi::OsString;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use crate::config::{Config, ConfigError};
 use crate::server::ThingServer;
+use crate::table::BoxFuture;
 use crate::td::TdOptions;
 use crate::thing::Thing;
 
@@ -49,13 +51,14 @@ pub struct App {
 struct Registration {
     name: String,
     td: fn(&TdOptions) -> Value,
-    add: Box<dyn FnOnce(ThingServer) -> ThingServer + Send>,
+    add: Add,
 }
 
-type Construct = Box<
-    dyn Fn(&str, Value) -> Result<Box<dyn FnOnce(ThingServer) -> ThingServer + Send>, String>
-        + Send,
->;
+/// Constructs a Thing (maybe asynchronously, maybe failing) and adds it to a server.
+type Add = Box<dyn FnOnce(ThingServer) -> BoxFuture<Result<ThingServer, String>> + Send>;
+
+/// Makes the [`Add`] of a Thing of a registered type from its name and arguments.
+type Construct = Box<dyn Fn(&str, Value) -> Result<Add, String> + Send>;
 
 /// A Thing type that configuration files can create.
 struct ThingType {
@@ -127,6 +130,10 @@ struct ServeArgs {
     /// The private key (PEM) of `--tls-cert`.
     #[arg(long, global = true, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Keep settings in this directory [default: ./settings, or the configuration's
+    /// `settings_dir`].
+    #[arg(long, global = true)]
+    settings: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -178,28 +185,74 @@ impl App {
             td: T::thing_description,
             check: Box::new(|args| parse_args::<A>(args).map(drop)),
             construct: Box::new(move |name: &str, args: Value| {
-                let thing = make(parse_args::<A>(args)?)
-                    .map_err(|e| format!("could not be created: {e}"))?;
-                let name = name.to_owned();
-                Ok(Box::new(move |server: ThingServer| {
-                    server.thing(&name, thing)
-                }))
+                let result = make(parse_args::<A>(args)?).map_err(|e| e.to_string());
+                Ok(adding(name, async move { result }))
+            }),
+        });
+        self
+    }
+
+    /// As [`thing_type`](Self::thing_type), with an `async` constructor (that connects to
+    /// hardware, say).
+    pub fn thing_type_async<T, A, E, F>(
+        mut self,
+        type_name: &str,
+        make: impl Fn(A) -> F + Send + 'static,
+    ) -> Self
+    where
+        T: Thing,
+        A: serde::de::DeserializeOwned + 'static,
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.types.push(ThingType {
+            name: type_name.to_owned(),
+            td: T::thing_description,
+            check: Box::new(|args| parse_args::<A>(args).map(drop)),
+            construct: Box::new(move |name: &str, args: Value| {
+                Ok(adding(name, make(parse_args::<A>(args)?)))
             }),
         });
         self
     }
 
     /// Publish the Thing that `make` creates under `name`. `make` runs only when serving.
-    pub fn thing<T: Thing>(
+    pub fn thing<T: Thing>(self, name: &str, make: impl FnOnce() -> T + Send + 'static) -> Self {
+        self.try_thing(name, move || Ok::<_, std::convert::Infallible>(make()))
+    }
+
+    /// Publish the Thing that `make` creates under `name`, if it can: a failure names the
+    /// Thing and stops the start.
+    pub fn try_thing<T, E>(
+        self,
+        name: &str,
+        make: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Self
+    where
+        T: Thing,
+        E: std::fmt::Display,
+    {
+        let result = move || make().map_err(|e| e.to_string());
+        self.thing_async(name, move || async move { result() })
+    }
+
+    /// Publish the Thing that the `async` constructor `make` creates under `name`; a failure
+    /// names the Thing and stops the start.
+    pub fn thing_async<T, E, F>(
         mut self,
         name: &str,
-        make: impl FnOnce() -> T + Send + 'static,
-    ) -> Self {
+        make: impl FnOnce() -> F + Send + 'static,
+    ) -> Self
+    where
+        T: Thing,
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
         let owned = name.to_owned();
         self.things.push(Registration {
             name: owned.clone(),
             td: T::thing_description,
-            add: Box::new(move |server: ThingServer| server.thing(&owned, make())),
+            add: Box::new(move |server| adding(&owned, make())(server)),
         });
         self
     }
@@ -313,11 +366,17 @@ impl App {
             .iter()
             .map(|thing| {
                 let ty = self.thing_type_named(&thing.type_name)?;
-                let add = if construct {
-                    (ty.construct)(&thing.name, thing.args.clone())
-                        .map_err(|p| format!("{}: `things.{}`: {p}", file.display(), thing.name))?
+                let place = format!("{}: `things.{}`", file.display(), thing.name);
+                let add: Add = if construct {
+                    let add = (ty.construct)(&thing.name, thing.args.clone())
+                        .map_err(|p| format!("{place}: {p}"))?;
+                    Box::new(move |server| {
+                        Box::pin(
+                            async move { add(server).await.map_err(|e| format!("{place}: {e}")) },
+                        )
+                    })
                 } else {
-                    Box::new(|server: ThingServer| server)
+                    Box::new(|server: ThingServer| Box::pin(async move { Ok(server) }))
                 };
                 Ok(Registration {
                     name: thing.name.clone(),
@@ -416,9 +475,39 @@ impl App {
         let port = args.port.or(port).unwrap_or(5000);
         let prefix = common.prefix.clone().or(prefix).unwrap_or_default();
         server = server.prefix(&prefix);
-        for registration in things {
-            server = (registration.add)(server);
+        let settings_dir = args
+            .settings
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.settings_dir.clone()));
+        if let Some(dir) = settings_dir {
+            server = server.settings_dir(dir);
         }
+        if let Some(config) = &config {
+            for thing in &config.things {
+                for (slot, targets) in &thing.slots {
+                    server = server.slot(&thing.name, slot, targets.iter().cloned());
+                }
+            }
+        }
+        for registration in things {
+            server = match (registration.add)(server).await {
+                Ok(server) => server,
+                Err(e) => return self.fail(e),
+            };
+        }
+        let started = match server.start().await {
+            Ok(started) => started,
+            Err(e) => {
+                let place = common
+                    .config
+                    .as_deref()
+                    .map(|f| format!("{}: ", f.display()))
+                    .unwrap_or_default();
+                let problems: Vec<String> =
+                    e.problems.iter().map(|p| format!("  {place}{p}")).collect();
+                return self.fail(format_args!("cannot start:\n{}", problems.join("\n")));
+            }
+        };
         let addr = SocketAddr::new(host, port);
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => listener,
@@ -428,14 +517,18 @@ impl App {
             }
         };
         let local = listener.local_addr().unwrap_or(addr);
-        let prefix = server.api_prefix().to_owned();
-        let scheme = if server.serves_tls() { "https" } else { "http" };
+        let scheme = if started.serves_tls() {
+            "https"
+        } else {
+            "http"
+        };
+        let prefix = started.api_prefix().to_owned();
         println!("labthings listening on {scheme}://{local}{prefix}/");
-        for name in server.thing_names() {
+        for name in started.thing_names() {
             println!("  {scheme}://{local}{prefix}/{name}/");
         }
 
-        match server
+        match started
             .serve(listener)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -469,6 +562,24 @@ impl App {
             .allowed_hosts(config.allowed_hosts.iter().cloned())
             .limits(config.limits.apply(crate::Limits::default())))
     }
+}
+
+/// The [`Add`] of a Thing that `made` constructs.
+fn adding<T, E, F>(name: &str, made: F) -> Add
+where
+    T: Thing,
+    E: std::fmt::Display,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+{
+    let name = name.to_owned();
+    Box::new(move |server: ThingServer| {
+        Box::pin(async move {
+            match made.await {
+                Ok(thing) => Ok(server.thing(&name, thing)),
+                Err(e) => Err(format!("Thing '{name}' could not be created: {e}")),
+            }
+        })
+    })
 }
 
 /// Construction arguments: absent arguments are `null`, or `{}` for types whose fields all

@@ -14,6 +14,7 @@
 //! tokens = [{ scope = "operate", token = "a-long-random-string-0123" }]
 //! tls = { cert = "cert.pem", key = "key.pem" }      # serve HTTPS and wss://
 //! device_threads = 2             # worker threads of the runtime that runs device code
+//! settings_dir = "settings"      # where settings are kept: {settings_dir}/{thing}.json
 //!
 //! [limits]                       # any of the fields of `labthings::Limits`; times in seconds
 //! max_body = 1048576
@@ -22,6 +23,7 @@
 //! [things.counter]               # the Thing published at /counter/
 //! type = "Counter"               # a Thing type the program registered
 //! args = { start = 10 }          # its construction arguments (optional)
+//! slots = { stage = "stage_left" }  # the Things its slots name (optional)
 //! ```
 //!
 //! In JSON the same keys apply; `"things": {"counter": "Counter"}` is short for a type without
@@ -75,6 +77,8 @@ pub struct ThingConfig {
     pub type_name: String,
     /// Construction arguments (`null` when absent).
     pub args: Value,
+    /// The Things its slots name (slot name to Thing names).
+    pub slots: Vec<(String, Vec<String>)>,
 }
 
 /// A parsed configuration file.
@@ -108,6 +112,9 @@ pub struct Config {
     /// Worker threads of the runtime that runs device code.
     #[serde(default)]
     pub device_threads: Option<usize>,
+    /// Where settings are kept (default `./settings`).
+    #[serde(default)]
+    pub settings_dir: Option<PathBuf>,
     /// Seconds finished invocations are kept.
     #[serde(default, deserialize_with = "seconds")]
     pub retention_time: Option<f64>,
@@ -251,6 +258,9 @@ impl Config {
         if let Some(token_file) = &mut config.token_file {
             *token_file = dir.join(&*token_file);
         }
+        if let Some(settings_dir) = &mut config.settings_dir {
+            *settings_dir = dir.join(&*settings_dir);
+        }
         if let Some(tls) = &mut config.tls {
             tls.cert = dir.join(&tls.cert);
             tls.key = dir.join(&tls.key);
@@ -326,6 +336,7 @@ fn things<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ThingConfig>
                     name,
                     type_name: spec.type_name,
                     args: spec.args,
+                    slots: spec.slots,
                 });
             }
             if out.is_empty() {
@@ -337,10 +348,11 @@ fn things<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ThingConfig>
     deserializer.deserialize_map(Things)
 }
 
-/// One Thing's entry: a type name, or a table with `type` and `args`.
+/// One Thing's entry: a type name, or a table with `type`, `args` and `slots`.
 struct ThingSpec {
     type_name: String,
     args: Value,
+    slots: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -350,6 +362,28 @@ struct ThingTable {
     type_name: String,
     #[serde(default)]
     args: Value,
+    #[serde(default)]
+    slots: serde_json::Map<String, Value>,
+}
+
+/// A slot's targets: a Thing name, a list of them, or `[]`/null for none.
+fn slot_targets<E: de::Error>(slot: &str, value: Value) -> Result<Vec<String>, E> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::String(name) => Ok(vec![name]),
+        Value::Array(names) => names
+            .into_iter()
+            .map(|n| match n {
+                Value::String(name) => Ok(name),
+                other => Err(E::custom(format!(
+                    "slot `{slot}`: a Thing name is a string, not {other}"
+                ))),
+            })
+            .collect(),
+        other => Err(E::custom(format!(
+            "slot `{slot}` names a Thing, a list of Things, or none (`[]`), not {other}"
+        ))),
+    }
 }
 
 impl<'de> Deserialize<'de> for ThingSpec {
@@ -364,13 +398,20 @@ impl<'de> Deserialize<'de> for ThingSpec {
                 Ok(ThingSpec {
                     type_name: type_name.to_owned(),
                     args: Value::Null,
+                    slots: Vec::new(),
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ThingSpec, A::Error> {
                 let table = ThingTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let slots = table
+                    .slots
+                    .into_iter()
+                    .map(|(slot, value)| Ok((slot.clone(), slot_targets(&slot, value)?)))
+                    .collect::<Result<_, A::Error>>()?;
                 Ok(ThingSpec {
                     type_name: table.type_name,
                     args: table.args,
+                    slots,
                 })
             }
         }

@@ -16,6 +16,7 @@ mod problem;
 mod property;
 mod schema;
 mod server;
+pub mod slot;
 mod table;
 pub mod td;
 mod thing;
@@ -70,14 +71,35 @@ pub use labthings_macros::property;
 /// whose `Err` fails the invocation. An argument `&ActionContext` gives the method its
 /// [`ActionContext`]: cancellation, progress, the invocation's log.
 ///
-/// Options: `name = "…"`, `title = "…"`, `description = "…"`, `safe`, `idempotent`. Valid
-/// only inside a `#[thing]` impl block; see the [crate documentation](crate#actions).
+/// Options: `name = "…"`, `title = "…"`, `description = "…"`, `safe`, `idempotent`,
+/// `exclusive` (at most one exclusive invocation of the Thing runs at a time; another is
+/// refused with 409). An argument may carry `#[arg(unit = "…", description = "…", minimum =
+/// …, …)]`: its metadata and constraints, enforced before the action runs and shown in the
+/// TD's `input`. Valid only inside a `#[thing]` impl block; see the
+/// [crate documentation](crate#actions).
 pub use labthings_macros::action;
+
+/// Declare a slot: a `#[slot]` field of type [`Slot<T>`](crate::Slot),
+/// [`OptionalSlot<T>`](crate::OptionalSlot) or [`Slots<T>`](crate::Slots) refers to other
+/// Things of the server, connected before it starts; see [`slot`](mod@crate::slot).
+pub use labthings_macros::slot;
+
+/// Declare the start hook of a Thing: an `#[on_start]` method `fn(&self)`, maybe `async`,
+/// returning `()` or `Result<(), E>`, runs before the server accepts requests (after the
+/// hooks of the Things its slots name); a failure stops the start.
+pub use labthings_macros::on_start;
+
+/// Declare the stop hook of a Thing: an `#[on_stop]` method, like `#[on_start]`, runs on
+/// graceful shutdown after running invocations were cancelled, in reverse start order, within
+/// the shutdown deadline.
+pub use labthings_macros::on_stop;
 pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
 pub use server::{
-    Limits, Retention, Scope, Serve, ShutdownHandle, ThingServer, Tls, TlsError, WsLimits,
+    Limits, Retention, Scope, Serve, ShutdownHandle, StartError, Started, ThingServer, Tls,
+    TlsError, WsLimits,
 };
+pub use slot::{OptionalSlot, Slot, Slots};
 pub use td::TdOptions;
 pub use thing::Thing;

@@ -18,12 +18,13 @@ pub use crate::doc::Doc;
 pub use crate::naming::check_affordance;
 use crate::problem::Problem;
 use crate::property::Property;
+pub use crate::slot::{AnyThing, SlotCell, SlotKind};
 pub use crate::table::{
-    ActionDef, ActionEntry, Affordance, BoxFuture, Constraints, Getter, InvokeFn, Json, Number,
-    PropertyDef, PropertyEntry, Setter, ThingTable,
+    ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, Getter, HookFn, ImplParts,
+    InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StructParts, ThingTable,
 };
 pub use output::{
-    Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
+    HookReturn, Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
     assert_has_length_output, assert_numeric_output, assert_textual_output, output_json,
     output_schema,
 };
@@ -49,17 +50,17 @@ pub trait StructTable: Sized + 'static {
     const DOC: Doc;
     /// Properties stored in fields.
     const PROPERTIES: &'static [PropertyDef<Self>];
+    /// Slots.
+    const SLOTS: &'static [SlotDef<Self>];
 }
 
 /// The tables `#[thing]` generates from an impl block.
 pub trait ImplTable: Sized + 'static {
-    /// Properties with getter and setter methods.
-    const PROPERTIES: &'static [PropertyDef<Self>];
-    /// Actions.
-    const ACTIONS: &'static [ActionDef<Self>];
+    /// Properties, actions and hooks of the block.
+    const PARTS: ImplParts<Self>;
 }
 
-type Methods<T> = (&'static [PropertyDef<T>], &'static [ActionDef<T>]);
+type Methods<T> = ImplParts<T>;
 
 /// Finds the [`ImplTable`] of a Thing when it has a `#[thing]` impl block, and empty tables
 /// when it has none (autoref specialisation on a concrete type).
@@ -87,7 +88,7 @@ pub trait ViaImplTable<T> {
 
 impl<T: ImplTable> ViaImplTable<T> for Probe<T> {
     fn methods(&self) -> Methods<T> {
-        (T::PROPERTIES, T::ACTIONS)
+        T::PARTS
     }
 }
 
@@ -99,7 +100,7 @@ pub trait ViaNoImplTable<T> {
 
 impl<T: 'static> ViaNoImplTable<T> for &Probe<T> {
     fn methods(&self) -> Methods<T> {
-        (&[], &[])
+        ImplParts::EMPTY
     }
 }
 

@@ -157,3 +157,25 @@ impl<E: Display> SetterReturn for Result<(), E> {
         self.map_err(|e| Problem::internal(e.to_string()))
     }
 }
+
+/// What a start or stop hook returns: nothing, or `Result<(), E>`.
+#[diagnostic::on_unimplemented(
+    message = "an `#[on_start]` or `#[on_stop]` method returns `()` or `Result<(), E>`, not `{Self}`",
+    label = "hooks return nothing, or a `Result` whose `Err` fails the start"
+)]
+pub trait HookReturn {
+    /// `Ok` or the failure.
+    fn into_result(self) -> Result<(), Problem>;
+}
+
+impl HookReturn for () {
+    fn into_result(self) -> Result<(), Problem> {
+        Ok(())
+    }
+}
+
+impl<E: Display> HookReturn for Result<(), E> {
+    fn into_result(self) -> Result<(), Problem> {
+        self.map_err(|e| Problem::internal(e.to_string()))
+    }
+}

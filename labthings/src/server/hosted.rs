@@ -1,15 +1,18 @@
 //! A Thing instance behind a type-erased interface, dispatching through its generated table.
 
+use std::any::TypeId;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde_json::Value;
 
+use crate::__private::StoredValue;
 use crate::broker::Mailbox;
 use crate::context::ActionContext;
 use crate::problem::Problem;
 use crate::server::device::Device;
+use crate::slot::{AnyThing, SlotCell};
 use crate::table::{Affordance, BoxFuture, Getter, Json, Setter, ThingTable};
 use crate::td::TdOptions;
 use crate::thing::Thing;
@@ -49,6 +52,24 @@ pub(crate) trait DynThing: Send + Sync + 'static {
         input: Value,
         ctx: ActionContext,
     ) -> BoxFuture<Result<Json, Problem>>;
+    /// Whether the action is exclusive, and the invocation that holds the Thing.
+    fn exclusive(&self, index: usize) -> bool;
+    fn holder(&self) -> &std::sync::Mutex<Option<(uuid::Uuid, &'static str)>>;
+    /// The Thing itself, for slots.
+    fn as_any(&self) -> AnyThing;
+    fn type_id(&self) -> TypeId;
+    fn type_name(&self) -> &'static str;
+    /// Its slots.
+    fn slots(&self) -> Vec<(&'static str, &dyn SlotCell)>;
+    /// Its settings: the index and name of each setting property.
+    fn settings(&self) -> Vec<(usize, &'static str)>;
+    /// The stored field of property `index`.
+    fn field(&self, index: usize) -> Option<&dyn StoredValue>;
+    /// Validate a value for property `index` (as a client's write is).
+    fn validate(&self, index: usize, value: &Value) -> Result<(), Problem>;
+    /// The start and stop hooks.
+    fn on_start(&self) -> Option<BoxFuture<Result<(), Problem>>>;
+    fn on_stop(&self) -> Option<BoxFuture<Result<(), Problem>>>;
 }
 
 /// A Thing of type `T` published by the server.
@@ -58,6 +79,7 @@ pub(crate) struct Hosted<T: Thing> {
     table: &'static ThingTable<T>,
     action_topics: Vec<crate::broker::Topic>,
     action_running: Vec<std::sync::atomic::AtomicUsize>,
+    holder: std::sync::Mutex<Option<(uuid::Uuid, &'static str)>>,
 }
 
 impl<T: Thing> Hosted<T> {
@@ -73,6 +95,7 @@ impl<T: Thing> Hosted<T> {
                 .map(|_| crate::broker::Topic::new())
                 .collect(),
             action_running: table.actions.iter().map(|_| Default::default()).collect(),
+            holder: std::sync::Mutex::new(None),
         }
     }
 }
@@ -272,9 +295,70 @@ impl<T: Thing> DynThing for Hosted<T> {
         let def = self.table.actions[index].def;
         guarded((def.invoke)(self.thing.clone(), input, ctx))
     }
+
+    fn exclusive(&self, index: usize) -> bool {
+        self.table.actions[index].def.exclusive
+    }
+
+    fn holder(&self) -> &std::sync::Mutex<Option<(uuid::Uuid, &'static str)>> {
+        &self.holder
+    }
+
+    fn as_any(&self) -> AnyThing {
+        self.thing.clone()
+    }
+
+    fn type_id(&self) -> TypeId {
+        TypeId::of::<T>()
+    }
+
+    fn type_name(&self) -> &'static str {
+        self.table.type_name
+    }
+
+    fn slots(&self) -> Vec<(&'static str, &dyn SlotCell)> {
+        self.table
+            .slots
+            .iter()
+            .map(|slot| (slot.name, (slot.field)(&self.thing)))
+            .collect()
+    }
+
+    fn settings(&self) -> Vec<(usize, &'static str)> {
+        (self.table.properties.iter().enumerate())
+            .filter(|(_, p)| p.def.setting)
+            .map(|(i, p)| (i, p.def.name))
+            .collect()
+    }
+
+    fn field(&self, index: usize) -> Option<&dyn StoredValue> {
+        match &self.table.properties[index].def.getter {
+            Some(Getter::Field(field)) => Some(field(&self.thing)),
+            _ => None,
+        }
+    }
+
+    fn validate(&self, index: usize, value: &Value) -> Result<(), Problem> {
+        self.table.properties[index].validate(value)
+    }
+
+    fn on_start(&self) -> Option<BoxFuture<Result<(), Problem>>> {
+        self.hook(self.table.on_start)
+    }
+
+    fn on_stop(&self) -> Option<BoxFuture<Result<(), Problem>>> {
+        self.hook(self.table.on_stop)
+    }
 }
 
 impl<T: Thing> Hosted<T> {
+    fn hook(
+        &self,
+        hook: Option<crate::table::HookFn<T>>,
+    ) -> Option<BoxFuture<Result<(), Problem>>> {
+        hook.map(|hook| guarded(hook(self.thing.clone())))
+    }
+
     /// Device code that completes later, its failure logged with the property's name.
     fn later<R: Send + 'static>(
         &self,

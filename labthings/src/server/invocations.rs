@@ -229,6 +229,8 @@ pub(crate) struct Invocations {
     limits: Limits,
     /// Invocations pending or running, server-wide.
     running: AtomicUsize,
+    /// Notified when `running` drops to zero.
+    idle: tokio::sync::Notify,
     /// Where invocations run.
     device: Device,
     /// Cancelled at server shutdown: cancels every running invocation.
@@ -254,6 +256,7 @@ impl Invocations {
             retention,
             limits,
             running: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
             device,
             shutdown,
             prefix,
@@ -310,9 +313,20 @@ impl Invocations {
         Ok((all, more))
     }
 
+    /// Completes once no invocation is pending or running.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Whether an invocation of `action` of `thing` may start: the server-wide and per-action
     /// bounds on invocations pending or running. Counts it when it may.
-    fn admit(&self, thing: &dyn DynThing, action: usize) -> Result<(), Problem> {
+    fn admit(&self, thing: &dyn DynThing, action: usize, id: Uuid) -> Result<(), Problem> {
         let limits = &self.limits;
         if self.running.fetch_add(1, Ordering::AcqRel) >= limits.max_running_invocations {
             self.running.fetch_sub(1, Ordering::AcqRel);
@@ -338,6 +352,22 @@ impl Invocations {
                 ),
             ));
         }
+        if thing.exclusive(action) {
+            let mut holder = thing.holder().lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((other, other_action)) = *holder {
+                drop(holder);
+                per_action.fetch_sub(1, Ordering::AcqRel);
+                self.running.fetch_sub(1, Ordering::AcqRel);
+                return Err(Problem::new(
+                    409,
+                    format!(
+                        "'{}' is busy: invocation '{other}' of '{other_action}' holds it (one exclusive action at a time); wait for it to finish, or cancel it",
+                        thing.name()
+                    ),
+                ));
+            }
+            *holder = Some((id, thing.action_name(action)));
+        }
         Ok(())
     }
 
@@ -348,7 +378,8 @@ impl Invocations {
         action_index: usize,
         input: Value,
     ) -> Result<Arc<Invocation>, Problem> {
-        self.admit(&*thing, action_index)?;
+        let id = Uuid::new_v4();
+        self.admit(&*thing, action_index, id)?;
         let thing_name = thing.name().clone();
         let action_path = format!(
             "{}/{thing_name}/{}",
@@ -356,7 +387,7 @@ impl Invocations {
             thing.action_name(action_index)
         );
         self.start_reaper();
-        let core = InvocationCore::with_token(Uuid::new_v4(), self.shutdown.child_token());
+        let core = InvocationCore::with_token(id, self.shutdown.child_token());
         let invocation = Arc::new(Invocation {
             core,
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
@@ -461,7 +492,15 @@ impl Invocations {
         thing
             .action_running(inv.action_index)
             .fetch_sub(1, Ordering::AcqRel);
-        self.running.fetch_sub(1, Ordering::AcqRel);
+        if thing.exclusive(inv.action_index) {
+            let mut holder = thing.holder().lock().unwrap_or_else(|e| e.into_inner());
+            if holder.is_some_and(|(id, _)| id == inv.id()) {
+                *holder = None;
+            }
+        }
+        if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
         self.publish(thing, inv);
         self.finished
             .lock()

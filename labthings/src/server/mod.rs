@@ -5,9 +5,11 @@ mod extract;
 mod hosted;
 mod http;
 mod invocations;
+mod lifecycle;
 mod limits;
 pub(crate) mod security;
 mod serve;
+mod settings;
 mod tls;
 pub(crate) mod ws;
 
@@ -26,6 +28,8 @@ use device::Device;
 use hosted::{DynThing, Hosted};
 use invocations::Invocations;
 pub use invocations::Retention;
+use lifecycle::SlotNames;
+pub use lifecycle::StartError;
 pub use limits::Limits;
 pub use security::auth::Scope;
 use security::auth::Tokens;
@@ -54,6 +58,28 @@ pub(crate) struct ServerState {
     pub(crate) device: Device,
     /// The open WebSocket connections, so that shutdown can wait for their close frames.
     pub(crate) websockets: TaskTracker,
+    /// What stopping the Things needs.
+    pub(crate) lifecycle: Lifecycle,
+}
+
+/// The Things in start order, and the settings saver.
+pub(crate) struct Lifecycle {
+    pub(crate) things: Vec<(String, Arc<dyn DynThing>)>,
+    pub(crate) order: Vec<usize>,
+    /// Whether their start hooks ran (so their stop hooks must).
+    pub(crate) started: bool,
+    /// Stops the settings saver, which then saves what is pending.
+    pub(crate) saver_stop: CancellationToken,
+    pub(crate) saver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What preparing the Things (before serving) produced.
+struct Prepared {
+    device: Device,
+    order: Vec<usize>,
+    started: bool,
+    saver_stop: CancellationToken,
+    saver: tokio::task::JoinHandle<()>,
 }
 
 /// Publishes any number of Things over HTTP and WebSocket.
@@ -86,7 +112,10 @@ pub struct ThingServer {
     ws: WsLimits,
     limits: Limits,
     device_threads: usize,
+    settings_dir: std::path::PathBuf,
+    slot_names: SlotNames,
     shutdown: CancellationToken,
+    prepared: Option<Prepared>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -128,7 +157,10 @@ impl ThingServer {
             ws: WsLimits::default(),
             limits: Limits::default(),
             device_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            settings_dir: std::path::PathBuf::from("settings"),
+            slot_names: SlotNames::new(),
             shutdown: CancellationToken::new(),
+            prepared: None,
         }
     }
 
@@ -237,6 +269,26 @@ impl ThingServer {
         self
     }
 
+    /// Where settings are kept: `{dir}/{thing}.json` (default `./settings`).
+    pub fn settings_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.settings_dir = dir.into();
+        self
+    }
+
+    /// Fill slot `slot` of Thing `thing` with the Things called `targets` (instead of the
+    /// only Thing of the slot's type).
+    pub fn slot<I, S>(mut self, thing: &str, slot: &str, targets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.slot_names.insert(
+            (thing.to_owned(), slot.to_owned()),
+            targets.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+
     /// Worker threads of the runtime that runs device code (default: one per core).
     pub fn device_threads(mut self, threads: usize) -> Self {
         self.device_threads = threads.max(1);
@@ -274,40 +326,84 @@ impl ThingServer {
 
     /// The axum router of every route, under the prefix; nest or merge it into your own.
     ///
-    /// It answers to `localhost`, the addresses of the machine's interfaces and the
-    /// [`allowed_hosts`](Self::allowed_hosts). TLS is up to the application that serves it.
+    /// Slots are connected and settings loaded at once; start hooks do not run (use
+    /// [`start`](Self::start) for Things that have some). Pending settings are saved when
+    /// the [`shutdown_handle`](Self::shutdown_handle) is used. It answers to `localhost`, the
+    /// addresses of the machine's interfaces and the [`allowed_hosts`](Self::allowed_hosts);
+    /// TLS is up to the application that serves it.
     ///
     /// # Panics
-    /// If the runtime for device code cannot be started.
-    pub fn into_router(self) -> Router {
+    /// If a slot cannot be connected, or the runtime for device code cannot start.
+    pub fn into_router(mut self) -> Router {
+        let saver_stop = self.shutdown.clone();
+        if let Err(error) = self.prepare(saver_stop) {
+            panic!("the Things cannot start:\n{error}");
+        }
         self.build(None).0
     }
 
-    /// Serve on `listener` (as `axum::serve` does). Await the result to serve until the
-    /// process ends, or call [`Serve::with_graceful_shutdown`] first.
+    /// Start the Things: connect their slots, load their settings, and run their start hooks
+    /// in slot order (if one fails, the Things already started are stopped in reverse, and
+    /// the error names the Thing). Then [`serve`](Started::serve) them.
+    pub async fn start(mut self) -> Result<Started, StartError> {
+        self.prepare(CancellationToken::new())?;
+        let prepared = self.prepared.as_mut().expect("prepared");
+        let deadline = self.limits.shutdown_deadline;
+        lifecycle::start(&self.things, &prepared.order, &prepared.device, deadline).await?;
+        prepared.started = true;
+        Ok(Started(self))
+    }
+
+    /// Serve on `listener` (as `axum::serve` does), after [`start`](Self::start)ing the
+    /// Things. Await the result to serve until the process ends, or call
+    /// [`Serve::with_graceful_shutdown`] first; a start that fails is an error of kind
+    /// `Other` carrying the [`StartError`].
     ///
     /// Served on a loopback address, the server answers only to loopback host names (and the
     /// [`allowed_hosts`](Self::allowed_hosts)); on another address, also to the addresses
     /// of the machine's interfaces. With [`tls`](Self::tls), it speaks HTTPS only.
-    ///
-    /// # Panics
-    /// As [`into_router`](Self::into_router).
     pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
-        let tls = self.tls.clone();
-        let bind = listener.local_addr().ok();
-        if bind.is_some_and(|a| !a.ip().is_loopback()) && !self.tokens.enabled() {
-            tracing::warn!(
-                "serving on {} without tokens: anyone who can reach this address can drive the hardware; configure `tokens` (see the README's Security section)",
-                bind.map(|a| a.to_string()).unwrap_or_default()
-            );
-        }
-        let (router, state) = self.build(bind);
-        Serve::new(listener, router, state, tls)
+        Serve::new(listener, self)
     }
 
-    fn build(self, bind: Option<SocketAddr>) -> (Router, Arc<ServerState>) {
-        let device = Device::new(self.device_threads)
-            .unwrap_or_else(|e| panic!("the runtime for device code cannot start: {e}"));
+    /// Connect slots, load settings, start the settings saver (stopped by `saver_stop`).
+    fn prepare(&mut self, saver_stop: CancellationToken) -> Result<(), StartError> {
+        if self.prepared.is_some() {
+            return Ok(());
+        }
+        let device = Device::new(self.device_threads).map_err(|e| StartError {
+            problems: vec![format!("the runtime for device code cannot start: {e}")],
+        })?;
+        let order = lifecycle::connect_slots(&self.things, &self.slot_names)?;
+        for (_, thing) in &self.things {
+            settings::load(&self.settings_dir, &**thing);
+        }
+        let things = self.things.iter().map(|(_, t)| t.clone()).collect();
+        let saver = device.spawn(settings::saver(
+            self.settings_dir.clone(),
+            things,
+            saver_stop.clone(),
+        ));
+        self.prepared = Some(Prepared {
+            device,
+            order,
+            started: false,
+            saver_stop,
+            saver,
+        });
+        Ok(())
+    }
+
+    fn build(mut self, bind: Option<SocketAddr>) -> (Router, Arc<ServerState>) {
+        let prepared = self.prepared.take().expect("the Things were prepared");
+        let device = prepared.device;
+        let lifecycle = Lifecycle {
+            things: self.things.clone(),
+            order: prepared.order,
+            started: prepared.started,
+            saver_stop: prepared.saver_stop,
+            saver: std::sync::Mutex::new(Some(prepared.saver)),
+        };
         let invocations = Invocations::new(
             self.retention,
             self.limits,
@@ -340,6 +436,7 @@ impl ThingServer {
             policy: policy.clone(),
             device,
             websockets: TaskTracker::new(),
+            lifecycle,
         });
         let routes = http::routes(state.clone());
         let mut router = if self.prefix.is_empty() {
@@ -354,6 +451,37 @@ impl ThingServer {
             router = router.layer(cors(&self.cors_origins));
         }
         (router, state)
+    }
+}
+
+/// A server whose Things have started; see [`ThingServer::start`].
+#[derive(Debug)]
+pub struct Started(ThingServer);
+
+impl Started {
+    /// Serve the started Things on `listener`; see [`ThingServer::serve`].
+    pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
+        Serve::new(listener, self.0)
+    }
+
+    /// The handle that shuts the Things down.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.0.shutdown_handle()
+    }
+
+    /// The names of the Things, in the order they were added.
+    pub fn thing_names(&self) -> impl Iterator<Item = &str> {
+        self.0.thing_names()
+    }
+
+    /// The API prefix (empty, or starting with `/`).
+    pub fn api_prefix(&self) -> &str {
+        self.0.api_prefix()
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn serves_tls(&self) -> bool {
+        self.0.serves_tls()
     }
 }
 

@@ -15,8 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::ServerState;
-use super::tls::Tls;
+use super::{ServerState, ThingServer};
 
 type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -25,9 +24,7 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 #[must_use = "a server does nothing until it is awaited"]
 pub struct Serve {
     listener: TcpListener,
-    router: Router,
-    state: Arc<ServerState>,
-    tls: Option<Tls>,
+    server: ThingServer,
     signal: Option<Signal>,
 }
 
@@ -35,32 +32,27 @@ impl std::fmt::Debug for Serve {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
-            .field("tls", &self.tls.is_some())
+            .field("server", &self.server)
             .field("graceful_shutdown", &self.signal.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Serve {
-    pub(crate) fn new(
-        listener: TcpListener,
-        router: Router,
-        state: Arc<ServerState>,
-        tls: Option<Tls>,
-    ) -> Self {
+    pub(crate) fn new(listener: TcpListener, server: ThingServer) -> Self {
         Self {
             listener,
-            router,
-            state,
-            tls,
+            server,
             signal: None,
         }
     }
 
     /// Shut down gracefully when `signal` completes: stop accepting connections, cancel
-    /// running invocations, close WebSockets with 1001, let in-flight requests finish — for
-    /// at most the [`shutdown_deadline`](crate::Limits::shutdown_deadline), after which the
-    /// remaining connections are dropped.
+    /// running invocations, close WebSockets with 1001, let in-flight requests and
+    /// invocations finish — for at most the
+    /// [`shutdown_deadline`](crate::Limits::shutdown_deadline), after which the remaining
+    /// connections are dropped — then run the stop hooks in reverse start order (each for at
+    /// most the deadline) and save pending settings.
     pub fn with_graceful_shutdown(
         mut self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -77,11 +69,23 @@ impl Serve {
     async fn run(self) -> io::Result<()> {
         let Self {
             listener,
-            router,
-            state,
-            tls,
+            server,
             signal,
         } = self;
+        let server = if server.prepared.as_ref().is_some_and(|p| p.started) {
+            server
+        } else {
+            server.start().await.map_err(io::Error::other)?.0
+        };
+        let bind = listener.local_addr().ok();
+        if bind.is_some_and(|a| !a.ip().is_loopback()) && !server.tokens.enabled() {
+            tracing::warn!(
+                "serving on {} without tokens: anyone who can reach this address can drive the hardware; configure `tokens` (see the README's Security section)",
+                bind.map(|a| a.to_string()).unwrap_or_default()
+            );
+        }
+        let tls = server.tls.clone();
+        let (router, state) = server.build(bind);
         let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
         let connections = TaskTracker::new();
         let stop = CancellationToken::new();
@@ -116,7 +120,11 @@ impl Serve {
         connections.close();
         state.websockets.close();
         let drained = async {
-            tokio::join!(connections.wait(), state.websockets.wait());
+            tokio::join!(
+                connections.wait(),
+                state.websockets.wait(),
+                state.invocations.idle()
+            );
         };
         let deadline = state.limits.shutdown_deadline;
         if tokio::time::timeout(deadline, drained).await.is_err() {
@@ -126,7 +134,26 @@ impl Serve {
                 "the graceful shutdown reached its deadline of {deadline:?}: closing the remaining connections"
             );
         }
+        stop_things(&state).await;
         Ok(())
+    }
+}
+
+/// Run the stop hooks of the started Things in reverse order, then save pending settings.
+async fn stop_things(state: &ServerState) {
+    let lifecycle = &state.lifecycle;
+    if lifecycle.started {
+        let deadline = state.limits.shutdown_deadline;
+        super::lifecycle::stop(&lifecycle.things, &lifecycle.order, &state.device, deadline).await;
+    }
+    lifecycle.saver_stop.cancel();
+    let saver = lifecycle
+        .saver
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(saver) = saver {
+        let _ = saver.await;
     }
 }
 
