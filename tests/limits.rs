@@ -100,6 +100,27 @@ async fn a_body_over_the_limit_gets_413() {
 }
 
 #[tokio::test]
+async fn a_body_announced_over_the_limit_gets_413_before_it_is_sent() {
+    let addr = start(labthings::Limits {
+        max_body: 64,
+        ..Default::default()
+    })
+    .await;
+    // Only the head is sent: the answer cannot wait for the 10 MB that it announces.
+    let (status, body) = support::raw(
+        addr,
+        "POST /counter/add HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("limit of 64"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
 async fn a_websocket_message_over_the_limit_closes_with_1009() {
     let addr = start(labthings::Limits::default()).await;
     let mut ws = support::ws::connect(addr, "counter").await;
@@ -119,6 +140,28 @@ async fn a_websocket_message_over_the_limit_closes_with_1009() {
     let frame = frame.expect("a close frame with a code");
     assert_eq!(u16::from(frame.code), 1009);
     assert!(frame.reason.contains("limit"), "{}", frame.reason);
+}
+
+#[tokio::test]
+async fn a_websocket_text_that_is_not_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::{Frame, coding};
+    let addr = start(labthings::Limits::default()).await;
+    let mut ws = support::ws::connect(addr, "counter").await;
+    let text = coding::OpCode::Data(coding::Data::Text);
+    let frame = Frame::message(vec![0xff, 0xfe, b'{'], text, true);
+    ws.send(Message::Frame(frame)).await.unwrap();
+    let frame = loop {
+        match tokio::time::timeout(support::ws::LIMIT, ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let frame = frame.expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 1007, "{}", frame.reason);
 }
 
 #[tokio::test]
@@ -288,6 +331,14 @@ async fn spinning_device_code_does_not_freeze_the_server() {
         .await
         .unwrap();
     assert_eq!(cancel.status(), 200);
+    // It had not started (both device threads spin): it ends at once, and frees its slot.
+    let cancelled: Value = reqwest::get(waiting["href"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     // All of this happened while the device code still spun.
     for href in &spinning {
         let status: Value = reqwest::get(href).await.unwrap().json().await.unwrap();

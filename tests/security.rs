@@ -255,6 +255,14 @@ async fn the_server_answers_only_to_its_own_names() {
     )
     .await;
     assert_eq!(status, 200, "a configured name");
+
+    // An absolute request target names the host too, and must be one of the server's.
+    let (status, body) = support::raw(
+        addr,
+        "GET http://evil.example/counter/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 421, "{body}");
 }
 
 #[tokio::test]
@@ -290,27 +298,42 @@ async fn tokens_with_scopes_guard_every_route() {
             .contains("invalid_token")
     );
 
-    let auth = |token: &str| [("authorization", token.to_owned())];
-    let as_pairs =
-        |h: &[(&'static str, String)]| h.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
-    let _ = as_pairs;
     for path in [
         "/counter/",
         "/counter/count",
         "/action_invocations",
         "/things/",
     ] {
-        let h = auth(&viewer);
         let (status, ..) = request(
             addr,
             reqwest::Method::GET,
             path,
-            &[(h[0].0, h[0].1.as_str())],
+            &[("authorization", &viewer)],
             None,
         )
         .await;
         assert_eq!(status, StatusCode::OK, "the viewer reads {path}");
     }
+    // The scheme is case-insensitive (RFC 9110), spaces around the token do not matter; a
+    // token in the query is only for WebSocket upgrades, which cannot carry headers.
+    for header in [format!("bearer {VIEWER}"), format!("BEARER   {VIEWER} ")] {
+        let (status, ..) = request(
+            addr,
+            reqwest::Method::GET,
+            "/counter/count",
+            &[("authorization", &header)],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{header:?}");
+    }
+    let in_query = format!("/counter/count?access_token={VIEWER}");
+    let (status, ..) = request(addr, reqwest::Method::GET, &in_query, &[], None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a token in a plain GET's query"
+    );
     let (status, headers, problem) = request(
         addr,
         reqwest::Method::PUT,

@@ -71,6 +71,10 @@ struct MailboxState {
 pub struct Mailbox {
     state: Mutex<MailboxState>,
     notify: Notify,
+    /// Bytes of the messages queued (replies), for the consumer's producer to wait on.
+    message_bytes: AtomicUsize,
+    /// Notified whenever the queue is drained.
+    drained: Notify,
     closed: AtomicBool,
     overflowed: AtomicBool,
     limits: MailboxLimits,
@@ -82,6 +86,8 @@ impl Mailbox {
         Arc::new(Self {
             state: Mutex::new(MailboxState::default()),
             notify: Notify::new(),
+            message_bytes: AtomicUsize::new(0),
+            drained: Notify::new(),
             closed: AtomicBool::new(false),
             overflowed: AtomicBool::new(false),
             limits,
@@ -96,6 +102,10 @@ impl Mailbox {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             match delivery {
                 Delivery::Event(..) | Delivery::Message(_) => {
+                    if let Delivery::Message(message) = &delivery {
+                        self.message_bytes
+                            .fetch_add(message.len(), Ordering::Relaxed);
+                    }
                     if state.events >= self.limits.max_events {
                         drop(state);
                         self.overflowed.store(true, Ordering::Relaxed);
@@ -139,6 +149,15 @@ impl Mailbox {
     /// closed and empty.
     pub fn drain_into(&self, out: &mut Vec<Delivery>) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes: usize = state
+            .queue
+            .iter()
+            .map(|d| match d {
+                Delivery::Message(message) => message.len(),
+                _ => 0,
+            })
+            .sum();
+        self.message_bytes.fetch_sub(bytes, Ordering::Relaxed);
         out.extend(state.queue.drain(..));
         let order = std::mem::take(&mut state.lagged_order);
         for slot in order {
@@ -147,7 +166,25 @@ impl Mailbox {
             }
         }
         state.events = 0;
+        drop(state);
+        self.drained.notify_waiters();
         !(out.is_empty() && self.closed.load(Ordering::Relaxed))
+    }
+
+    /// Bytes of the messages queued and not yet drained.
+    pub fn message_bytes(&self) -> usize {
+        self.message_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Completes when the queued messages are fewer than `bytes`.
+    pub async fn messages_below(&self, bytes: usize) {
+        loop {
+            let drained = self.drained.notified();
+            if self.message_bytes() < bytes || self.is_closed() {
+                return;
+            }
+            drained.await;
+        }
     }
 
     /// Wait until something is pending (or the mailbox is closed), then drain it into `out`.
@@ -169,6 +206,7 @@ impl Mailbox {
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
         self.notify.notify_one();
+        self.drained.notify_waiters();
     }
 
     /// Whether [`close`](Self::close) was called (or the mailbox overflowed).

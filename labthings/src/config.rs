@@ -92,7 +92,7 @@ pub struct Config {
     #[serde(default, deserialize_with = "prefix")]
     pub prefix: Option<String>,
     /// Origins whose pages may use the server besides its own.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "origins")]
     pub cors_origins: Vec<String>,
     /// Host names the server answers to besides its own addresses.
     #[serde(default)]
@@ -164,11 +164,11 @@ pub struct TlsConfig {
 #[allow(missing_docs)]
 pub struct LimitsConfig {
     pub max_body: Option<usize>,
-    #[serde(default, deserialize_with = "seconds")]
+    #[serde(default, deserialize_with = "timeout")]
     pub header_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "seconds")]
+    #[serde(default, deserialize_with = "timeout")]
     pub body_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "seconds")]
+    #[serde(default, deserialize_with = "timeout")]
     pub tls_handshake_timeout: Option<f64>,
     pub max_websockets: Option<usize>,
     pub max_running_invocations: Option<usize>,
@@ -204,6 +204,35 @@ impl LimitsConfig {
             shutdown_deadline
         );
         limits
+    }
+
+    /// Check the fields that bound each other: `(key, problem)`.
+    fn check(&self) -> Result<(), (String, String)> {
+        let limits = self.apply(crate::Limits::default());
+        if limits.page == 0 || limits.page > limits.max_page {
+            return Err((
+                "limits.page".to_owned(),
+                format!(
+                    "must be between 1 and `max_page` ({}), not {}",
+                    limits.max_page, limits.page
+                ),
+            ));
+        }
+        let positive = [
+            ("max_body", limits.max_body),
+            ("max_websockets", limits.max_websockets),
+            ("max_running_invocations", limits.max_running_invocations),
+            ("max_running_per_action", limits.max_running_per_action),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err((
+                    format!("limits.{key}"),
+                    "must be at least 1: 0 would refuse everything".to_owned(),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -254,6 +283,10 @@ impl Config {
             serde_path_to_error::deserialize(&mut document)
                 .map_err(|e| located_error(e.path(), e.inner().to_string()))?
         };
+        config
+            .limits
+            .check()
+            .map_err(|(key, problem)| error(key, problem))?;
         let dir = file.parent().unwrap_or(Path::new("."));
         if let Some(token_file) = &mut config.token_file {
             *token_file = dir.join(&*token_file);
@@ -270,8 +303,10 @@ impl Config {
 
     /// Check a configuration given as a JSON value. Errors are `(key, problem)`.
     pub fn from_value(value: Value) -> Result<Self, (String, String)> {
-        serde_path_to_error::deserialize(value)
-            .map_err(|e| located(e.path().to_string(), e.inner().to_string()))
+        let config: Self = serde_path_to_error::deserialize(value)
+            .map_err(|e| located(e.path().to_string(), e.inner().to_string()))?;
+        config.limits.check()?;
+        Ok(config)
     }
 }
 
@@ -306,15 +341,52 @@ fn prefix<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, 
     }
 }
 
+/// The longest time a configuration may give: a year.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
     let t = f64::deserialize(deserializer)?;
-    if t >= 0.0 && t.is_finite() {
+    if (0.0..=MAX_SECONDS).contains(&t) {
         Ok(Some(t))
     } else {
         Err(de::Error::custom(format!(
-            "must be a non-negative number of seconds, not {t}"
+            "must be a number of seconds from 0 to {MAX_SECONDS} (a year), not {t}"
         )))
     }
+}
+
+/// A timeout: more than no time at all.
+fn timeout<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    let t = f64::deserialize(deserializer)?;
+    if t > 0.0 && t <= MAX_SECONDS {
+        Ok(Some(t))
+    } else {
+        Err(de::Error::custom(format!(
+            "must be a number of seconds above 0 and at most {MAX_SECONDS} (a year), not {t}"
+        )))
+    }
+}
+
+/// `cors_origins`: origins as browsers write them, `scheme://host[:port]`. `*` is refused:
+/// it would let any web page drive the hardware.
+fn origins<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let origins = Vec::<String>::deserialize(deserializer)?;
+    for origin in &origins {
+        if origin == "*" {
+            return Err(de::Error::custom(
+                "may not be \"*\": any web page could then drive the hardware; list the origins of the pages that may",
+            ));
+        }
+        let well_formed = origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
+        });
+        if !well_formed {
+            return Err(de::Error::custom(format!(
+                "{origin:?} is not an origin: write it as browsers do, \"https://host[:port]\", without a path or a trailing slash"
+            )));
+        }
+    }
+    Ok(origins)
 }
 
 /// `things`: a table of Thing names to a type name, or to `type` and `args`, in file order.
@@ -483,6 +555,36 @@ mod tests {
                 json!({"things": {"a": "T"}, "limits": {"max_bdy": 1}}),
                 "limits.max_bdy",
                 "not a known key",
+            ),
+            (
+                json!({"things": {"a": "T"}, "cors_origins": ["*"]}),
+                "cors_origins",
+                "any web page",
+            ),
+            (
+                json!({"things": {"a": "T"}, "cors_origins": ["http://dash.lab/"]}),
+                "cors_origins",
+                "without a path",
+            ),
+            (
+                json!({"things": {"a": "T"}, "retention_time": 1e300}),
+                "retention_time",
+                "a year",
+            ),
+            (
+                json!({"things": {"a": "T"}, "limits": {"body_timeout": 0}}),
+                "limits.body_timeout",
+                "above 0",
+            ),
+            (
+                json!({"things": {"a": "T"}, "limits": {"page": 500, "max_page": 100}}),
+                "limits.page",
+                "between 1 and `max_page` (100)",
+            ),
+            (
+                json!({"things": {"a": "T"}, "limits": {"max_websockets": 0}}),
+                "limits.max_websockets",
+                "at least 1",
             ),
         ];
         for (value, key, problem) in cases {

@@ -40,6 +40,15 @@ impl FromRequest<Arc<ServerState>> for Body {
         if !json && announced {
             return Err(not_json(media_type.as_deref()));
         }
+        let length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.parse::<u64>().ok());
+        if length.is_some_and(|l| l > limits.max_body as u64) {
+            // Announced too large: refused before any of it is read.
+            return Err(too_large(limits.max_body));
+        }
         let read = Bytes::from_request(request, state);
         let bytes = match tokio::time::timeout(limits.body_timeout, read).await {
             Err(_) => {
@@ -54,13 +63,7 @@ impl FromRequest<Arc<ServerState>> for Body {
             Ok(Err(BytesRejection::FailedToBufferBody(e)))
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                return Err(Problem::new(
-                    413,
-                    format!(
-                        "the request body is larger than the limit of {} bytes",
-                        limits.max_body
-                    ),
-                ));
+                return Err(too_large(limits.max_body));
             }
             Ok(Err(other)) => {
                 return Err(Problem::new(other.status().as_u16(), other.body_text()));
@@ -72,6 +75,13 @@ impl FromRequest<Arc<ServerState>> for Body {
         }
         Ok(Body(bytes))
     }
+}
+
+fn too_large(max_body: usize) -> Problem {
+    Problem::new(
+        413,
+        format!("the request body is larger than the limit of {max_body} bytes"),
+    )
 }
 
 /// `application/json`, `application/…+json`, with or without parameters.

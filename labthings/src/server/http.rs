@@ -387,6 +387,8 @@ async fn invocation_output(
 async fn cancel_invocation(
     State(state): Shared,
     Segments(id): Segments<String>,
+    // Read (and checked) only so that a body a cross-site form could send is refused.
+    _body: Body,
 ) -> Result<Response, Problem> {
     let invocation = find_invocation(&state, &id)?;
     state.invocations.cancel(&invocation)?;

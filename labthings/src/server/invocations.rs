@@ -60,18 +60,29 @@ struct State {
 }
 
 /// One invocation of an action.
-#[derive(Debug)]
 pub(crate) struct Invocation {
     pub(crate) core: Arc<InvocationCore>,
     seq: u64,
     pub(crate) thing: Arc<str>,
     pub(crate) action: &'static str,
     pub(crate) action_index: usize,
+    /// The Thing it runs on.
+    thing_ref: Arc<dyn DynThing>,
     /// `{prefix}/{thing}/{action}`
     pub(crate) action_path: String,
     pub(crate) input: Value,
     time_requested: String,
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocation")
+            .field("id", &self.id())
+            .field("thing", &self.thing)
+            .field("action", &self.action)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The output as a JSON value (`null` until completed).
@@ -394,6 +405,7 @@ impl Invocations {
             thing: thing_name,
             action: thing.action_name(action_index),
             action_index,
+            thing_ref: thing.clone(),
             action_path,
             input,
             time_requested: ActionContext::now_rfc3339(),
@@ -432,6 +444,9 @@ impl Invocations {
         }
         {
             let mut state = inv.lock();
+            if state.status.is_finished() {
+                return;
+            }
             state.status = Status::Running;
             state.time_started = Some(ActionContext::now_rfc3339());
         }
@@ -474,6 +489,7 @@ impl Invocations {
         }
     }
 
+    /// End an invocation (once: a second end is ignored).
     fn finish(
         self: &Arc<Self>,
         thing: &dyn DynThing,
@@ -484,11 +500,24 @@ impl Invocations {
     ) {
         {
             let mut state = inv.lock();
-            state.status = status;
-            state.time_completed = Some(ActionContext::now_rfc3339());
-            state.output = output;
-            state.error = error;
+            if state.status.is_finished() {
+                return;
+            }
+            Self::conclude(&mut state, status, output, error);
         }
+        self.finished(thing, inv);
+    }
+
+    fn conclude(state: &mut State, status: Status, output: Option<Json>, error: Option<Problem>) {
+        state.status = status;
+        state.time_completed = Some(ActionContext::now_rfc3339());
+        state.output = output;
+        state.error = error;
+    }
+
+    /// What follows the end of an invocation: its slots are freed, observers told, and it
+    /// enters retention.
+    fn finished(self: &Arc<Self>, thing: &dyn DynThing, inv: &Arc<Invocation>) {
         thing
             .action_running(inv.action_index)
             .fetch_sub(1, Ordering::AcqRel);
@@ -557,8 +586,8 @@ impl Invocations {
     }
 
     /// Request cancellation; a 409 problem when the invocation already finished.
-    pub(crate) fn cancel(&self, inv: &Invocation) -> Result<(), Problem> {
-        let state = inv.lock();
+    pub(crate) fn cancel(self: &Arc<Self>, inv: &Arc<Invocation>) -> Result<(), Problem> {
+        let mut state = inv.lock();
         if state.status.is_finished() {
             return Err(Problem::new(
                 409,
@@ -570,6 +599,12 @@ impl Invocations {
             ));
         }
         inv.core.cancel.cancel();
+        if state.status == Status::Pending {
+            // Not started (the device runtime may be busy): it ends now, and frees its slot.
+            Self::conclude(&mut state, Status::Cancelled, None, Some(cancelled()));
+            drop(state);
+            self.finished(&*inv.thing_ref, inv);
+        }
         Ok(())
     }
 }

@@ -58,6 +58,10 @@ pub(crate) struct ServerState {
     pub(crate) device: Device,
     /// The open WebSocket connections, so that shutdown can wait for their close frames.
     pub(crate) websockets: TaskTracker,
+    /// One per WebSocket that may open.
+    pub(crate) websocket_permits: Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the shutdown deadline passed: connections still open are dropped.
+    pub(crate) kill: CancellationToken,
     /// What stopping the Things needs.
     pub(crate) lifecycle: Lifecycle,
 }
@@ -436,6 +440,8 @@ impl ThingServer {
             policy: policy.clone(),
             device,
             websockets: TaskTracker::new(),
+            websocket_permits: Arc::new(tokio::sync::Semaphore::new(self.limits.max_websockets)),
+            kill: CancellationToken::new(),
             lifecycle,
         });
         let routes = http::routes(state.clone());

@@ -133,6 +133,9 @@ impl Serve {
                 websockets = state.websockets.len(),
                 "the graceful shutdown reached its deadline of {deadline:?}: closing the remaining connections"
             );
+            state.kill.cancel();
+            connections.wait().await;
+            state.websockets.wait().await;
         }
         stop_things(&state).await;
         Ok(())
@@ -201,7 +204,11 @@ impl Connection {
             _ = connection.as_mut() => return,
             () = self.stop.cancelled() => connection.as_mut().graceful_shutdown(),
         }
-        let _ = connection.await;
+        // Past the shutdown deadline, a connection that has not finished is dropped.
+        tokio::select! {
+            _ = connection => {}
+            () = self.state.kill.cancelled() => {}
+        }
     }
 }
 

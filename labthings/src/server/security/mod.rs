@@ -58,12 +58,19 @@ impl Policy {
 
     /// Admit a request, recording its [`Granted`] scope, or answer it.
     fn admit(&self, request: &mut Request) -> Result<(), Box<Response>> {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        // A `Host` header that is not text is not a name of this server; an absolute
+        // request target must name this server too.
+        let host = match request.headers().get(header::HOST) {
+            Some(value) => Some(value.to_str().unwrap_or("\u{fffd}")),
+            None => None,
+        }
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
         if let Err(detail) = self.hosts.check(host) {
+            return Err(Box::new(Problem::new(421, detail).into_response()));
+        }
+        if let Some(authority) = request.uri().authority()
+            && let Err(detail) = self.hosts.check(Some(authority.as_str()))
+        {
             return Err(Box::new(Problem::new(421, detail).into_response()));
         }
         let host = host.unwrap_or_default().to_owned();
@@ -118,6 +125,8 @@ impl Policy {
         needed: Scope,
         upgrade: bool,
     ) -> Result<Option<Scope>, Box<Response>> {
+        // A CORS preflight carries no credentials (browsers never send them on one), and
+        // only learns which methods and headers the server accepts.
         if !self.tokens.enabled() || request.method() == Method::OPTIONS {
             return Ok(None);
         }
@@ -125,17 +134,14 @@ impl Policy {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        // Browsers cannot set headers on a WebSocket: the upgrade may carry the token in the
-        // query instead (RFC 6750's `access_token`).
-        let query_token = upgrade
-            .then(|| request.uri().query())
-            .flatten()
-            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("access_token=")));
+            .and_then(bearer_token);
+        // Browsers cannot set headers on a WebSocket: its upgrade (and only it) may carry the
+        // token in the query instead (RFC 6750's `access_token`).
+        let query_token =
+            (upgrade && request.method() == Method::GET && request.uri().path().ends_with("/ws"))
+                .then(|| request.uri().query())
+                .flatten()
+                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("access_token=")));
         let Some(token) = header_token.or(query_token) else {
             return Err(Box::new(unauthorized(
                 "this server needs a bearer token: send `Authorization: Bearer TOKEN`",
@@ -168,6 +174,14 @@ impl Policy {
         }
         Ok(Some(scope))
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header (the scheme is case-insensitive,
+/// RFC 9110 §11.1).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn unauthorized(detail: &str, error: Option<&str>) -> Response {

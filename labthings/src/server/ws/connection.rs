@@ -147,13 +147,20 @@ pub(crate) async fn run(context: Arc<Context>, socket: WebSocket) {
         slots: &slots,
     };
     let mut sink = sink;
+    let kill = context.state.kill.clone();
     let ended = tokio::select! {
         () = write(&context, &mailbox, &slots, &mut sink) => None,
         ended = read(&context, &subscriptions, stream) => Some(ended),
+        // Past the shutdown deadline, a connection that could not be closed is dropped.
+        () = kill.cancelled() => None,
     };
-    if let Some(ReadEnd::TooLarge) = ended {
-        let reason = "a message was larger than the server's limit";
-        let _ = sink.send(close(1009, reason)).await;
+    match ended {
+        Some(ReadEnd::TooLarge) => {
+            let reason = "a message was larger than the server's limit";
+            send_close(&mut sink, close(1009, reason)).await;
+        }
+        Some(ReadEnd::Broken(code, reason)) => send_close(&mut sink, close(code, reason)).await,
+        Some(ReadEnd::Closed) | None => {}
     }
     subscriptions.unsubscribe_all();
 }
@@ -164,6 +171,8 @@ enum ReadEnd {
     Closed,
     /// The client sent a frame or message over the size limit.
     TooLarge,
+    /// The client broke the protocol (1002) or sent text that is not UTF-8 (1007).
+    Broken(u16, &'static str),
 }
 
 /// Read and handle messages until the client closes the connection.
@@ -174,16 +183,26 @@ async fn read(
 ) -> ReadEnd {
     let mut in_flight = FuturesUnordered::new();
     let max_in_flight = context.state.ws.max_in_flight.max(1);
+    let max_replies = context.state.ws.max_queued_replies.max(1);
+    let mailbox = subscriptions.mailbox;
     loop {
+        // A client that does not take its replies is not read from until it does: the
+        // replies it makes the server hold stay bounded.
+        let replies_taken = mailbox.message_bytes() < max_replies;
         tokio::select! {
-            message = stream.next(), if in_flight.len() < max_in_flight => match message {
-                Some(Ok(message)) => match context.dispatch(message) {
-                    Dispatch::Now(commands) => subscriptions.execute(commands),
-                    Dispatch::Later(future) => in_flight.push(future),
-                    Dispatch::Close => return ReadEnd::Closed,
-                },
-                Some(Err(error)) if too_large(&error) => return ReadEnd::TooLarge,
-                _ => return ReadEnd::Closed,
+            () = mailbox.messages_below(max_replies), if !replies_taken => {}
+            message = stream.next(), if in_flight.len() < max_in_flight && replies_taken => match message {
+                Some(Ok(message)) => {
+                    match context.dispatch(message) {
+                        Dispatch::Now(commands) => subscriptions.execute(commands),
+                        Dispatch::Later(future) => in_flight.push(future),
+                        Dispatch::Close => return ReadEnd::Closed,
+                    }
+                    // A client that floods the socket shares the thread with the others.
+                    tokio::task::coop::consume_budget().await;
+                }
+                Some(Err(error)) => return read_error(&error),
+                None => return ReadEnd::Closed,
             },
             Some(commands) = in_flight.next(), if !in_flight.is_empty() => {
                 subscriptions.execute(commands);
@@ -192,10 +211,18 @@ async fn read(
     }
 }
 
-/// Whether a read failed because the client sent more than the limit (tungstenite's
-/// capacity error; the tests pin its wording down).
-fn too_large(error: &axum::Error) -> bool {
-    error.to_string().starts_with("Space limit exceeded")
+/// Why a read failed, from tungstenite's error (the tests pin its wording down).
+fn read_error(error: &axum::Error) -> ReadEnd {
+    let error = error.to_string();
+    if error.starts_with("Space limit exceeded") {
+        ReadEnd::TooLarge
+    } else if error.starts_with("UTF-8 encoding error") {
+        ReadEnd::Broken(1007, "a text message was not valid UTF-8")
+    } else if error.starts_with("WebSocket protocol error") {
+        ReadEnd::Broken(1002, "the client broke the WebSocket protocol")
+    } else {
+        ReadEnd::Closed
+    }
 }
 
 /// Send what the mailbox holds until the server shuts down, the client cannot be written to,
@@ -207,27 +234,39 @@ async fn write(
     sink: &mut SplitSink<WebSocket, Message>,
 ) {
     let shutdown = context.state.invocations.shutdown.clone();
+    let going_away = || close(1001, "the server is shutting down");
     let mut batch = Vec::new();
     loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => {
-                let _ = sink.send(close(1001, "the server is shutting down")).await;
-                return;
-            }
+            () = shutdown.cancelled() => return send_close(sink, going_away()).await,
             open = mailbox.recv_many(&mut batch) => {
                 if !open {
-                    let reason = "the client read too slowly: action status events overflowed";
-                    let _ = sink.send(close(1008, reason)).await;
-                    return;
+                    let reason = "the client read too slowly: its queue of events and replies overflowed";
+                    return send_close(sink, close(1008, reason)).await;
                 }
-                if deliver(context, slots, sink, &mut batch).await.is_err() {
-                    return;
+                // A client that reads slowly does not hold the shutdown up.
+                tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => return send_close(sink, going_away()).await,
+                    delivered = deliver(context, slots, sink, &mut batch) => {
+                        if delivered.is_err() {
+                            return;
+                        }
+                    }
                 }
             }
         }
     }
 }
+
+/// Send a close frame, giving up after a second (a client that does not read).
+async fn send_close(sink: &mut SplitSink<WebSocket, Message>, frame: Message) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), sink.send(frame)).await;
+}
+
+/// Deliveries formatted at a time (under the lock of the subscriptions).
+const CHUNK: usize = 256;
 
 async fn deliver(
     context: &Context,
@@ -235,20 +274,30 @@ async fn deliver(
     sink: &mut SplitSink<WebSocket, Message>,
     batch: &mut Vec<Delivery>,
 ) -> Result<(), axum::Error> {
-    let texts: Vec<String> = {
-        let slots = slots.lock().unwrap_or_else(|e| e.into_inner());
-        batch
-            .drain(..)
-            .filter_map(|delivery| match delivery {
-                Delivery::Property(slot, value) => property_message(context, &slots, slot, &value),
-                Delivery::Event(_, event) => action_message(context, &event),
-                Delivery::Message(text) => Some(text.to_string()),
-            })
-            .collect()
-    };
-    for text in texts {
-        sink.feed(Message::text(text)).await?;
+    let mut pending = batch.drain(..);
+    loop {
+        let texts: Vec<String> = {
+            let slots = slots.lock().unwrap_or_else(|e| e.into_inner());
+            pending
+                .by_ref()
+                .take(CHUNK)
+                .filter_map(|delivery| match delivery {
+                    Delivery::Property(slot, value) => {
+                        property_message(context, &slots, slot, &value)
+                    }
+                    Delivery::Event(_, event) => action_message(context, &event),
+                    Delivery::Message(text) => Some(text.to_string()),
+                })
+                .collect()
+        };
+        if texts.is_empty() && pending.len() == 0 {
+            break;
+        }
+        for text in texts {
+            sink.feed(Message::text(text)).await?;
+        }
     }
+    drop(pending);
     sink.flush().await
 }
 

@@ -38,6 +38,9 @@ pub struct WsLimits {
     /// Requests of one connection that may call device code at the same time (default 16);
     /// further messages wait until one completes.
     pub max_in_flight: usize,
+    /// Bytes of replies queued for a connection (default 4 MiB): past them, its messages
+    /// are not read until the client has taken its replies.
+    pub max_queued_replies: usize,
     /// Property changes queued per connection before they are coalesced.
     pub queue: usize,
     /// Action status events queued per connection before it is closed as too slow.
@@ -50,6 +53,7 @@ impl Default for WsLimits {
         Self {
             max_message: 1 << 20,
             max_in_flight: 16,
+            max_queued_replies: 4 << 20,
             queue: mailbox.queue,
             max_events: mailbox.max_events,
         }
@@ -77,10 +81,10 @@ pub(crate) async fn upgrade(
             return Problem::new(rejection.status().as_u16(), detail).into_response();
         }
     };
-    let open = state.websockets.len();
-    if open >= state.limits.max_websockets {
+    let Ok(permit) = state.websocket_permits.clone().try_acquire_owned() else {
         let detail = format!(
-            "the server has {open} WebSockets open, its limit: try again when one has closed"
+            "the server has {} WebSockets open, its limit: try again when one has closed",
+            state.limits.max_websockets
         );
         let mut response = Problem::new(503, detail).into_response();
         response.headers_mut().insert(
@@ -88,12 +92,13 @@ pub(crate) async fn upgrade(
             axum::http::HeaderValue::from_static("1"),
         );
         return response;
-    }
+    };
     let origin = state.origin(&headers);
     let thing_id = format!("{origin}{}/{thing}/", state.prefix);
     let limit = state.ws.max_message;
     let context = Context {
-        granted: granted.map_or(Granted(None), |g| g.0),
+        // The guard always records a scope; without one, the least.
+        granted: granted.map_or(Granted(Some(crate::Scope::Observe)), |g| g.0),
         thing_id_json: messages::json_string(&thing_id),
         thing_id,
         origin,
@@ -120,7 +125,10 @@ pub(crate) async fn upgrade(
                 wtp_default,
                 ..context
             });
-            websockets.track_future(connection::run(context, socket))
+            websockets.track_future(async move {
+                connection::run(context, socket).await;
+                drop(permit);
+            })
         })
 }
 

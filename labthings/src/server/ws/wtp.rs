@@ -226,6 +226,9 @@ async fn read_multiple_properties(
     let mut values = Map::new();
     for name in names {
         let (name, index) = property(&context, Some(name))?;
+        if values.contains_key(name) {
+            continue;
+        }
         values.insert(name.to_owned(), read(&context, index).await?);
     }
     Ok(members([("values", values.into())]))
@@ -260,6 +263,7 @@ fn observe_all_properties(context: &Context, request: &Request) -> Answer {
         .map(|index| Command::ObserveProperty {
             index,
             format: format(request),
+            // The draft: one notification per property that changes.
             with_current: false,
         })
         .collect();
@@ -356,7 +360,12 @@ fn query_all_actions(context: &Context) -> Answer {
     let mut statuses = Map::new();
     let mut all = context.state.invocations.list(None);
     all.reverse();
-    for invocation in all.iter().filter(|i| i.thing == *context.thing.name()) {
+    // The newest, at most a page's worth (the HTTP listing pages through all of them).
+    let newest = all
+        .iter()
+        .filter(|i| i.thing == *context.thing.name())
+        .take(context.state.limits.max_page);
+    for invocation in newest {
         let list = statuses
             .entry(invocation.action.to_owned())
             .or_insert_with(|| Value::Array(Vec::new()));
