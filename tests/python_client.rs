@@ -1,5 +1,6 @@
 //! Wire compatibility: the LabThings-FastAPI 0.3.0 Python client drives a server publishing
-//! the example counter (`tests/python/labthings_client.py`).
+//! the example counter (`tests/python/labthings_client.py`) and the simulated microscope
+//! (`tests/python/microscope_client.py`).
 //!
 //! The Python interpreter (with `labthings-fastapi==0.3.0` installed) is `LABTHINGS_PYTHON`;
 //! `.ci/run` creates one in a virtualenv. Without it the test says, in one line, that it did
@@ -8,11 +9,17 @@
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+#[path = "../examples/things/microscope/mod.rs"]
+mod microscope;
 mod support;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_labthings_fastapi_client_works_unchanged() {
-    let Some(python) = std::env::var_os("LABTHINGS_PYTHON") else {
+use microscope::camera::CameraArgs;
+use microscope::{Autofocus, Camera, Stage};
+
+/// The interpreter, or `None` (having said so) when the test cannot run here.
+fn python() -> Option<std::ffi::OsString> {
+    let python = std::env::var_os("LABTHINGS_PYTHON");
+    if python.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "LABTHINGS_PYTHON is not set: the compatibility test cannot run"
@@ -21,19 +28,16 @@ async fn the_labthings_fastapi_client_works_unchanged() {
             "NOT RUN: the LabThings-FastAPI compatibility test needs LABTHINGS_PYTHON, a Python \
              with labthings-fastapi==0.3.0 (`bash .ci/run` sets one up; under CI this fails)"
         );
-        return;
-    };
-    let (addr, _shutdown) =
-        support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
-            .await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/python/labthings_client.py"
-    );
-    let url = format!("http://{addr}/counter/");
+    }
+    python
+}
+
+/// Run `tests/python/{script}` against `url`; it prints "all checks passed" on success.
+async fn run_script(python: std::ffi::OsString, script: &str, url: &str) {
+    let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new(python)
         .arg(script)
-        .arg(&url)
+        .arg(url)
         .output()
         .await
         .expect("the Python interpreter starts");
@@ -44,4 +48,31 @@ async fn the_labthings_fastapi_client_works_unchanged() {
         "the Python client failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_labthings_fastapi_client_works_unchanged() {
+    let Some(python) = python() else { return };
+    let (addr, _shutdown) =
+        support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
+            .await;
+    run_script(
+        python,
+        "labthings_client.py",
+        &format!("http://{addr}/counter/"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_labthings_fastapi_client_drives_the_microscope() {
+    let Some(python) = python() else { return };
+    let settings = tempfile::tempdir().unwrap();
+    let server = labthings::ThingServer::new()
+        .settings_dir(settings.path())
+        .thing("stage", Stage::new())
+        .thing("camera", Camera::new(CameraArgs::default()))
+        .thing("autofocus", Autofocus::new());
+    let (addr, _shutdown) = support::start(server).await;
+    run_script(python, "microscope_client.py", &format!("http://{addr}/")).await;
 }

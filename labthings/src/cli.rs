@@ -523,9 +523,16 @@ impl App {
             "http"
         };
         let prefix = started.api_prefix().to_owned();
-        println!("labthings listening on {scheme}://{local}{prefix}/");
-        for name in started.thing_names() {
-            println!("  {scheme}://{local}{prefix}/{name}/");
+        // A closed standard output (a supervisor that read the first line) does not stop
+        // the server: write errors are ignored.
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "labthings listening on {scheme}://{local}{prefix}/");
+            for name in started.thing_names() {
+                let _ = writeln!(out, "  {scheme}://{local}{prefix}/{name}/");
+            }
+            let _ = out.flush();
         }
 
         match started

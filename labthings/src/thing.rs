@@ -9,6 +9,11 @@ use crate::td::{self, TdOptions};
 ///
 /// `#[thing]` implements it; it cannot be implemented by hand (its supertrait is sealed),
 /// because the server relies on the tables the macro generates.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Thing",
+    label = "a Thing is needed here",
+    note = "annotate the struct `{Self}` and its impl block with `#[thing]` to make it one"
+)]
 pub trait Thing: crate::__private::Sealed + Send + Sync + Sized + 'static {
     /// The affordance table of this Thing type (macro plumbing).
     #[doc(hidden)]

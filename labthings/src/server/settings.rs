@@ -123,15 +123,17 @@ pub(crate) fn save(dir: &Path, thing: &dyn DynThing) -> std::io::Result<()> {
 }
 
 /// The task that saves the settings of every Thing that has some, until `stop`; then it saves
-/// what is pending and completes.
-pub(crate) async fn saver(dir: PathBuf, things: Vec<Arc<dyn DynThing>>, stop: CancellationToken) {
+/// what is pending and completes. It observes the settings from the moment it is created —
+/// before the start hooks run — so that no change is missed, even before it is polled.
+pub(crate) fn saver(
+    dir: PathBuf,
+    things: Vec<Arc<dyn DynThing>>,
+    stop: CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
     let things: Vec<_> = things
         .into_iter()
         .filter(|t| !t.settings().is_empty())
         .collect();
-    if things.is_empty() {
-        return;
-    }
     // One slot per Thing: a burst of changes to its settings coalesces into one save.
     let mailbox = Mailbox::new(MailboxLimits {
         queue: 1,
@@ -143,6 +145,18 @@ pub(crate) async fn saver(dir: PathBuf, things: Vec<Arc<dyn DynThing>>, stop: Ca
                 field.topic().subscribe(&mailbox, slot as u32);
             }
         }
+    }
+    save_changes(dir, things, mailbox, stop)
+}
+
+async fn save_changes(
+    dir: PathBuf,
+    things: Vec<Arc<dyn DynThing>>,
+    mailbox: Arc<Mailbox>,
+    stop: CancellationToken,
+) {
+    if things.is_empty() {
+        return;
     }
     let mut dirty = vec![false; things.len()];
     let mut batch = Vec::new();

@@ -1,0 +1,279 @@
+//! The simulated microscope through real HTTP and WebSocket: a stage that moves one move at a
+//! time and reports where it is, moves that can be cancelled, and an autofocus routine that
+//! drives the stage and the camera through its slots.
+
+#[path = "../examples/things/microscope/mod.rs"]
+mod microscope;
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use microscope::camera::CameraArgs;
+use microscope::{Autofocus, Camera, Stage};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::ws::{Socket, next, next_matching, observe, send, wtp};
+
+struct Microscope {
+    addr: SocketAddr,
+    stage: Arc<Stage>,
+    _settings: tempfile::TempDir,
+}
+
+impl Microscope {
+    async fn start() -> Self {
+        let settings = tempfile::tempdir().unwrap();
+        let stage = Arc::new(Stage::new());
+        let server = labthings::ThingServer::new()
+            .settings_dir(settings.path())
+            .shared_thing("stage", stage.clone())
+            .thing("camera", Camera::new(CameraArgs::default()))
+            .thing("autofocus", Autofocus::new());
+        let (addr, _) = support::start(server).await;
+        Self {
+            addr,
+            stage,
+            _settings: settings,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = reqwest::Client::new()
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
+    async fn put(&self, path: &str, body: Value) -> StatusCode {
+        reqwest::Client::new()
+            .put(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn get(&self, url: &str) -> Value {
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    /// A LabThings socket on `thing` that observes `properties` and the status of `actions`.
+    async fn watch(&self, thing: &str, properties: &[&str], actions: &[&str]) -> Socket {
+        let mut ws = support::ws::connect(self.addr, thing).await;
+        observe(&mut ws, properties).await;
+        let mut data = serde_json::Map::new();
+        for action in actions {
+            data.insert((*action).to_owned(), true.into());
+        }
+        data.insert("-".to_owned(), true.into());
+        send(
+            &mut ws,
+            json!({"messageType": "addActionObservation", "data": data}),
+        )
+        .await;
+        let reply = next_matching(&mut ws, |m| m["messageType"] == "response").await;
+        assert_eq!(reply["name"], "-", "{reply}");
+        ws
+    }
+}
+
+/// Read `ws` until invocation `id` ends; returns its final status and the property changes
+/// seen on the way, in order.
+async fn until_finished(ws: &mut Socket, id: &str) -> (String, Vec<(String, Value)>) {
+    let mut changes = Vec::new();
+    loop {
+        let m = next(ws).await;
+        match m["messageType"].as_str() {
+            Some("propertyStatus") => {
+                for (name, value) in m["data"].as_object().unwrap() {
+                    changes.push((name.clone(), value.clone()));
+                }
+            }
+            Some("actionStatus") if m["data"]["id"] == id => {
+                let status = m["data"]["status"].as_str().unwrap();
+                if matches!(status, "completed" | "error" | "cancelled") {
+                    return (status.to_owned(), changes);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_position_is_published_along_a_move() {
+    let m = Microscope::start().await;
+    let mut ws = m
+        .watch("stage", &["position", "moving"], &["move_to"])
+        .await;
+    let (status, invocation) = m
+        .post("/stage/move_to", json!({"x": 100, "y": -50, "z": 2000}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invocation}");
+    let (end, changes) = until_finished(&mut ws, invocation["id"].as_str().unwrap()).await;
+    assert_eq!(end, "completed");
+
+    let positions: Vec<&Value> = changes
+        .iter()
+        .filter(|(name, _)| name == "position")
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        positions.len() >= 3,
+        "the position was published along the way: {positions:?}"
+    );
+    let zs: Vec<i64> = positions.iter().map(|p| p["z"].as_i64().unwrap()).collect();
+    assert!(zs.windows(2).all(|w| w[0] <= w[1]), "{zs:?}");
+    assert_eq!(
+        *positions.last().unwrap(),
+        &json!({"x": 100, "y": -50, "z": 2000})
+    );
+    let moving: Vec<&Value> = changes
+        .iter()
+        .filter(|(name, _)| name == "moving")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(moving, [&json!(true), &json!(false)]);
+
+    let done = m.get(invocation["href"].as_str().unwrap()).await;
+    assert_eq!(done["output"], json!({"x": 100, "y": -50, "z": 2000}));
+    assert_eq!(done["progress"], 100, "{done}");
+    assert_eq!(
+        m.get(&m.url("/stage/position")).await,
+        json!({"x": 100, "y": -50, "z": 2000})
+    );
+}
+
+#[tokio::test]
+async fn one_move_at_a_time_and_a_cancelled_move_stops() {
+    let m = Microscope::start().await;
+    // Slow enough that the move is still under way whatever happens next.
+    assert_eq!(
+        m.put("/stage/speed", json!(1000.0)).await,
+        StatusCode::CREATED
+    );
+    let mut ws = m.watch("stage", &["moving"], &["move_to"]).await;
+    let (status, first) = m
+        .post("/stage/move_to", json!({"x": 0, "y": 0, "z": 90_000}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = first["id"].as_str().unwrap();
+    next_matching(&mut ws, |m| m["data"]["moving"] == true).await;
+
+    // A second exclusive action, over HTTP and over the Web Thing Protocol: refused, naming
+    // the invocation that holds the stage.
+    let (status, problem) = m
+        .post("/stage/move_relative", json!({"dx": 1, "dy": 0, "dz": 0}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(id) && detail.contains("move_to"),
+        "{detail}"
+    );
+    let mut wtp_socket = support::ws::connect_wtp(m.addr, "stage").await;
+    send(
+        &mut wtp_socket,
+        wtp("invokeaction", json!({"name": "home"})),
+    )
+    .await;
+    let refused = next(&mut wtp_socket).await;
+    assert_eq!(refused["error"]["status"], 409, "{refused}");
+    assert!(
+        refused["error"]["detail"].as_str().unwrap().contains(id),
+        "{refused}"
+    );
+
+    let cancel = reqwest::Client::new()
+        .delete(first["href"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let (end, changes) = until_finished(&mut ws, id).await;
+    assert_eq!(end, "cancelled");
+    assert!(changes.contains(&("moving".to_owned(), json!(false))));
+    assert!(!m.stage.moving.get());
+    let z = m.stage.position.get().z;
+    assert!(
+        z < 90_000,
+        "the stage stopped where it was, not at the target: {z}"
+    );
+
+    // The stage is free again.
+    let (status, _) = m.post("/stage/home", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_move_outside_the_limits_fails_with_a_clear_message() {
+    let m = Microscope::start().await;
+    let mut ws = m.watch("stage", &[], &["move_to"]).await;
+    let (status, invocation) = m
+        .post("/stage/move_to", json!({"x": 0, "y": 0, "z": 200_000}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (end, _) = until_finished(&mut ws, invocation["id"].as_str().unwrap()).await;
+    assert_eq!(end, "error");
+    let failed = m.get(invocation["href"].as_str().unwrap()).await;
+    let detail = failed["error"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("outside the stage's limits"), "{failed}");
+    assert_eq!(m.stage.position.get().z, 0, "it did not move");
+
+    // Arguments are checked before anything runs: the schema says what each is.
+    let (status, problem) = m
+        .post("/stage/move_to", json!({"x": 0, "y": 0, "z": "high"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        m.put("/stage/speed", json!(0.5)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "below the speed's minimum"
+    );
+}
+
+#[tokio::test]
+async fn autofocus_finds_the_focus_through_its_slots() {
+    let m = Microscope::start().await;
+    let mut ws = m.watch("autofocus", &[], &["run"]).await;
+    let (status, invocation) = m
+        .post("/autofocus/run", json!({"range": 3000, "steps": 31}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invocation}");
+    let (end, _) = until_finished(&mut ws, invocation["id"].as_str().unwrap()).await;
+    assert_eq!(end, "completed");
+    let done = m.get(invocation["href"].as_str().unwrap()).await;
+    let output = &done["output"];
+    let best_z = output["best_z"].as_i64().unwrap();
+    let step = 3000 / 30;
+    assert!((best_z - 1234).abs() <= step, "{output}");
+    let scores = output["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 31);
+    assert_eq!(
+        m.stage.position.get().z,
+        best_z,
+        "the stage was left in focus"
+    );
+    let sharpness = m.get(&m.url("/camera/sharpness")).await.as_f64().unwrap();
+    let best_score = scores
+        .iter()
+        .map(|s| s[1].as_f64().unwrap())
+        .fold(f64::MIN, f64::max);
+    assert_eq!(sharpness, best_score);
+
+    // The TD says what the arguments are.
+    let td = m.get(&m.url("/autofocus/")).await;
+    let input = &td["actions"]["run"]["input"]["properties"];
+    assert_eq!(input["range"]["unit"], "steps", "{input}");
+    assert_eq!(input["steps"]["minimum"], 2, "{input}");
+    support::td::assert_valid("autofocus", &td);
+}

@@ -1,0 +1,234 @@
+//! The microscope example as a program: settings that survive a restart and a `kill -9` at any
+//! moment, and slot mistakes refused before the port opens. Runs the built `microscope`
+//! example: `cargo test --workspace` builds it; to run this file alone, `cargo build
+//! --examples` first.
+
+use std::hash::{BuildHasher, RandomState};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+fn microscope() -> Command {
+    // tests live in target/<profile>/deps; examples in target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/microscope");
+    assert!(path.exists(), "{} is not built", path.display());
+    Command::new(path)
+}
+
+/// The running program and the base URL it printed once listening.
+fn spawn(args: &[&str]) -> (Child, String) {
+    let mut child = microscope()
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("labthings listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+fn terminate(mut child: Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+}
+
+async fn get(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+async fn put(client: &reqwest::Client, url: String, value: Value) -> reqwest::StatusCode {
+    client.put(url).json(&value).send().await.unwrap().status()
+}
+
+fn settings_of(dir: &Path, thing: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join(format!("{thing}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{thing}.json: {e}: {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().to_str().unwrap();
+    let client = reqwest::Client::new();
+    let (child, base) = spawn(&["--settings", settings]);
+    assert_eq!(get(format!("{base}stage/speed")).await, 20_000.0);
+    assert!(
+        !dir.path().join("stage.json").exists(),
+        "nothing is written until a value changes"
+    );
+    let limits = json!({"min": {"x": -10, "y": -10, "z": -500},
+                        "max": {"x": 10, "y": 10, "z": 500}});
+    for (path, value) in [
+        ("stage/speed", json!(5000.0)),
+        ("stage/limits", limits.clone()),
+        ("camera/exposure_ms", json!(2.5)),
+        ("autofocus/default_range", json!(800)),
+    ] {
+        assert_eq!(put(&client, format!("{base}{path}"), value).await, 201);
+    }
+    terminate(child);
+    assert_eq!(settings_of(dir.path(), "stage")["speed"], 5000.0);
+
+    let (child, base) = spawn(&["--settings", settings]);
+    assert_eq!(get(format!("{base}stage/speed")).await, 5000.0);
+    assert_eq!(get(format!("{base}stage/limits")).await, limits);
+    assert_eq!(get(format!("{base}camera/exposure_ms")).await, 2.5);
+    assert_eq!(get(format!("{base}autofocus/default_range")).await, 800);
+    // The limits that were read back are the ones that hold.
+    let moved: Value = client
+        .post(format!("{base}stage/move_to"))
+        .json(&json!({"x": 0, "y": 0, "z": 600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["status"], "pending", "{moved}");
+    terminate(child);
+}
+
+/// A random number of milliseconds below `max`.
+fn random_ms(max: u64) -> u64 {
+    RandomState::new().hash_one(std::time::SystemTime::now()) % max
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_survive_kill_9_at_any_moment() {
+    const KILLS: usize = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().to_str().unwrap();
+    let client = reqwest::Client::new();
+    let mut written: Vec<f64> = vec![20_000.0];
+    let mut next = 1.0;
+    let mut saved_runs = 0;
+    let mut last_saved = None;
+    for kill in 0..KILLS {
+        let (mut child, base) = spawn(&["--settings", settings]);
+        // What the last run left is what this one starts with.
+        if dir.path().join("stage.json").exists() {
+            let saved = settings_of(dir.path(), "stage")["speed"].as_f64().unwrap();
+            assert_eq!(
+                get(format!("{base}stage/speed")).await,
+                saved,
+                "run {kill} did not start from its file"
+            );
+        }
+        let url = format!("{base}stage/speed");
+        let writer = {
+            let (client, url) = (client.clone(), url.clone());
+            let first = next;
+            tokio::spawn(async move {
+                let mut value = first;
+                loop {
+                    // Errors are expected once the process is killed.
+                    match client.put(&url).json(&value).send().await {
+                        Ok(r) => assert_eq!(r.status(), 201, "{value} was refused"),
+                        Err(_) => return value,
+                    }
+                    value += 1.0;
+                }
+            })
+        };
+        // Saving is coalesced every 100 ms: kill anywhere across a few saves.
+        tokio::time::sleep(Duration::from_millis(random_ms(350))).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Every value the writer sent counts as written, including the one in flight.
+        let last = writer.await.unwrap();
+        while next <= last {
+            written.push(next);
+            next += 1.0;
+        }
+
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let value: Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("kill {kill}: {name} is cut: {e}: {text:?}"));
+                if name == "stage.json" {
+                    let speed = value["speed"].as_f64().unwrap();
+                    assert!(
+                        written.contains(&speed),
+                        "kill {kill}: stage.json holds {speed}, never written"
+                    );
+                    if last_saved != Some(speed) {
+                        saved_runs += 1;
+                        last_saved = Some(speed);
+                    }
+                }
+            }
+        }
+    }
+    // Most runs lived past a save: the kills fell among saves, not before the first.
+    assert!(
+        saved_runs >= KILLS / 4,
+        "only {saved_runs} of {KILLS} runs saved before they were killed"
+    );
+    eprintln!("{saved_runs} of {KILLS} runs saved before they were killed");
+}
+
+#[test]
+fn slot_mistakes_are_listed_and_exit_2_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "missing.toml",
+            "[things.camera]\ntype = \"Camera\"\n",
+            vec!["Thing 'camera', slot `stage`: no Thing of this server is a `Stage`"],
+        ),
+        (
+            "ambiguous.toml",
+            "[things.left]\ntype = \"Stage\"\n[things.right]\ntype = \"Stage\"\n[things.camera]\ntype = \"Camera\"\n",
+            vec!["Thing 'camera', slot `stage`: 2 could fill it ('left', 'right')"],
+        ),
+        (
+            "wrong-type.toml",
+            "[things.stage]\ntype = \"Stage\"\n[things.camera]\ntype = \"Camera\"\nslots = { stage = \"af\" }\n[things.af]\ntype = \"Autofocus\"\nslots = { stage = \"camera\", camera = \"nowhere\" }\n",
+            vec![
+                "Thing 'camera', slot `stage`: the configuration names 'af', a `Autofocus`, but the slot holds a `Stage`",
+                "Thing 'af', slot `stage`: the configuration names 'camera', a `Camera`, but the slot holds a `Stage`",
+                "Thing 'af', slot `camera`: the configuration names 'nowhere', which is not a Thing of this server",
+            ],
+        ),
+    ];
+    for (name, text, problems) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = microscope()
+            .args(["--port", "0", "--config", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(out.stdout.is_empty(), "{name}: it listened");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for problem in problems {
+            let line = format!("{}: {problem}", file.display());
+            assert!(stderr.contains(&line), "{name}: no {line:?} in\n{stderr}");
+        }
+    }
+}
