@@ -60,6 +60,7 @@ impl Target {
         let url = format!("http://{}{path}", self.addr());
         let response = reqwest::Client::new()
             .request(method, url)
+            .header("content-type", "application/json")
             .body(body)
             .send()
             .await
