@@ -106,7 +106,16 @@ async fn settings_survive_a_restart() {
         .json()
         .await
         .unwrap();
-    assert_eq!(moved["status"], "pending", "{moved}");
+    let href = moved["href"].as_str().unwrap().to_owned();
+    let ended = loop {
+        let status = get(href.clone()).await;
+        if !matches!(status["status"].as_str(), Some("pending" | "running")) {
+            break status;
+        }
+    };
+    assert_eq!(ended["status"], "error", "{ended}");
+    let detail = ended["error"]["detail"].as_str().unwrap();
+    assert!(detail.contains("outside the stage's limits"), "{detail}");
     terminate(child);
 }
 
