@@ -91,7 +91,33 @@ fn counter_td_reflects_the_declarations() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(actions, ["increment", "add", "increment_many", "wait"]);
+    assert_eq!(
+        actions,
+        ["increment", "add", "increment_many", "wait", "tick"]
+    );
+    let overflowed = &td["events"]["overflowed"];
+    assert_eq!(
+        overflowed["title"],
+        "Emitted when an addition was refused because the count would leave the `i64` range."
+    );
+    assert_eq!(
+        overflowed["data"]["required"],
+        serde_json::json!(["count", "n"])
+    );
+    let forms = overflowed["forms"].as_array().unwrap();
+    assert_eq!(
+        (forms[0]["subprotocol"].as_str(), forms[0]["href"].as_str()),
+        (Some("sse"), Some("/counter/overflowed"))
+    );
+    assert_eq!(
+        forms[1]["op"],
+        serde_json::json!(["subscribeevent", "unsubscribeevent"])
+    );
+    assert_eq!(td["events"]["ticked"]["data"]["type"], "integer");
+    // The shared socket is advertised next to the Thing's own.
+    assert_eq!(td["forms"][1]["href"], "/ws");
+    // Observable properties stream over SSE too.
+    assert_eq!(td["properties"]["count"]["forms"][2]["subprotocol"], "sse");
     let count = &td["properties"]["count"];
     assert_eq!(
         (count["readOnly"].as_bool(), count["observable"].as_bool()),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use labthings::{ActionContext, thing};
+use labthings::{ActionContext, Event, thing};
 
 /// A stand-in for a serial port; plain fields stay private to Rust code.
 #[derive(Debug)]
@@ -25,7 +25,22 @@ pub struct Counter {
     /// A free-text label.
     #[property(max_length = 64)]
     pub label: String,
+    /// Emitted when an addition was refused because the count would leave the `i64` range.
+    #[event]
+    pub overflowed: Event<Overflowed>,
+    /// Emitted by `tick`, once per tick.
+    #[event]
+    pub ticked: Event<u64>,
     port: Option<SerialPort>,
+}
+
+/// The data of the `overflowed` event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Overflowed {
+    /// The count, unchanged.
+    pub count: i64,
+    /// What could not be added to it.
+    pub n: i64,
 }
 
 /// Why `add` can fail.
@@ -83,6 +98,21 @@ impl Counter {
         Ok(())
     }
 
+    /// Emit `ticked` `n` times as fast as possible, numbered from 1.
+    #[action]
+    async fn tick(&self, n: u64, ctx: &ActionContext) -> u64 {
+        for i in 1..=n {
+            if i % 1024 == 0 {
+                tokio::task::yield_now().await;
+                if ctx.is_cancelled() {
+                    return i - 1;
+                }
+            }
+            self.ticked.emit(i);
+        }
+        n
+    }
+
     /// Temperature read from the hardware on every request.
     #[property]
     fn temperature(&self) -> f64 {
@@ -112,14 +142,24 @@ impl Counter {
     /// unchanged and nobody is notified).
     fn add_checked(&self, n: i64) -> Result<i64, CounterError> {
         let mut result = Err(CounterError::Overflow(n));
+        let mut unchanged = 0;
         self.count.update_if_modified(|c| match c.checked_add(n) {
             Some(sum) => {
                 *c = sum;
                 result = Ok(sum);
                 true
             }
-            None => false,
+            None => {
+                unchanged = *c;
+                false
+            }
         });
+        if result.is_err() {
+            self.overflowed.emit(Overflowed {
+                count: unchanged,
+                n,
+            });
+        }
         result
     }
 
@@ -137,6 +177,8 @@ impl Counter {
             count: args.start.into(),
             step: args.step.into(),
             label: String::new().into(),
+            overflowed: Event::new(),
+            ticked: Event::new(),
             port: None,
         })
     }

@@ -5,7 +5,7 @@ use syn::{
     Attribute, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat, ReturnType, Type,
 };
 
-use crate::attr::{ActionOpts, ArgOpts, PropertyOpts, ThingOpts};
+use crate::attr::{ActionOpts, ArgOpts, EventOpts, PropertyOpts, ThingOpts};
 use crate::doc::doc_expr;
 use crate::error::Errors;
 
@@ -17,6 +17,18 @@ pub(crate) struct ThingStruct {
     pub(crate) doc: TokenStream,
     pub(crate) properties: Vec<FieldProperty>,
     pub(crate) slots: Vec<FieldSlot>,
+    pub(crate) events: Vec<FieldEvent>,
+}
+
+/// An `#[event]` field.
+pub(crate) struct FieldEvent {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    /// The TD name.
+    pub(crate) name: String,
+    pub(crate) name_span: Span,
+    pub(crate) doc: TokenStream,
+    pub(crate) opts: EventOpts,
 }
 
 /// A `#[slot]` field: a reference to another Thing of the server.
@@ -145,9 +157,35 @@ impl ThingStruct {
             errors.spanned(&item.generics, "a `#[thing]` struct cannot be generic");
         }
         let mut slots = Vec::new();
+        let mut events = Vec::new();
         for (i, field) in item.fields.iter_mut().enumerate() {
             let taken = take_attrs(&mut field.attrs, "property");
             let slot = single(errors, take_attrs(&mut field.attrs, "slot"));
+            let event = single(errors, take_attrs(&mut field.attrs, "event"));
+            if let Some(event) = event {
+                if let Some(other) = taken.first().or(slot.as_ref()) {
+                    errors.spanned(
+                        other,
+                        "a field cannot be both an `#[event]` and a `#[property]` or `#[slot]`",
+                    );
+                }
+                let opts = EventOpts::parse(errors, &event);
+                if let Some(ident) = field.ident.clone() {
+                    let (name, name_span) = match &opts.name {
+                        Some(n) => (n.value.value(), n.value.span()),
+                        None => (unraw(&ident), ident.span()),
+                    };
+                    events.push(FieldEvent {
+                        name,
+                        name_span,
+                        doc: doc_expr(&field.attrs),
+                        ty: field.ty.clone(),
+                        ident,
+                        opts,
+                    });
+                }
+                continue;
+            }
             if let Some(slot) = slot {
                 if let Some(p) = taken.first() {
                     errors.spanned(p, "a field cannot be both a `#[property]` and a `#[slot]`");
@@ -194,6 +232,7 @@ impl ThingStruct {
             doc,
             properties,
             slots,
+            events,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Parsing of the options of `#[thing(..)]`, `#[property(..)]` and `#[action(..)]`.
+//! Parsing of the options of `#[thing(..)]`, `#[property(..)]`, `#[action(..)]`,
+//! `#[arg(..)]` and `#[event(..)]`.
 //!
 //! Parsers never stop at the first mistake: an unknown, malformed or repeated option is
 //! recorded in [`Errors`] and skipped, so that every mistake is reported at once.
@@ -106,6 +107,16 @@ pub(crate) struct ArgOpts {
 }
 
 const ARG_OPTIONS: &str = "`description`, `unit`, `minimum`, `maximum`, `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`";
+
+/// Options of `#[event(..)]`.
+#[derive(Default, Clone)]
+pub(crate) struct EventOpts {
+    pub(crate) name: Option<Text>,
+    pub(crate) title: Option<Text>,
+    pub(crate) description: Option<Text>,
+}
+
+const EVENT_OPTIONS: &str = "`name`, `title`, `description`";
 
 /// Options of `#[thing(..)]`.
 #[derive(Default, Clone)]
@@ -348,6 +359,22 @@ impl ArgOpts {
     /// The length bounds that were given.
     pub(crate) fn lengths(&self) -> impl Iterator<Item = &Length> {
         [&self.min_length, &self.max_length].into_iter().flatten()
+    }
+}
+
+impl EventOpts {
+    pub(crate) fn parse(errors: &Errors, attr: &Attribute) -> Self {
+        let mut o = Self::default();
+        walk(errors, attr, |meta, kw| {
+            match kw.to_string().as_str() {
+                "name" => set_once(errors, &mut o.name, kw, text(meta, kw)?),
+                "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
+                "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
+                _ => return Err(unknown(meta, kw, "event", EVENT_OPTIONS)),
+            }
+            Ok(())
+        });
+        o
     }
 }
 

@@ -17,6 +17,9 @@ pub(crate) fn check_struct(errors: &Errors, thing: &ThingStruct) {
         names.add(errors, &p.name, p.name_span, "property");
         check_property_opts(errors, &p.opts);
     }
+    for e in &thing.events {
+        names.add(errors, &e.name, e.name_span, "event");
+    }
 }
 
 pub(crate) fn check_impl(errors: &Errors, thing: &ThingImpl) {

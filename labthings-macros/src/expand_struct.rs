@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{FieldProperty, FieldSlot, ThingStruct};
+use crate::ast::{FieldEvent, FieldProperty, FieldSlot, ThingStruct};
 use crate::attr::{PropertyOpts, doc_tokens};
 use crate::ctx::Ctx;
 
@@ -50,6 +50,12 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
         let (name, accessor) = (&s.name, slot_accessor_ident(s));
         quote!(#private::SlotDef { name: #name, field: #accessor })
     });
+    let event_checks = thing
+        .events
+        .iter()
+        .map(|e| name_check(ctx, &e.name, e.name_span));
+    let event_accessors = thing.events.iter().map(|e| event_accessor(ctx, e, ident));
+    let event_defs = thing.events.iter().map(|e| event_def(ctx, e));
     let type_name = ident.to_string();
     let doc = doc_tokens(ctx, &thing.doc, &thing.opts.title, &thing.opts.description);
     quote! {
@@ -65,8 +71,10 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
         const _: () = {
             #(#marker_impls)*
             #(#checks)*
+            #(#event_checks)*
             #(#accessors)*
             #(#slot_accessors)*
+            #(#event_accessors)*
 
             #[automatically_derived]
             impl #private::Sealed for #ident {}
@@ -77,6 +85,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
                 const DOC: #private::Doc = #doc;
                 const PROPERTIES: &'static [#private::PropertyDef<Self>] = &[#(#defs),*];
                 const SLOTS: &'static [#private::SlotDef<Self>] = &[#(#slot_defs),*];
+                const EVENTS: &'static [#private::EventDef<Self>] = &[#(#event_defs),*];
             }
 
             #[automatically_derived]
@@ -93,6 +102,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
                                 doc: <Self as #private::StructTable>::DOC,
                                 properties: <Self as #private::StructTable>::PROPERTIES,
                                 slots: <Self as #private::StructTable>::SLOTS,
+                                events: <Self as #private::StructTable>::EVENTS,
                             },
                             methods,
                         )
@@ -299,6 +309,40 @@ fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream
             schema: #schema,
             getter: ::core::option::Option::Some(#private::Getter::<#thing>::Field(#accessor)),
             setter: #setter,
+        }
+    }
+}
+
+fn event_accessor_ident(e: &FieldEvent) -> syn::Ident {
+    format_ident!("__labthings_event_{}", e.ident)
+}
+
+/// The event field's publish point: a field that is not an `Event<T>` is reported on its
+/// type.
+fn event_accessor(ctx: &Ctx, e: &FieldEvent, thing: &syn::Ident) -> TokenStream {
+    let at = ctx.private_at(e.ty.span());
+    let private = ctx.private();
+    let (ident, field, ty) = (event_accessor_ident(e), &e.ident, &e.ty);
+    quote_spanned! {ty.span()=>
+        fn #ident(thing: &#thing) -> &#private::broker::Topic {
+            #at::event_topic::<#ty>(&thing.#field)
+        }
+    }
+}
+
+fn event_def(ctx: &Ctx, e: &FieldEvent) -> TokenStream {
+    let private = ctx.private();
+    let (name, ty) = (&e.name, &e.ty);
+    let accessor = event_accessor_ident(e);
+    let doc = doc_tokens(ctx, &e.doc, &e.opts.title, &e.opts.description);
+    let at = ctx.private_at(ty.span());
+    let schema = quote_spanned!(ty.span()=> #at::event_schema::<#ty>);
+    quote! {
+        #private::EventDef {
+            name: #name,
+            doc: #doc,
+            schema: #schema,
+            topic: #accessor,
         }
     }
 }

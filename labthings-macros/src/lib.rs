@@ -49,6 +49,12 @@ pub fn slot(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_thing("slot", item.into()).into()
 }
 
+/// Mark a field as an event. Only valid inside a `#[thing]` struct; see `labthings::event`.
+#[proc_macro_attribute]
+pub fn event(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_thing("event", item.into()).into()
+}
+
 /// Mark a method as the start hook. Only valid inside a `#[thing]` impl block.
 #[proc_macro_attribute]
 pub fn on_start(_attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -97,7 +97,7 @@ fn broker(c: &mut Criterion) {
         let mut buf = Vec::new();
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                topic.publish_value(Arc::from("42"));
+                topic.publish_value("42");
                 for m in &mailboxes {
                     buf.clear();
                     m.drain_into(&mut buf);

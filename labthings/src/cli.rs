@@ -405,8 +405,20 @@ impl App {
         let bearer = config
             .as_ref()
             .is_some_and(|c| !c.tokens.is_empty() || c.token_file.is_some());
+        // The ids the server would give.
+        let server_id = config
+            .as_ref()
+            .and_then(|c| c.server_id.clone())
+            .unwrap_or_else(crate::server::default_server_id);
+        let id_of = |name: &str| {
+            let given = config
+                .as_ref()
+                .and_then(|c| c.things.iter().find(|t| t.name == name))
+                .and_then(|t| t.id.clone());
+            given.unwrap_or_else(|| crate::server::thing_urn(&server_id, name))
+        };
         let options = |name: &str| {
-            let o = TdOptions::new(&prefix, name);
+            let o = TdOptions::new(&prefix, name).with_id(id_of(name));
             let o = match &args.base {
                 Some(base) => o.with_base(base.clone()),
                 None => o,
@@ -563,6 +575,14 @@ impl App {
         }
         for (scope, token) in config.all_tokens()? {
             server = server.token(scope, &token);
+        }
+        if let Some(id) = &config.server_id {
+            server = server.server_id(id);
+        }
+        for thing in &config.things {
+            if let Some(id) = &thing.id {
+                server = server.thing_id(&thing.name, id);
+            }
         }
         Ok(server
             .cors_origins(config.cors_origins.iter().cloned())

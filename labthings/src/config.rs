@@ -15,15 +15,18 @@
 //! tls = { cert = "cert.pem", key = "key.pem" }      # serve HTTPS and wss://
 //! device_threads = 2             # worker threads of the runtime that runs device code
 //! settings_dir = "settings"      # where settings are kept: {settings_dir}/{thing}.json
+//! server_id = "microscope-7"     # TD ids are urn:labthings:{server_id}:{thing} (default: host name)
 //!
 //! [limits]                       # any of the fields of `labthings::Limits`; times in seconds
 //! max_body = 1048576
 //! header_timeout = 10
+//! history = 1024                 # notifications each Thing keeps for clients that resume
 //!
 //! [things.counter]               # the Thing published at /counter/
 //! type = "Counter"               # a Thing type the program registered
 //! args = { start = 10 }          # its construction arguments (optional)
 //! slots = { stage = "stage_left" }  # the Things its slots name (optional)
+//! id = "urn:lab:counter-1"       # its TD id (optional)
 //! ```
 //!
 //! In JSON the same keys apply; `"things": {"counter": "Counter"}` is short for a type without
@@ -79,6 +82,8 @@ pub struct ThingConfig {
     pub args: Value,
     /// The Things its slots name (slot name to Thing names).
     pub slots: Vec<(String, Vec<String>)>,
+    /// Its TD `id`, if given (otherwise `urn:labthings:{server_id}:{name}`).
+    pub id: Option<String>,
 }
 
 /// A parsed configuration file.
@@ -112,6 +117,9 @@ pub struct Config {
     /// Worker threads of the runtime that runs device code.
     #[serde(default)]
     pub device_threads: Option<usize>,
+    /// Names the server in its Things' TD `id`s (default: the host name).
+    #[serde(default)]
+    pub server_id: Option<String>,
     /// Where settings are kept (default `./settings`).
     #[serde(default)]
     pub settings_dir: Option<PathBuf>,
@@ -177,6 +185,11 @@ pub struct LimitsConfig {
     pub max_page: Option<usize>,
     #[serde(default, deserialize_with = "seconds")]
     pub shutdown_deadline: Option<f64>,
+    pub max_event_streams: Option<usize>,
+    pub history: Option<usize>,
+    pub history_bytes: Option<usize>,
+    #[serde(default, deserialize_with = "seconds")]
+    pub history_age: Option<f64>,
 }
 
 impl LimitsConfig {
@@ -195,13 +208,17 @@ impl LimitsConfig {
             max_running_invocations,
             max_running_per_action,
             page,
-            max_page
+            max_page,
+            max_event_streams,
+            history,
+            history_bytes
         );
         set_time!(
             header_timeout,
             body_timeout,
             tls_handshake_timeout,
-            shutdown_deadline
+            shutdown_deadline,
+            history_age
         );
         limits
     }
@@ -223,6 +240,7 @@ impl LimitsConfig {
             ("max_websockets", limits.max_websockets),
             ("max_running_invocations", limits.max_running_invocations),
             ("max_running_per_action", limits.max_running_per_action),
+            ("max_event_streams", limits.max_event_streams),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -409,6 +427,7 @@ fn things<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ThingConfig>
                     type_name: spec.type_name,
                     args: spec.args,
                     slots: spec.slots,
+                    id: spec.id,
                 });
             }
             if out.is_empty() {
@@ -425,6 +444,7 @@ struct ThingSpec {
     type_name: String,
     args: Value,
     slots: Vec<(String, Vec<String>)>,
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +456,27 @@ struct ThingTable {
     args: Value,
     #[serde(default)]
     slots: serde_json::Map<String, Value>,
+    #[serde(default, deserialize_with = "uri")]
+    id: Option<String>,
+}
+
+/// A TD `id`: a URI (`scheme:rest`).
+fn uri<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let id = String::deserialize(deserializer)?;
+    let scheme_ok = id.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if scheme_ok && !id.contains(char::is_whitespace) {
+        Ok(Some(id))
+    } else {
+        Err(de::Error::custom(format!(
+            "must be a URI such as \"urn:lab:microscope-7:stage\", not {id:?}"
+        )))
+    }
 }
 
 /// A slot's targets: a Thing name, a list of them, or `[]`/null for none.
@@ -471,6 +512,7 @@ impl<'de> Deserialize<'de> for ThingSpec {
                     type_name: type_name.to_owned(),
                     args: Value::Null,
                     slots: Vec::new(),
+                    id: None,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ThingSpec, A::Error> {
@@ -484,6 +526,7 @@ impl<'de> Deserialize<'de> for ThingSpec {
                     type_name: table.type_name,
                     args: table.args,
                     slots,
+                    id: table.id,
                 })
             }
         }

@@ -28,12 +28,15 @@ pub struct LogRecord {
 }
 
 /// Shared state of one invocation, seen by the action through its [`ActionContext`].
-#[derive(Debug)]
 pub(crate) struct InvocationCore {
     pub(crate) id: Uuid,
     pub(crate) cancel: CancellationToken,
     pub(crate) progress: Mutex<Option<serde_json::Value>>,
     pub(crate) log: Mutex<VecDeque<LogRecord>>,
+    /// Records ever logged (the log keeps the last [`LOG_CAPACITY`]).
+    pub(crate) log_total: std::sync::atomic::AtomicU64,
+    /// Told when the progress or the log changes (the server publishes a status).
+    pub(crate) on_change: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl InvocationCore {
@@ -47,15 +50,37 @@ impl InvocationCore {
             cancel,
             progress: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
+            log_total: std::sync::atomic::AtomicU64::new(0),
+            on_change: std::sync::OnceLock::new(),
         })
     }
 
     pub(crate) fn push_log(&self, record: LogRecord) {
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        if log.len() == LOG_CAPACITY {
-            log.pop_front();
+        {
+            let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            if log.len() == LOG_CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(record);
+            self.log_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        log.push_back(record);
+        self.changed();
+    }
+
+    fn changed(&self) {
+        if let Some(on_change) = self.on_change.get() {
+            on_change();
+        }
+    }
+}
+
+impl fmt::Debug for InvocationCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvocationCore")
+            .field("id", &self.id)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,7 +144,15 @@ impl ActionContext {
     /// Set the progress value shown in the invocation's JSON (e.g. a percentage).
     pub fn set_progress(&self, progress: impl Serialize) {
         let value = serde_json::to_value(progress).ok();
-        *self.core.progress.lock().unwrap_or_else(|e| e.into_inner()) = value;
+        let changed = {
+            let mut current = self.core.progress.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = *current != value;
+            *current = value;
+            changed
+        };
+        if changed {
+            self.core.changed();
+        }
     }
 
     /// The log records captured so far, oldest first.

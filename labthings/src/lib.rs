@@ -9,6 +9,7 @@ pub mod config;
 pub mod constraints;
 mod context;
 mod doc;
+pub mod event;
 mod logs;
 mod naming;
 mod panic;
@@ -89,6 +90,13 @@ pub use labthings_macros::slot;
 /// hooks of the Things its slots name); a failure stops the start.
 pub use labthings_macros::on_start;
 
+pub use event::{Event, EventSubscription};
+/// Declare an event of a Thing: an `#[event]` field of type [`Event<T>`](crate::Event),
+/// emitted by Rust code with [`Event::emit`](crate::Event::emit) and delivered to every
+/// subscriber in order (WebSocket `subscribeevent`, Server-Sent Events, Rust
+/// [`Event::subscribe`](crate::Event::subscribe)). Its doc comment gives its TD title and
+/// description, `T` its `data` schema; see [`event`](mod@crate::event).
+pub use labthings_macros::event;
 /// Declare the stop hook of a Thing: an `#[on_stop]` method, like `#[on_start]`, runs on
 /// graceful shutdown after running invocations were cancelled, in reverse start order, within
 /// the shutdown deadline.

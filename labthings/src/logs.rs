@@ -127,11 +127,11 @@ mod tests {
     #[test]
     fn a_panic_restores_the_thread_invocation() {
         let invocation = InvocationCore::new(uuid::Uuid::new_v4());
-        let result = std::panic::catch_unwind(|| {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             on_thread(Some(invocation.clone()), || -> () {
                 panic!("device code panicked")
             })
-        });
+        }));
         assert!(result.is_err());
         assert!(
             current().is_none(),

@@ -161,7 +161,7 @@ impl<T, M> Property<T, M> {
             return;
         }
         match serde_json::to_string(&**self.value.load()) {
-            Ok(json) => self.topic.publish_value(Arc::from(json)),
+            Ok(json) => self.topic.publish_value(json),
             Err(error) => {
                 tracing::error!(%error, "property value could not be serialised for observers")
             }
@@ -230,7 +230,7 @@ impl<T: DeserializeOwned> Subscription<T> {
                 Delivery::Event(..) | Delivery::Message(_) => None,
             });
             if let Some(json) = latest {
-                match serde_json::from_str(&json) {
+                match serde_json::from_str(&json.json) {
                     Ok(value) => return Some(value),
                     Err(error) => tracing::error!(%error, "observed value could not be decoded"),
                 }
@@ -274,7 +274,7 @@ mod tests {
         mailbox.drain_into(&mut out);
         out.into_iter()
             .map(|d| match d {
-                Delivery::Property(_, json) => json.parse().unwrap(),
+                Delivery::Property(_, note) => note.json.parse().unwrap(),
                 Delivery::Event(..) | Delivery::Message(_) => unreachable!(),
             })
             .collect()

@@ -25,11 +25,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::table::{ActionEntry, PropertyEntry, ThingTable};
+use crate::table::{ActionEntry, EventEntry, PropertyEntry, ThingTable};
 use crate::thing::Thing;
 
 /// The WebSocket subprotocol advertised in TD forms (W3C Web Thing Protocol).
 pub const WEB_THING_PROTOCOL: &str = "webthingprotocol";
+
+/// The subprotocol of Server-Sent Events forms (WoT HTTP binding).
+pub const SSE: &str = "sse";
 
 /// The `@context` of every generated TD: valid TD 1.1, and accepted by TD 1.0 consumers.
 pub const TD_CONTEXT: [&str; 2] = [
@@ -41,18 +44,34 @@ pub const TD_CONTEXT: [&str; 2] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TdOptions {
     base: Option<String>,
+    prefix: String,
     path: String,
     bearer: bool,
+    id: Option<String>,
 }
 
 impl TdOptions {
     /// Options for a Thing published under `name` with the API `prefix` (`""` for none).
     pub fn new(prefix: &str, name: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/');
         Self {
             base: None,
-            path: format!("{}/{name}/", prefix.trim_end_matches('/')),
+            prefix: prefix.to_owned(),
+            path: format!("{prefix}/{name}/"),
             bearer: false,
+            id: None,
         }
+    }
+
+    /// Give the TD an `id` (a URI): what Web Thing Protocol messages name the Thing by.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The TD `id`, if any.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 
     /// Set the base URL: the absolute URL that relative `href`s resolve against, e.g.
@@ -81,9 +100,16 @@ impl TdOptions {
     }
 
     fn ws_href(&self) -> String {
-        let path = format!("{}ws", self.path);
+        self.ws_url(&format!("{}ws", self.path))
+    }
+
+    /// The server's shared WebSocket, on which requests name their Thing.
+    fn shared_ws_href(&self) -> String {
+        self.ws_url(&format!("{}/ws", self.prefix))
+    }
+
+    fn ws_url(&self, path: &str) -> String {
         match &self.base {
-            None => path,
             Some(base) => {
                 let base = base.trim_end_matches('/');
                 let base = if let Some(rest) = base.strip_prefix("https://") {
@@ -95,6 +121,7 @@ impl TdOptions {
                 };
                 format!("{base}{path}")
             }
+            None => path.to_owned(),
         }
     }
 }
@@ -104,6 +131,9 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
     let ws = options.ws_href();
     let mut td = Map::new();
     td.insert("@context".into(), json!(TD_CONTEXT));
+    if let Some(id) = &options.id {
+        td.insert("id".into(), id.clone().into());
+    }
     td.insert(
         "title".into(),
         table
@@ -149,19 +179,29 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
         .map(|a| (a.def.name.to_owned(), action(a, options, &ws)))
         .collect();
     td.insert("actions".into(), actions.into());
+    let events: Map<String, Value> = table
+        .events
+        .iter()
+        .map(|e| (e.def.name.to_owned(), event(e, options, &ws)))
+        .collect();
+    td.insert("events".into(), events.into());
+    // The Thing's own socket, and the server's shared one (requests name the Thing by its
+    // `id`).
+    let ops = json!([
+        "readallproperties",
+        "readmultipleproperties",
+        "observeallproperties",
+        "unobserveallproperties",
+        "queryallactions",
+        "subscribeallevents",
+        "unsubscribeallevents"
+    ]);
     td.insert(
         "forms".into(),
-        json!([{
-            "href": ws,
-            "subprotocol": WEB_THING_PROTOCOL,
-            "op": [
-                "readallproperties",
-                "readmultipleproperties",
-                "observeallproperties",
-                "unobserveallproperties",
-                "queryallactions"
-            ]
-        }]),
+        json!([
+            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ops},
+            {"href": options.shared_ws_href(), "subprotocol": WEB_THING_PROTOCOL, "op": ops}
+        ]),
     );
     Value::Object(td)
 }
@@ -201,11 +241,29 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
     if def.observable {
         ws_ops.extend(["observeproperty", "unobserveproperty"]);
     }
+    let href = format!("{}{}", options.path, def.name);
+    let mut forms = vec![
+        json!({"href": href, "op": http_ops, "contentType": "application/json"}),
+        json!({"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ws_ops}),
+    ];
+    if def.observable {
+        // `GET` with `Accept: text/event-stream`: the current value, then each change.
+        forms.push(json!({"href": href, "op": ["observeproperty"], "subprotocol": SSE}));
+    }
+    out.insert("forms".into(), forms.into());
+    Value::Object(out)
+}
+
+fn event<T>(e: &EventEntry<T>, options: &TdOptions, ws: &str) -> Value {
+    let def = e.def;
+    let mut out = Map::new();
+    insert_doc(&mut out, &def.doc, def.name);
+    out.insert("data".into(), e.schema.clone());
     out.insert(
         "forms".into(),
         json!([
-            {"href": format!("{}{}", options.path, def.name), "op": http_ops, "contentType": "application/json"},
-            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ws_ops}
+            {"href": format!("{}{}", options.path, def.name), "op": ["subscribeevent"], "subprotocol": SSE},
+            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["subscribeevent", "unsubscribeevent"]}
         ]),
     );
     Value::Object(out)

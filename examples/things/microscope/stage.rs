@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use labthings::{ActionContext, thing};
+use labthings::{ActionContext, Event, thing};
 use serde::{Deserialize, Serialize};
 
 /// A position of the stage, in steps.
@@ -46,6 +46,17 @@ impl Default for Limits {
     }
 }
 
+/// The data of the `moved` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Moved {
+    /// Where the move started.
+    pub from: Position,
+    /// Where it ended.
+    pub to: Position,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
 /// Why a move failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MoveError {
@@ -80,6 +91,9 @@ pub struct Stage {
     /// How far the stage may move.
     #[property(setting, observable)]
     pub limits: Limits,
+    /// Emitted after each move that reached its target.
+    #[event]
+    pub moved: Event<Moved>,
     connected: AtomicBool,
 }
 
@@ -148,6 +162,7 @@ impl Stage {
             moving: false.into(),
             speed: 20_000.0.into(),
             limits: Limits::default().into(),
+            moved: Event::new(),
             connected: AtomicBool::new(false),
         }
     }
@@ -179,6 +194,7 @@ impl Stage {
             .ceil()
             .max(1.0) as u32;
         self.moving.set(true);
+        let started = std::time::Instant::now();
         let mut interval = tokio::time::interval(TICK);
         for tick in 1..=ticks {
             tokio::select! {
@@ -198,6 +214,11 @@ impl Stage {
             ctx.set_progress((100.0 * f).round() as u32);
         }
         self.moving.set(false);
+        self.moved.emit(Moved {
+            from,
+            to,
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
         Ok(to)
     }
 }

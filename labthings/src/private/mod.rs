@@ -15,13 +15,15 @@ use serde_json::Value;
 
 pub use crate::constraints::{HasLength, Numeric, Textual};
 pub use crate::doc::Doc;
+pub use crate::event::EventField;
 pub use crate::naming::check_affordance;
 use crate::problem::Problem;
 use crate::property::Property;
 pub use crate::slot::{AnyThing, SlotCell, SlotKind};
 pub use crate::table::{
-    ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, Getter, HookFn, ImplParts,
-    InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StructParts, ThingTable,
+    ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, EventDef, Getter, HookFn,
+    ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StructParts,
+    ThingTable,
 };
 pub use output::{
     HookReturn, Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
@@ -31,7 +33,10 @@ pub use output::{
 
 /// The message broker, for the benchmarks.
 pub mod broker {
-    pub use crate::broker::{Delivery, Mailbox, MailboxLimits, SharedJson, Topic};
+    pub use crate::broker::{
+        Delivery, History, HistoryLimits, Key, Mailbox, MailboxLimits, Note, Published, SharedJson,
+        Topic,
+    };
 }
 
 /// Implemented by `#[thing]` only: [`Thing`](crate::Thing) cannot be implemented by hand.
@@ -52,6 +57,8 @@ pub trait StructTable: Sized + 'static {
     const PROPERTIES: &'static [PropertyDef<Self>];
     /// Slots.
     const SLOTS: &'static [SlotDef<Self>];
+    /// Events.
+    const EVENTS: &'static [EventDef<Self>];
 }
 
 /// The tables `#[thing]` generates from an impl block.
@@ -207,8 +214,8 @@ pub fn blocking<R: Send + 'static>(
     })
 }
 
-/// Whether the `#[thing]` struct `T` declares a property called `name`: the compile-time
-/// check that an impl block does not reuse a name of the struct.
+/// Whether the `#[thing]` struct `T` declares a property or an event called `name`: the
+/// compile-time check that an impl block does not reuse a name of the struct.
 pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
     let properties = T::PROPERTIES;
     let mut i = 0;
@@ -218,7 +225,29 @@ pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
         }
         i += 1;
     }
+    let events = T::EVENTS;
+    let mut i = 0;
+    while i < events.len() {
+        if crate::naming::contains(&[events[i].name], name) {
+            return true;
+        }
+        i += 1;
+    }
     false
+}
+
+/// The publish point of an `#[event]` field: where a field that is not an
+/// [`Event`](crate::Event) is reported.
+pub fn event_topic<F: EventField>(field: &F) -> &crate::broker::Topic {
+    field.topic()
+}
+
+/// The schema of an `#[event]` field's data.
+pub fn event_schema<F: EventField>(generator: &mut SchemaGenerator) -> Schema
+where
+    F::Data: JsonSchema,
+{
+    schema::<F::Data>(generator)
 }
 
 /// Entry points for the benchmarks of internal message handling.
@@ -237,6 +266,16 @@ pub mod bench {
 
     /// Format a Web Thing Protocol notification (`thing_id`, `name`, `value`: JSON).
     pub fn wtp_property_notification(thing_id: &str, name: &str, value: &str) -> String {
-        crate::server::ws::messages::property_notification(thing_id, name, value, None)
+        use crate::server::ws::messages::{Notification, notification};
+        notification(&Notification {
+            thing_id,
+            message_id: uuid::Uuid::new_v4(),
+            operation: "observeproperty",
+            name,
+            member: "value",
+            value,
+            at: std::time::SystemTime::now(),
+            correlation: None,
+        })
     }
 }

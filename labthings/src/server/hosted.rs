@@ -8,7 +8,7 @@ use futures_util::FutureExt;
 use serde_json::Value;
 
 use crate::__private::StoredValue;
-use crate::broker::Mailbox;
+use crate::broker::{History, HistoryLimits, Key, Mailbox, Note, Topic};
 use crate::context::ActionContext;
 use crate::problem::Problem;
 use crate::server::device::Device;
@@ -28,8 +28,16 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     /// Whether changes of the property are published.
     fn observable(&self, index: usize) -> bool;
     /// Subscribe `mailbox` to an observable property under `slot`, queueing its current
-    /// value first when `with_current`. Returns `false` if the property is not observable.
-    fn observe(&self, index: usize, mailbox: &Arc<Mailbox>, slot: u32, with_current: bool) -> bool;
+    /// value first when `with_current` (as the notification of resume point `seq`).
+    /// Returns `false` if the property is not observable.
+    fn observe(
+        &self,
+        index: usize,
+        mailbox: &Arc<Mailbox>,
+        slot: u32,
+        with_current: bool,
+        seq: Option<u64>,
+    ) -> bool;
     fn unobserve(&self, index: usize, mailbox: &Arc<Mailbox>);
     /// Whether clients may read / write the property.
     fn readable(&self, index: usize) -> bool;
@@ -39,6 +47,14 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn write(&self, index: usize, value: Value) -> Pending<()>;
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
+    fn event_count(&self) -> usize;
+    fn event_name(&self, index: usize) -> &'static str;
+    fn event_topic(&self, index: usize) -> &Topic;
+    /// Record the Thing's notifications (observable properties, events) from now on, so
+    /// that clients can resume.
+    fn keep_history(&self, limits: HistoryLimits);
+    /// Its history, once kept.
+    fn history(&self) -> Option<&Arc<History>>;
     fn action_topic(&self, index: usize) -> &crate::broker::Topic;
     /// The number of invocations of the action pending or running.
     fn action_running(&self, index: usize) -> &std::sync::atomic::AtomicUsize;
@@ -80,6 +96,7 @@ pub(crate) struct Hosted<T: Thing> {
     action_topics: Vec<crate::broker::Topic>,
     action_running: Vec<std::sync::atomic::AtomicUsize>,
     holder: std::sync::Mutex<Option<(uuid::Uuid, &'static str)>>,
+    history: std::sync::OnceLock<Arc<History>>,
 }
 
 impl<T: Thing> Hosted<T> {
@@ -96,6 +113,7 @@ impl<T: Thing> Hosted<T> {
                 .collect(),
             action_running: table.actions.iter().map(|_| Default::default()).collect(),
             holder: std::sync::Mutex::new(None),
+            history: std::sync::OnceLock::new(),
         }
     }
 }
@@ -173,7 +191,14 @@ impl<T: Thing> DynThing for Hosted<T> {
             .is_some()
     }
 
-    fn observe(&self, index: usize, mailbox: &Arc<Mailbox>, slot: u32, with_current: bool) -> bool {
+    fn observe(
+        &self,
+        index: usize,
+        mailbox: &Arc<Mailbox>,
+        slot: u32,
+        with_current: bool,
+        seq: Option<u64>,
+    ) -> bool {
         let def = self.table.properties[index].def;
         let Some(field) = def.observed_field(&self.thing) else {
             return false;
@@ -181,7 +206,11 @@ impl<T: Thing> DynThing for Hosted<T> {
         if with_current && def.readable() {
             field.topic().subscribe_with_current(mailbox, slot, || {
                 let json = field.read_json().ok()?;
-                Some(Arc::from(Box::<str>::from(json)))
+                Some(Arc::new(Note {
+                    seq,
+                    at: std::time::SystemTime::now(),
+                    json: Box::<str>::from(json),
+                }))
             });
         } else {
             field.topic().subscribe(mailbox, slot);
@@ -268,6 +297,43 @@ impl<T: Thing> DynThing for Hosted<T> {
 
     fn action_topic(&self, index: usize) -> &crate::broker::Topic {
         &self.action_topics[index]
+    }
+
+    fn event_count(&self) -> usize {
+        self.table.events.len()
+    }
+
+    fn event_name(&self, index: usize) -> &'static str {
+        self.table.events[index].def.name
+    }
+
+    fn event_topic(&self, index: usize) -> &Topic {
+        (self.table.events[index].def.topic)(&self.thing)
+    }
+
+    fn keep_history(&self, limits: HistoryLimits) {
+        let history = History::new(limits);
+        if self.history.set(history.clone()).is_err() {
+            return;
+        }
+        let properties = (0..self.property_count()).filter_map(|i| {
+            let field = self.table.properties[i].def.observed_field(&self.thing)?;
+            Some((field.topic(), Key::Property(i as u32)))
+        });
+        let events = (0..self.event_count()).map(|i| (self.event_topic(i), Key::Event(i as u32)));
+        for (topic, key) in properties.chain(events) {
+            if !topic.record_into(&history, key) {
+                tracing::warn!(
+                    thing = &*self.name,
+                    "this Thing is published twice: clients of this publication cannot resume (its notifications are recorded by the other)"
+                );
+                return;
+            }
+        }
+    }
+
+    fn history(&self) -> Option<&Arc<History>> {
+        self.history.get()
     }
 
     fn action_running(&self, index: usize) -> &std::sync::atomic::AtomicUsize {

@@ -14,6 +14,7 @@ use crate::problem::Problem;
 use crate::server::ServerState;
 use crate::server::extract::{Body, Segments, not_allowed};
 use crate::server::invocations::Invocation;
+use crate::server::sse;
 use crate::table::Affordance;
 use crate::td::TdOptions;
 
@@ -35,6 +36,7 @@ pub(crate) fn routes(state: Arc<ServerState>) -> Router {
         )
         .route("/{thing}", get_only(get(redirect_to_td)))
         .route("/{thing}/", get_only(get(thing_description)))
+        .route("/ws", get_only(get(crate::server::ws::upgrade_shared)))
         .route("/{thing}/ws", get_only(get(crate::server::ws::upgrade)))
         .route(
             "/{thing}/{name}",
@@ -90,8 +92,11 @@ impl ServerState {
     }
 
     fn td_options(&self, name: &str, headers: &HeaderMap) -> TdOptions {
-        let options =
+        let mut options =
             TdOptions::new(&self.prefix, name).with_base(format!("{}/", self.origin(headers)));
+        if let Some(entry) = self.things.get(name) {
+            options = options.with_id(&entry.id);
+        }
         if self.policy.tokens.enabled() {
             options.with_bearer_security()
         } else {
@@ -167,7 +172,7 @@ fn resolve<'s>(
     let entry = state.lookup_thing(thing)?;
     let affordance = entry.thing.lookup(name).ok_or_else(|| {
         Problem::not_found(format!(
-            "Thing '{thing}' has no property or action called '{name}'"
+            "Thing '{thing}' has no property, action or event called '{name}'"
         ))
     })?;
     Ok((entry, affordance))
@@ -189,7 +194,28 @@ async fn read_affordance(
 ) -> Result<Response, Problem> {
     let headers = request.headers();
     let (entry, affordance) = resolve(&state, &thing, &name)?;
+    let stream = sse::wanted(headers);
     match affordance {
+        Affordance::Property(i) if stream => {
+            if !entry.thing.observable(i) {
+                return Err(Problem::new(
+                    406,
+                    format!(
+                        "property '{name}' of '{thing}' is not observable: it has no event stream"
+                    ),
+                ));
+            }
+            sse::stream(&state, &entry.thing, sse::Followed::Property(i), headers)
+        }
+        Affordance::Event(i) if stream => {
+            sse::stream(&state, &entry.thing, sse::Followed::Event(i), headers)
+        }
+        Affordance::Event(_) => Err(Problem::new(
+            406,
+            format!(
+                "'{name}' is an event: subscribe with `Accept: text/event-stream`, or over the WebSocket"
+            ),
+        )),
         Affordance::Property(i) => {
             if !entry.thing.readable(i) {
                 return Ok(method_not_allowed(
@@ -209,6 +235,14 @@ async fn read_affordance(
             list(&state, headers, Some((&thing, &name)), &page)
         }
     }
+}
+
+/// The 405 of a `PUT` or `POST` to an event.
+fn event_not_writable(name: &str) -> Response {
+    method_not_allowed(
+        format!("'{name}' is an event: subscribe to it with GET and `Accept: text/event-stream`"),
+        "GET",
+    )
 }
 
 /// A 503 problem says when to try again.
@@ -259,6 +293,7 @@ async fn write_property(
             format!("'{name}' is an action: invoke it with POST"),
             "GET, POST",
         )),
+        Affordance::Event(_) => Ok(event_not_writable(&name)),
     }
 }
 
@@ -289,6 +324,7 @@ async fn invoke_action(
             format!("'{name}' is a property: read it with GET, write it with PUT"),
             "GET, PUT",
         )),
+        Affordance::Event(_) => Ok(event_not_writable(&name)),
     }
 }
 

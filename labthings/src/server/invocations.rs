@@ -73,7 +73,18 @@ pub(crate) struct Invocation {
     pub(crate) input: Value,
     time_requested: String,
     state: Mutex<State>,
+    /// Log records already carried by a status event.
+    log_published: Mutex<u64>,
+    /// A status event is scheduled (progress and log changes are published at most every
+    /// [`STATUS_INTERVAL`]), and when the last one went out.
+    status_scheduled: AtomicBool,
+    last_status: Mutex<Option<Instant>>,
 }
+
+/// The shortest interval between two status events of one invocation caused by progress or
+/// log changes: a chatty action cannot flood its observers. Changes of state are published
+/// at once.
+const STATUS_INTERVAL: Duration = Duration::from_millis(50);
 
 impl std::fmt::Debug for Invocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -187,6 +198,10 @@ impl Invocation {
         if let Some(error) = &state.error {
             out.insert("error".into(), json!(error));
         }
+        let progress = self.core.progress.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(progress) = &*progress {
+            out.insert("progress".into(), progress.clone());
+        }
         out.insert("timeRequested".into(), self.time_requested.clone().into());
         if let Some(t) = &state.time_completed {
             out.insert("timeEnded".into(), t.clone().into());
@@ -194,8 +209,10 @@ impl Invocation {
         Value::Object(out)
     }
 
-    /// The `actionStatus` payload of the LabThings WebSocket dialect. Its `href` is a path,
-    /// made absolute by each connection.
+    /// The `actionStatus` payload of the LabThings WebSocket dialect (from which the Web
+    /// Thing Protocol's status notifications are made too): the invocation's state, progress
+    /// and times, and in `logged` the log records emitted since the previous status event.
+    /// Its `href` is a path, made absolute by each connection.
     pub(crate) fn status_event(&self, prefix: &str) -> Value {
         let state = self.lock();
         let mut data = serde_json::Map::new();
@@ -209,7 +226,27 @@ impl Invocation {
         if state.output.is_some() {
             data.insert("output".into(), output_value(&state));
         }
+        let progress = self.core.progress.lock().unwrap_or_else(|e| e.into_inner());
+        data.insert("progress".into(), json!(*progress));
+        drop(progress);
+        data.insert("timeRequested".into(), self.time_requested.clone().into());
+        data.insert("timeCompleted".into(), json!(state.time_completed));
+        data.insert("logged".into(), self.new_log_records().into());
         Value::Object(data)
+    }
+
+    /// The log records not yet carried by a status event (of those still kept).
+    fn new_log_records(&self) -> Vec<Value> {
+        let log = self.core.log.lock().unwrap_or_else(|e| e.into_inner());
+        let total = self.core.log_total.load(Ordering::Relaxed);
+        let mut published = self.log_published.lock().unwrap_or_else(|e| e.into_inner());
+        let first_kept = total - log.len() as u64;
+        let skip = (*published).max(first_kept) - first_kept;
+        *published = total;
+        log.iter()
+            .skip(skip as usize)
+            .map(|record| json!(record))
+            .collect()
     }
 }
 
@@ -389,6 +426,18 @@ impl Invocations {
         action_index: usize,
         input: Value,
     ) -> Result<Arc<Invocation>, Problem> {
+        self.start_with(thing, action_index, input, |_| {})
+    }
+
+    /// As [`start`](Self::start), calling `before` with the invocation before its first
+    /// status event is published and before it runs.
+    pub(crate) fn start_with(
+        self: &Arc<Self>,
+        thing: Arc<dyn DynThing>,
+        action_index: usize,
+        input: Value,
+        before: impl FnOnce(&Arc<Invocation>),
+    ) -> Result<Arc<Invocation>, Problem> {
         let id = Uuid::new_v4();
         self.admit(&*thing, action_index, id)?;
         let thing_name = thing.name().clone();
@@ -416,11 +465,21 @@ impl Invocations {
                 output: None,
                 error: None,
             }),
+            log_published: Mutex::new(0),
+            status_scheduled: AtomicBool::new(false),
+            last_status: Mutex::new(None),
         });
+        let (this, weak) = (Arc::downgrade(self), Arc::downgrade(&invocation));
+        let _ = invocation.core.on_change.set(Box::new(move || {
+            if let (Some(this), Some(invocation)) = (this.upgrade(), weak.upgrade()) {
+                this.progressed(&invocation);
+            }
+        }));
         self.map
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(invocation.id(), invocation.clone());
+        before(&invocation);
         self.publish(&*thing, &invocation);
         let this = self.clone();
         let inv = invocation.clone();
@@ -432,7 +491,48 @@ impl Invocations {
         let topic = thing.action_topic(invocation.action_index);
         if topic.has_subscribers() {
             let event = invocation.status_event(&self.prefix).to_string();
-            topic.publish_event(Arc::from(event));
+            topic.publish_event(event);
+        }
+        *invocation
+            .last_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// The progress or the log of a running invocation changed: publish its status now, or
+    /// at the end of the current [`STATUS_INTERVAL`].
+    fn progressed(self: &Arc<Self>, invocation: &Arc<Invocation>) {
+        let topic = invocation.thing_ref.action_topic(invocation.action_index);
+        if !topic.has_subscribers() || invocation.status_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let last = *invocation
+            .last_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let due = last.map_or(Instant::now(), |at| at + STATUS_INTERVAL);
+        let publish = {
+            let (this, invocation) = (self.clone(), invocation.clone());
+            move || {
+                invocation.status_scheduled.store(false, Ordering::Release);
+                // Its final status event (sent at once) already carries everything.
+                if !invocation.lock().status.is_finished() {
+                    this.publish(&*invocation.thing_ref, &invocation);
+                }
+            }
+        };
+        if due <= Instant::now() {
+            publish();
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep_until(due.into()).await;
+                    publish();
+                });
+            }
+            Err(_) => publish(),
         }
     }
 

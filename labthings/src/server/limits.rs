@@ -35,6 +35,27 @@ pub struct Limits {
     /// How long a graceful shutdown waits for connections to finish (default 10 s); then the
     /// server stops regardless.
     pub shutdown_deadline: Duration,
+    /// Server-Sent Events streams open at once, server-wide (default 1024); further ones get
+    /// 503.
+    pub max_event_streams: usize,
+    /// Notifications (property changes, events) each Thing keeps so that clients can resume
+    /// after a dropped connection (default 1024; 0: none).
+    pub history: usize,
+    /// Bytes of JSON each Thing's history keeps at most (default 4 MiB).
+    pub history_bytes: usize,
+    /// How long a notification stays in its Thing's history (default 10 minutes).
+    pub history_age: Duration,
+}
+
+impl Limits {
+    /// The bounds of each Thing's history.
+    pub(crate) fn history(&self) -> crate::broker::HistoryLimits {
+        crate::broker::HistoryLimits {
+            entries: self.history,
+            bytes: self.history_bytes,
+            age: self.history_age,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -50,6 +71,10 @@ impl Default for Limits {
             page: 100,
             max_page: 1000,
             shutdown_deadline: Duration::from_secs(10),
+            max_event_streams: 1024,
+            history: 1024,
+            history_bytes: 4 << 20,
+            history_age: Duration::from_secs(600),
         }
     }
 }

@@ -10,6 +10,7 @@ mod limits;
 pub(crate) mod security;
 mod serve;
 mod settings;
+mod sse;
 mod tls;
 pub(crate) mod ws;
 
@@ -36,19 +37,26 @@ use security::auth::Tokens;
 use security::{GuardLayer, Policy};
 pub use serve::Serve;
 pub use tls::{Tls, TlsError};
+use ws::ThingView;
 pub use ws::WsLimits;
 
 /// One published Thing.
 pub(crate) struct Entry {
     pub(crate) thing: Arc<dyn DynThing>,
-    /// The property names as JSON strings, shared by the WebSocket connections.
-    pub(crate) names_json: Arc<[Box<str>]>,
+    /// Its TD `id`.
+    pub(crate) id: String,
+    /// What its WebSocket connections know of it (one view: the socket's own Thing).
+    pub(crate) views: Arc<[Arc<ThingView>]>,
 }
 
 /// What the request handlers share.
 pub(crate) struct ServerState {
     pub(crate) things: HashMap<String, Entry>,
     pub(crate) order: Vec<String>,
+    /// Every Thing, in order, for the shared WebSocket `/ws`.
+    pub(crate) views: Arc<[Arc<ThingView>]>,
+    /// One per Server-Sent Events stream that may open.
+    pub(crate) stream_permits: Arc<tokio::sync::Semaphore>,
     pub(crate) prefix: String,
     pub(crate) invocations: Arc<Invocations>,
     pub(crate) ws: WsLimits,
@@ -118,6 +126,10 @@ pub struct ThingServer {
     device_threads: usize,
     settings_dir: std::path::PathBuf,
     slot_names: SlotNames,
+    /// Names this server in the TD `id`s of its Things.
+    server_id: String,
+    /// TD `id`s given explicitly, by Thing name.
+    thing_ids: HashMap<String, String>,
     shutdown: CancellationToken,
     prepared: Option<Prepared>,
 }
@@ -163,9 +175,34 @@ impl ThingServer {
             device_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             settings_dir: std::path::PathBuf::from("settings"),
             slot_names: SlotNames::new(),
+            server_id: default_server_id(),
+            thing_ids: HashMap::new(),
             shutdown: CancellationToken::new(),
             prepared: None,
         }
+    }
+
+    /// Name this server in the TD `id` of each Thing, `urn:labthings:{server_id}:{thing}`
+    /// (default: the machine's host name). The `id` is what Web Thing Protocol clients name
+    /// a Thing by, so it should stay the same across restarts.
+    pub fn server_id(mut self, id: &str) -> Self {
+        self.server_id = id.to_owned();
+        self
+    }
+
+    /// Give Thing `thing` the TD `id` `id` (a URI), instead of the one made from the
+    /// [`server_id`](Self::server_id).
+    pub fn thing_id(mut self, thing: &str, id: &str) -> Self {
+        self.thing_ids.insert(thing.to_owned(), id.to_owned());
+        self
+    }
+
+    /// The TD `id` of Thing `name`.
+    fn id_of(&self, name: &str) -> String {
+        self.thing_ids
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| thing_urn(&self.server_id, name))
     }
 
     /// Publish `thing` at `/{name}/`.
@@ -380,6 +417,7 @@ impl ThingServer {
         })?;
         let order = lifecycle::connect_slots(&self.things, &self.slot_names)?;
         for (_, thing) in &self.things {
+            thing.keep_history(self.limits.history());
             settings::load(&self.settings_dir, &**thing);
         }
         let things = self.things.iter().map(|(_, t)| t.clone()).collect();
@@ -417,12 +455,19 @@ impl ThingServer {
         );
         let mut things = HashMap::new();
         let mut order = Vec::new();
-        for (name, thing) in self.things {
+        let mut views = Vec::new();
+        for (name, thing) in &self.things {
             order.push(name.clone());
-            let names_json = (0..thing.property_count())
-                .map(|i| ws::messages::json_string(thing.property_name(i)).into_boxed_str())
-                .collect();
-            things.insert(name, Entry { thing, names_json });
+            let id = self.id_of(name);
+            let td_path = format!("{}/{name}/", self.prefix);
+            let view = Arc::new(ThingView::new(thing.clone(), id.clone(), td_path));
+            views.push(view.clone());
+            let entry = Entry {
+                thing: thing.clone(),
+                id,
+                views: Arc::from([view]),
+            };
+            things.insert(name.clone(), entry);
         }
         let policy = Arc::new(Policy {
             hosts: security::hosts::HostPolicy::new(bind, &self.allowed_hosts),
@@ -433,6 +478,8 @@ impl ThingServer {
         let state = Arc::new(ServerState {
             things,
             order,
+            views: Arc::from(views),
+            stream_permits: Arc::new(tokio::sync::Semaphore::new(self.limits.max_event_streams)),
             prefix: self.prefix.clone(),
             invocations,
             ws: self.ws,
@@ -515,5 +562,30 @@ impl ShutdownHandle {
     /// Cancel every running invocation and close every WebSocket with 1001.
     pub fn shutdown(&self) {
         self.token.cancel();
+    }
+}
+
+/// The TD `id` of Thing `name` of server `server_id`.
+pub(crate) fn thing_urn(server_id: &str, name: &str) -> String {
+    format!("urn:labthings:{server_id}:{name}")
+}
+
+/// The machine's host name, as it may stand in a URN: other characters become `-`.
+pub(crate) fn default_server_id() -> String {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let id: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if id.is_empty() {
+        "localhost".to_owned()
+    } else {
+        id
     }
 }

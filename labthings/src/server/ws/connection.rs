@@ -7,150 +7,433 @@
 //! writing a property) runs concurrently with the others, up to
 //! [`WsLimits::max_in_flight`](super::WsLimits::max_in_flight) per socket, so a slow getter
 //! delays neither notifications nor other requests. Everything the writer sends comes through
-//! the connection's mailbox, in order: replies, property changes, action status events.
+//! the connection's mailbox, in order: replies, property changes, events, action status.
+//!
+//! A connection serves one Thing (`/{thing}/ws`) or every Thing of the server (`/ws`, where
+//! each request names its Thing with `thingID`). Each subscription has a *slot*: the
+//! position of its Thing among the connection's ([`slot`]), and within the Thing its
+//! properties, then its actions, then its events.
 
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 
-use super::messages::{close, property_notification, property_status};
+use super::messages::{self, close};
 use super::{labthings, wtp};
-use crate::broker::{Delivery, Mailbox, MailboxLimits};
+use crate::broker::history::Unresumable;
+use crate::broker::{Delivery, Key, Mailbox, MailboxLimits, Note};
+use crate::problem::Problem;
 use crate::server::ServerState;
 use crate::server::hosted::DynThing;
 use crate::server::security::Granted;
 use crate::table::BoxFuture;
 
-/// What one connection knows of its Thing and its client.
-pub(crate) struct Context {
-    pub(crate) state: Arc<ServerState>,
+/// What a connection knows of one of its Things: computed once per server.
+pub(crate) struct ThingView {
     pub(crate) thing: Arc<dyn DynThing>,
-    /// The Thing's identifier in Web Thing Protocol messages (the URL of its TD).
+    /// The Thing's identifier in Web Thing Protocol messages: its TD `id`.
     pub(crate) thing_id: String,
     /// [`thing_id`](Self::thing_id) as a JSON string, for notifications.
     pub(crate) thing_id_json: String,
-    /// The absolute URL of the server root as the client addressed it.
-    pub(crate) origin: String,
-    /// The property names as JSON strings, for notifications.
-    pub(crate) names_json: Arc<[Box<str>]>,
-    /// Whether the client negotiated the `webthingprotocol` subprotocol: unparseable
-    /// messages are then answered in that dialect.
-    pub(crate) wtp_default: bool,
-    /// What the client's token allows.
-    pub(crate) granted: Granted,
+    /// The path of its TD (`{prefix}/{name}/`): a `thingID` may be the TD's URL.
+    pub(crate) td_path: String,
+    /// The property names, then the event names, as JSON strings, for notifications.
+    pub(crate) property_names_json: Box<[Box<str>]>,
+    pub(crate) event_names_json: Box<[Box<str>]>,
+}
+
+impl ThingView {
+    pub(crate) fn new(thing: Arc<dyn DynThing>, thing_id: String, td_path: String) -> Self {
+        let json = messages::json_string;
+        Self {
+            thing_id_json: json(&thing_id),
+            thing_id,
+            td_path,
+            property_names_json: (0..thing.property_count())
+                .map(|i| json(thing.property_name(i)).into_boxed_str())
+                .collect(),
+            event_names_json: (0..thing.event_count())
+                .map(|i| json(thing.event_name(i)).into_boxed_str())
+                .collect(),
+            thing,
+        }
+    }
+
+    /// Whether a request's `thingID` names this Thing: its TD `id`, or the URL (or path) of
+    /// its TD, with or without the trailing slash.
+    fn is_named_by(&self, id: &str) -> bool {
+        if id == self.thing_id {
+            return true;
+        }
+        let path = match id.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => id,
+        };
+        path == self.td_path || Some(path) == self.td_path.strip_suffix('/')
+    }
+
+    /// The local slot of property `i`, action `i`, event `i`.
+    fn local(&self, target: Target) -> usize {
+        let thing = &self.thing;
+        match target {
+            Target::Property(i) => i,
+            Target::Action(i) => thing.property_count() + i,
+            Target::Event(i) => thing.property_count() + thing.action_count() + i,
+        }
+    }
+
+    fn slot_count(&self) -> usize {
+        let thing = &self.thing;
+        thing.property_count() + thing.action_count() + thing.event_count()
+    }
+}
+
+/// What a subscription is to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Property(usize),
+    Action(usize),
+    Event(usize),
+}
+
+/// The slot number of `local` on the connection's Thing number `view`.
+fn slot(view: usize, local: usize) -> u32 {
+    ((view as u32) << 16) | local as u32
 }
 
 /// How the notifications of one subscription are formatted.
 #[derive(Clone, Debug)]
 pub(crate) enum Format {
     LabThings,
-    /// With the subscribing request's `correlationID`, as JSON text.
+    /// A Web Thing Protocol notification of `operation`, with the subscribing request's
+    /// `correlationID` as JSON text.
     Wtp {
+        operation: &'static str,
         correlation: Option<Box<str>>,
+    },
+    /// The status changes of an action: to LabThings observers, and to the invocations
+    /// this connection watches.
+    Action {
+        labthings: bool,
+        watches: Vec<Watch>,
     },
 }
 
-/// Something to do for the client, in order.
-pub(crate) enum Command {
-    /// Send a message.
-    Send(String),
-    /// Subscribe to property `index`, queueing its current value first when `with_current`.
-    ObserveProperty {
-        index: usize,
-        format: Format,
-        with_current: bool,
-    },
-    /// Stop observing property `index`.
-    UnobserveProperty { index: usize },
-    /// Subscribe to the status changes of action `index` (LabThings dialect).
-    ObserveAction { index: usize },
+/// An invocation whose status a Web Thing Protocol client asked to follow.
+#[derive(Clone, Debug)]
+pub(crate) struct Watch {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) correlation: Option<Box<str>>,
+    /// `synchronous`: one response when it ends, instead of notifications.
+    pub(crate) synchronous: bool,
 }
 
 /// What handling one message produced.
 pub(crate) enum Dispatch {
-    /// Commands to run now, in order.
-    Now(Vec<Command>),
-    /// Commands that device code will produce.
-    Later(BoxFuture<Vec<Command>>),
+    /// It was handled (its replies are queued).
+    Done,
+    /// Device code will complete it.
+    Later(BoxFuture<()>),
     /// The client closed the connection.
     Close,
 }
 
+/// The outcome of resuming from a `lastNotificationID`.
+pub(crate) type Resumed = Result<(), Unresumable>;
+
+/// One connection.
+pub(crate) struct Context {
+    pub(crate) state: Arc<ServerState>,
+    /// Its Things: one (`/{thing}/ws`), or all (`/ws`).
+    pub(crate) views: Arc<[Arc<ThingView>]>,
+    /// `/ws`: every request names its Thing.
+    pub(crate) shared: bool,
+    /// The absolute URL of the server root as the client addressed it.
+    pub(crate) origin: String,
+    /// Whether the client negotiated the `webthingprotocol` subprotocol: unparseable
+    /// messages are then answered in that dialect.
+    pub(crate) wtp_default: bool,
+    /// What the client's token allows.
+    pub(crate) granted: Granted,
+    /// Everything sent to the client, in order.
+    pub(crate) mailbox: Arc<Mailbox>,
+    /// The format of each subscription, per Thing; empty until the first subscription, so
+    /// that idle connections stay small.
+    slots: Mutex<Vec<Vec<Option<Format>>>>,
+}
+
 impl Context {
+    pub(crate) fn new(
+        state: Arc<ServerState>,
+        views: Arc<[Arc<ThingView>]>,
+        shared: bool,
+        origin: String,
+        granted: Granted,
+    ) -> Self {
+        let mailbox = Mailbox::new(MailboxLimits {
+            queue: state.ws.queue,
+            max_events: state.ws.max_events,
+        });
+        Self {
+            state,
+            views,
+            shared,
+            origin,
+            wtp_default: false,
+            granted,
+            mailbox,
+            slots: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The connection, when the client negotiated the `webthingprotocol` subprotocol (or
+    /// not).
+    pub(crate) fn speaking_wtp(mut self, wtp_default: bool) -> Self {
+        self.wtp_default = wtp_default;
+        self
+    }
+
+    /// Queue a message for the client.
+    pub(crate) fn send(&self, text: String) {
+        self.mailbox.push_message(Arc::from(text));
+    }
+
+    /// The Thing a request is about: the connection's own, or on `/ws` the one its
+    /// `thingID` names.
+    pub(crate) fn view(&self, thing_id: Option<&Value>) -> Result<usize, Problem> {
+        if !self.shared {
+            return Ok(0);
+        }
+        let Some(id) = thing_id.and_then(Value::as_str) else {
+            return Err(Problem::bad_request(
+                "on the server's shared socket, every request names its Thing with 'thingID' (the `id` of its TD, or its TD's URL)",
+            ));
+        };
+        self.views
+            .iter()
+            .position(|v| v.is_named_by(id))
+            .ok_or_else(|| Problem::not_found(format!("this server has no Thing '{id}'")))
+    }
+
     /// Handle one message from the client.
     fn dispatch(self: &Arc<Self>, message: Message) -> Dispatch {
         match message {
             Message::Text(text) => self.on_text(text.as_str()),
-            Message::Binary(_) => Dispatch::Now(vec![Command::Send(
-                self.bad_request("binary frames are not supported: send JSON text frames"),
-            )]),
+            Message::Binary(_) => {
+                self.send(
+                    self.bad_request("binary frames are not supported: send JSON text frames"),
+                );
+                Dispatch::Done
+            }
             Message::Close(_) => Dispatch::Close,
-            Message::Ping(_) | Message::Pong(_) => Dispatch::Now(Vec::new()),
+            Message::Ping(_) | Message::Pong(_) => Dispatch::Done,
         }
     }
 
     fn on_text(self: &Arc<Self>, text: &str) -> Dispatch {
         let message = match super::parse_message(text) {
             Ok(message) => message,
-            Err(detail) => return Dispatch::Now(vec![Command::Send(self.bad_request(&detail))]),
+            Err(detail) => {
+                self.send(self.bad_request(&detail));
+                return Dispatch::Done;
+            }
         };
         match message.get("messageType").and_then(|v| v.as_str()) {
             Some("request") => wtp::request(self, message),
-            Some(kind @ ("addPropertyObservation" | "addActionObservation")) => {
-                Dispatch::Now(labthings::observe(self, kind, message.get("data")))
+            Some(kind @ ("addPropertyObservation" | "addActionObservation")) if !self.shared => {
+                labthings::observe(self, kind, message.get("data"));
+                Dispatch::Done
             }
             Some(other) => {
-                let detail = format!(
-                    "unknown messageType '{other}': expected 'addPropertyObservation', 'addActionObservation' or 'request'"
-                );
-                Dispatch::Now(vec![Command::Send(wtp::bad_request_for(
-                    self, &message, &detail,
-                ))])
+                let expected = if self.shared {
+                    "'request' (the shared socket speaks the Web Thing Protocol only)"
+                } else {
+                    "'addPropertyObservation', 'addActionObservation' or 'request'"
+                };
+                let detail = format!("unknown messageType '{other}': expected {expected}");
+                self.send(wtp::bad_request_for(self, &message, &detail));
+                Dispatch::Done
             }
-            None => Dispatch::Now(vec![Command::Send(wtp::bad_request_for(
-                self,
-                &message,
-                "the message has no 'messageType'",
-            ))]),
+            None => {
+                self.send(wtp::bad_request_for(
+                    self,
+                    &message,
+                    "the message has no 'messageType'",
+                ));
+                Dispatch::Done
+            }
         }
     }
 
     /// A 400 error for a message that could not be understood, in the negotiated dialect.
     pub(crate) fn bad_request(&self, detail: &str) -> String {
         let problem = crate::problem::Problem::bad_request(detail);
-        if self.wtp_default {
+        if self.wtp_default || self.shared {
             wtp::error(self, &wtp::Request::default(), None, &problem)
         } else {
-            super::messages::labthings_error(None, None, &problem, "bad-request")
+            messages::labthings_error(None, None, &problem, "bad-request")
         }
     }
-}
 
-/// The subscriptions of a connection: slot `i < property_count` is property `i`, the
-/// following slots are the actions. Empty until the first subscription, so that idle
-/// connections stay small.
-type Slots = Mutex<Vec<Option<Format>>>;
+    /// Subscribe to `targets` of Thing `view` (properties and events; re-subscribing
+    /// replaces), then queue `reply`'s message, then what the client missed since
+    /// `last_id` (when given), then live notifications. Properties in `current` get their
+    /// current value first, unless the client resumed.
+    ///
+    /// The Thing's history is locked throughout: a notification is either replayed or
+    /// delivered live, never both, never neither.
+    pub(crate) fn subscribe(
+        &self,
+        view: usize,
+        targets: &[Target],
+        format: &Format,
+        current: bool,
+        last_id: Option<&str>,
+        reply: impl FnOnce(Option<&Resumed>) -> Option<String>,
+    ) {
+        let v = &self.views[view];
+        let thing = &v.thing;
+        let history = thing.history();
+        let locked = history.map(|h| h.view());
+        self.with_slots(view, |slots| {
+            for &target in targets {
+                slots[v.local(target)] = Some(format.clone());
+            }
+        });
+        let resumed = last_id.map(|id| match &locked {
+            Some(locked) => locked.after(id).map(|_| ()),
+            None => Err(Unresumable::Unknown),
+        });
+        if let Some(text) = reply(resumed.as_ref()) {
+            self.send(text);
+        }
+        if let (Some(id), Some(locked), Some(Ok(()))) = (last_id, &locked, &resumed) {
+            // What was missed: every event, and the latest value of each property.
+            let missed: Vec<_> = locked.after(id).map(Iterator::collect).unwrap_or_default();
+            for (i, entry) in missed.iter().enumerate() {
+                let target = match entry.key {
+                    Key::Event(e) => Target::Event(e as usize),
+                    Key::Property(p) => {
+                        let newer = missed[i + 1..].iter().any(|later| later.key == entry.key);
+                        if newer {
+                            continue;
+                        }
+                        Target::Property(p as usize)
+                    }
+                };
+                if !targets.contains(&target) {
+                    continue;
+                }
+                let slot = slot(view, v.local(target));
+                match target {
+                    Target::Event(_) => self.mailbox.push_event(slot, entry.note.clone()),
+                    _ => self.mailbox.push_value(slot, entry.note.clone()),
+                }
+            }
+        }
+        // A current value stands for everything recorded so far: resuming from it is exact.
+        let seq = locked.as_ref().map(|l| l.last());
+        let with_current = current || matches!(resumed, Some(Err(_)));
+        for &target in targets {
+            let slot = slot(view, v.local(target));
+            match target {
+                Target::Property(i) => {
+                    thing.observe(i, &self.mailbox, slot, with_current, seq);
+                }
+                Target::Event(i) => thing.event_topic(i).subscribe(&self.mailbox, slot),
+                Target::Action(i) => thing.action_topic(i).subscribe(&self.mailbox, slot),
+            }
+        }
+        drop(locked);
+    }
+
+    /// Stop the subscriptions to `targets` of Thing `view`.
+    pub(crate) fn unsubscribe(&self, view: usize, targets: &[Target]) {
+        let v = &self.views[view];
+        for &target in targets {
+            match target {
+                Target::Property(i) => v.thing.unobserve(i, &self.mailbox),
+                Target::Event(i) => {
+                    v.thing.event_topic(i).unsubscribe(&self.mailbox);
+                }
+                Target::Action(_) => continue,
+            }
+            self.with_slots(view, |slots| slots[v.local(target)] = None);
+        }
+    }
+
+    /// Follow the status of action `index`'s invocations on Thing `view`: as a LabThings
+    /// observer, or (with `watch`) one invocation for a Web Thing Protocol client.
+    pub(crate) fn observe_action(&self, view: usize, index: usize, watch: Option<Watch>) {
+        let v = &self.views[view];
+        let local = v.local(Target::Action(index));
+        self.with_slots(view, |slots| {
+            let format = slots[local].get_or_insert(Format::Action {
+                labthings: false,
+                watches: Vec::new(),
+            });
+            if let Format::Action { labthings, watches } = format {
+                match watch {
+                    Some(watch) => watches.push(watch),
+                    None => *labthings = true,
+                }
+            }
+        });
+        v.thing
+            .action_topic(index)
+            .subscribe(&self.mailbox, slot(view, local));
+    }
+
+    /// Run `f` on the slot table of Thing `view`, allocating it on first use.
+    fn with_slots<R>(&self, view: usize, f: impl FnOnce(&mut Vec<Option<Format>>) -> R) -> R {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.is_empty() {
+            slots.resize_with(self.views.len(), Vec::new);
+        }
+        let table = &mut slots[view];
+        if table.is_empty() {
+            table.resize(self.views[view].slot_count(), None);
+        }
+        f(table)
+    }
+
+    fn unsubscribe_all(&self) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        for (view, table) in slots.iter_mut().enumerate() {
+            let thing = &self.views[view].thing;
+            let (properties, actions) = (thing.property_count(), thing.action_count());
+            for (local, format) in table.iter_mut().enumerate() {
+                if format.take().is_none() {
+                    continue;
+                }
+                if local < properties {
+                    thing.unobserve(local, &self.mailbox);
+                } else if local < properties + actions {
+                    thing
+                        .action_topic(local - properties)
+                        .unsubscribe(&self.mailbox);
+                } else {
+                    thing
+                        .event_topic(local - properties - actions)
+                        .unsubscribe(&self.mailbox);
+                }
+            }
+        }
+        self.mailbox.close();
+    }
+}
 
 /// Serve one upgraded connection until either side closes it or the server shuts down.
 pub(crate) async fn run(context: Arc<Context>, socket: WebSocket) {
     let (sink, stream) = socket.split();
-    let mailbox = Mailbox::new(MailboxLimits {
-        queue: context.state.ws.queue,
-        max_events: context.state.ws.max_events,
-    });
-    let slots = Slots::default();
-    let subscriptions = Subscriptions {
-        context: &context,
-        mailbox: &mailbox,
-        slots: &slots,
-    };
     let mut sink = sink;
     let kill = context.state.kill.clone();
     let ended = tokio::select! {
-        () = write(&context, &mailbox, &slots, &mut sink) => None,
-        ended = read(&context, &subscriptions, stream) => Some(ended),
+        () = write(&context, &mut sink) => None,
+        ended = read(&context, stream) => Some(ended),
         // Past the shutdown deadline, a connection that could not be closed is dropped.
         () = kill.cancelled() => None,
     };
@@ -162,7 +445,7 @@ pub(crate) async fn run(context: Arc<Context>, socket: WebSocket) {
         Some(ReadEnd::Broken(code, reason)) => send_close(&mut sink, close(code, reason)).await,
         Some(ReadEnd::Closed) | None => {}
     }
-    subscriptions.unsubscribe_all();
+    context.unsubscribe_all();
 }
 
 /// Why reading ended.
@@ -176,15 +459,11 @@ enum ReadEnd {
 }
 
 /// Read and handle messages until the client closes the connection.
-async fn read(
-    context: &Arc<Context>,
-    subscriptions: &Subscriptions<'_>,
-    mut stream: SplitStream<WebSocket>,
-) -> ReadEnd {
+async fn read(context: &Arc<Context>, mut stream: SplitStream<WebSocket>) -> ReadEnd {
     let mut in_flight = FuturesUnordered::new();
     let max_in_flight = context.state.ws.max_in_flight.max(1);
     let max_replies = context.state.ws.max_queued_replies.max(1);
-    let mailbox = subscriptions.mailbox;
+    let mailbox = &context.mailbox;
     loop {
         // A client that does not take its replies is not read from until it does: the
         // replies it makes the server hold stay bounded.
@@ -194,7 +473,7 @@ async fn read(
             message = stream.next(), if in_flight.len() < max_in_flight && replies_taken => match message {
                 Some(Ok(message)) => {
                     match context.dispatch(message) {
-                        Dispatch::Now(commands) => subscriptions.execute(commands),
+                        Dispatch::Done => {}
                         Dispatch::Later(future) => in_flight.push(future),
                         Dispatch::Close => return ReadEnd::Closed,
                     }
@@ -204,9 +483,7 @@ async fn read(
                 Some(Err(error)) => return read_error(&error),
                 None => return ReadEnd::Closed,
             },
-            Some(commands) = in_flight.next(), if !in_flight.is_empty() => {
-                subscriptions.execute(commands);
-            }
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
         }
     }
 }
@@ -226,15 +503,11 @@ fn read_error(error: &axum::Error) -> ReadEnd {
 }
 
 /// Send what the mailbox holds until the server shuts down, the client cannot be written to,
-/// or it fell behind on action status events.
-async fn write(
-    context: &Context,
-    mailbox: &Mailbox,
-    slots: &Slots,
-    sink: &mut SplitSink<WebSocket, Message>,
-) {
+/// or it fell behind on events.
+async fn write(context: &Context, sink: &mut SplitSink<WebSocket, Message>) {
     let shutdown = context.state.invocations.shutdown.clone();
     let going_away = || close(1001, "the server is shutting down");
+    let mailbox = &context.mailbox;
     let mut batch = Vec::new();
     loop {
         tokio::select! {
@@ -249,7 +522,7 @@ async fn write(
                 tokio::select! {
                     biased;
                     () = shutdown.cancelled() => return send_close(sink, going_away()).await,
-                    delivered = deliver(context, slots, sink, &mut batch) => {
+                    delivered = deliver(context, sink, &mut batch) => {
                         if delivered.is_err() {
                             return;
                         }
@@ -270,26 +543,23 @@ const CHUNK: usize = 256;
 
 async fn deliver(
     context: &Context,
-    slots: &Slots,
     sink: &mut SplitSink<WebSocket, Message>,
     batch: &mut Vec<Delivery>,
 ) -> Result<(), axum::Error> {
     let mut pending = batch.drain(..);
     loop {
-        let texts: Vec<String> = {
-            let slots = slots.lock().unwrap_or_else(|e| e.into_inner());
-            pending
-                .by_ref()
-                .take(CHUNK)
-                .filter_map(|delivery| match delivery {
-                    Delivery::Property(slot, value) => {
-                        property_message(context, &slots, slot, &value)
+        let mut texts = Vec::new();
+        {
+            let mut slots = context.slots.lock().unwrap_or_else(|e| e.into_inner());
+            for delivery in pending.by_ref().take(CHUNK) {
+                match delivery {
+                    Delivery::Message(text) => texts.push(text.to_string()),
+                    Delivery::Property(slot, note) | Delivery::Event(slot, note) => {
+                        render(context, &mut slots, slot, &note, &mut texts);
                     }
-                    Delivery::Event(_, event) => action_message(context, &event),
-                    Delivery::Message(text) => Some(text.to_string()),
-                })
-                .collect()
-        };
+                }
+            }
+        }
         if texts.is_empty() && pending.len() == 0 {
             break;
         }
@@ -301,121 +571,68 @@ async fn deliver(
     sink.flush().await
 }
 
-fn property_message(
+/// The messages of one notification for the subscription in `slot`.
+fn render(
     context: &Context,
-    slots: &[Option<Format>],
+    slots: &mut [Vec<Option<Format>>],
     slot: u32,
-    value: &str,
-) -> Option<String> {
-    let index = slot as usize;
-    let name = &context.names_json[index];
-    match slots.get(index)?.as_ref()? {
-        Format::LabThings => Some(property_status(name, value)),
-        Format::Wtp { correlation } => Some(property_notification(
-            &context.thing_id_json,
-            name,
-            value,
-            correlation.as_deref(),
+    note: &Note,
+    out: &mut Vec<String>,
+) {
+    let (view, local) = ((slot >> 16) as usize, (slot & 0xffff) as usize);
+    let (Some(v), Some(Some(format))) = (
+        context.views.get(view),
+        slots.get_mut(view).and_then(|t| t.get_mut(local)),
+    ) else {
+        return;
+    };
+    let thing = &v.thing;
+    let (properties, actions) = (thing.property_count(), thing.action_count());
+    let id = || match (note.seq, thing.history()) {
+        (Some(seq), Some(history)) => history.id(seq),
+        _ => uuid::Uuid::new_v4(),
+    };
+    match format {
+        Format::LabThings if local < properties => out.push(messages::property_status(
+            &v.property_names_json[local],
+            &note.json,
         )),
-    }
-}
-
-fn action_message(context: &Context, event: &str) -> Option<String> {
-    let mut data: serde_json::Value = serde_json::from_str(event).ok()?;
-    if let Some(href) = data.get("href").and_then(|h| h.as_str()) {
-        data["href"] = format!("{}{href}", context.origin).into();
-    }
-    Some(serde_json::json!({"messageType": "actionStatus", "data": data}).to_string())
-}
-
-/// The reader's view of the connection: it subscribes, and queues replies, in order.
-struct Subscriptions<'c> {
-    context: &'c Context,
-    mailbox: &'c Arc<Mailbox>,
-    slots: &'c Slots,
-}
-
-impl Subscriptions<'_> {
-    fn execute(&self, commands: Vec<Command>) {
-        for command in commands {
-            match command {
-                Command::Send(text) => self.mailbox.push_message(Arc::from(text)),
-                Command::ObserveProperty {
-                    index,
-                    format,
-                    with_current,
-                } => {
-                    // The format first: a value queued by the subscription finds it.
-                    *self.slot(index) = Some(format);
-                    if !self
-                        .context
-                        .thing
-                        .observe(index, self.mailbox, index as u32, with_current)
-                    {
-                        *self.slot(index) = None;
-                    }
-                }
-                Command::UnobserveProperty { index } => {
-                    self.context.thing.unobserve(index, self.mailbox);
-                    *self.slot(index) = None;
-                }
-                Command::ObserveAction { index } => {
-                    let slot = self.context.thing.property_count() + index;
-                    *self.slot(slot) = Some(Format::LabThings);
-                    self.context
-                        .thing
-                        .action_topic(index)
-                        .subscribe(self.mailbox, slot as u32);
-                }
-            }
-        }
-    }
-
-    /// The format of `slot`, allocating the slot table on first use.
-    fn slot(&self, slot: usize) -> SlotGuard<'_> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if slots.is_empty() {
-            let thing = &self.context.thing;
-            *slots = vec![None; thing.property_count() + thing.action_count()];
-        }
-        SlotGuard { slots, slot }
-    }
-
-    fn unsubscribe_all(&self) {
-        let thing = &self.context.thing;
-        let properties = thing.property_count();
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        for (slot, format) in slots.iter_mut().enumerate() {
-            if format.take().is_none() {
-                continue;
-            }
-            if slot < properties {
-                thing.unobserve(slot, self.mailbox);
+        Format::Wtp {
+            operation,
+            correlation,
+        } => {
+            let (member, name) = if local < properties {
+                ("value", &v.property_names_json[local])
             } else {
-                thing
-                    .action_topic(slot - properties)
-                    .unsubscribe(self.mailbox);
+                ("data", &v.event_names_json[local - properties - actions])
+            };
+            out.push(messages::notification(&messages::Notification {
+                thing_id: &v.thing_id_json,
+                message_id: id(),
+                operation,
+                name,
+                member,
+                value: &note.json,
+                at: note.at,
+                correlation: correlation.as_deref(),
+            }));
+        }
+        Format::Action { labthings, watches } => {
+            let Ok(mut data) = serde_json::from_str::<Value>(&note.json) else {
+                return;
+            };
+            if let Some(href) = data.get("href").and_then(|h| h.as_str()) {
+                data["href"] = format!("{}{href}", context.origin).into();
+            }
+            if !watches.is_empty() {
+                wtp::invocation_messages(v, &data, watches, out);
+            }
+            if *labthings {
+                out.push(
+                    serde_json::json!({"messageType": "actionStatus", "data": data}).to_string(),
+                );
             }
         }
-        self.mailbox.close();
-    }
-}
-
-/// One slot of the locked slot table.
-struct SlotGuard<'s> {
-    slots: std::sync::MutexGuard<'s, Vec<Option<Format>>>,
-    slot: usize,
-}
-
-impl std::ops::Deref for SlotGuard<'_> {
-    type Target = Option<Format>;
-    fn deref(&self) -> &Self::Target {
-        &self.slots[self.slot]
-    }
-}
-
-impl std::ops::DerefMut for SlotGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.slots[self.slot]
+        Format::LabThings => {}
     }
 }

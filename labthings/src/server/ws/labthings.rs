@@ -6,14 +6,14 @@
 
 use serde_json::Value;
 
-use super::connection::{Command, Context, Format};
+use super::connection::{Context, Format, Target};
 use super::messages::labthings_error;
 use crate::problem::Problem;
 use crate::table::Affordance;
 
 /// Handle `addPropertyObservation` (`kind`) or `addActionObservation`, whose `data` is an
 /// object whose keys are the names to observe.
-pub(crate) fn observe(context: &Context, kind: &str, data: Option<&Value>) -> Vec<Command> {
+pub(crate) fn observe(context: &Context, kind: &str, data: Option<&Value>) {
     let properties = kind == "addPropertyObservation";
     let operation = if properties {
         "observeproperty"
@@ -24,48 +24,49 @@ pub(crate) fn observe(context: &Context, kind: &str, data: Option<&Value>) -> Ve
         let problem = Problem::bad_request(format!(
             "'{kind}' needs 'data': an object whose keys are the names to observe"
         ));
-        return vec![Command::Send(labthings_error(
+        context.send(labthings_error(
             Some(operation),
             None,
             &problem,
             "bad-request",
-        ))];
+        ));
+        return;
     };
-    names
-        .keys()
-        .map(|name| {
-            let command = if properties {
-                observe_property(context, name)
-            } else {
-                observe_action(context, name)
-            };
-            command.unwrap_or_else(|(problem, kind)| {
-                Command::Send(labthings_error(Some(operation), Some(name), &problem, kind))
-            })
-        })
-        .collect()
+    for name in names.keys() {
+        let done = if properties {
+            observe_property(context, name)
+        } else {
+            observe_action(context, name)
+        };
+        if let Err((problem, kind)) = done {
+            context.send(labthings_error(Some(operation), Some(name), &problem, kind));
+        }
+    }
 }
 
-fn observe_property(context: &Context, name: &str) -> Result<Command, (Problem, &'static str)> {
-    let Some(Affordance::Property(index)) = context.thing.lookup(name) else {
+fn observe_property(context: &Context, name: &str) -> Result<(), (Problem, &'static str)> {
+    let thing = &context.views[0].thing;
+    let Some(Affordance::Property(index)) = thing.lookup(name) else {
         return Err((
             Problem::not_found(format!("No property found with the name '{name}'.")),
             "not-found",
         ));
     };
-    if !context.thing.observable(index) {
+    if !thing.observable(index) {
         return Err((not_observable(name), "not-observable"));
     }
-    Ok(Command::ObserveProperty {
-        index,
-        format: Format::LabThings,
-        with_current: false,
-    })
+    // As LabThings-FastAPI: changes only, no current value.
+    let targets = [Target::Property(index)];
+    context.subscribe(0, &targets, &Format::LabThings, false, None, |_| None);
+    Ok(())
 }
 
-fn observe_action(context: &Context, name: &str) -> Result<Command, (Problem, &'static str)> {
-    match context.thing.lookup(name) {
-        Some(Affordance::Action(index)) => Ok(Command::ObserveAction { index }),
+fn observe_action(context: &Context, name: &str) -> Result<(), (Problem, &'static str)> {
+    match context.views[0].thing.lookup(name) {
+        Some(Affordance::Action(index)) => {
+            context.observe_action(0, index, None);
+            Ok(())
+        }
         _ => Err((
             Problem::not_found(format!("No action found with the name '{name}'.")),
             "not-found",

@@ -9,7 +9,6 @@ use axum::extract::ws::{CloseFrame, Message};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::context::ActionContext;
 use crate::problem::{FieldError, Problem};
 
 /// A LabThings `propertyStatus` message; `name` and `value` are JSON.
@@ -17,21 +16,42 @@ pub(crate) fn property_status(name: &str, value: &str) -> String {
     format!(r#"{{"messageType":"propertyStatus","data":{{{name}:{value}}}}}"#)
 }
 
-/// A Web Thing Protocol `observeproperty` notification; `thing_id`, `name`, `value` and
-/// `correlation` are JSON.
-pub(crate) fn property_notification(
-    thing_id: &str,
-    name: &str,
-    value: &str,
-    correlation: Option<&str>,
-) -> String {
-    let correlation = correlation
+/// A Web Thing Protocol notification of a property change or an event.
+#[derive(Debug)]
+pub(crate) struct Notification<'a> {
+    /// JSON.
+    pub(crate) thing_id: &'a str,
+    /// Names the notification in its Thing's history, for `lastNotificationID`.
+    pub(crate) message_id: uuid::Uuid,
+    /// `observeproperty`, `observeallproperties`, `subscribeevent`, `subscribeallevents`.
+    pub(crate) operation: &'a str,
+    /// JSON.
+    pub(crate) name: &'a str,
+    /// `value` (a property) or `data` (an event).
+    pub(crate) member: &'a str,
+    /// JSON.
+    pub(crate) value: &'a str,
+    /// When the change or the event happened.
+    pub(crate) at: std::time::SystemTime,
+    /// JSON.
+    pub(crate) correlation: Option<&'a str>,
+}
+
+/// The text of a [`Notification`], formatted from its JSON pieces.
+pub(crate) fn notification(n: &Notification<'_>) -> String {
+    let correlation = n
+        .correlation
         .map(|c| format!(r#","correlationID":{c}"#))
         .unwrap_or_default();
     format!(
-        r#"{{"thingID":{thing_id},"messageID":"{}","messageType":"notification","operation":"observeproperty","name":{name},"value":{value},"timestamp":"{}"{correlation}}}"#,
-        uuid::Uuid::new_v4(),
-        ActionContext::now_rfc3339(),
+        r#"{{"thingID":{},"messageID":"{}","messageType":"notification","operation":"{}","name":{},"{}":{},"timestamp":"{}"{correlation}}}"#,
+        n.thing_id,
+        n.message_id,
+        n.operation,
+        n.name,
+        n.member,
+        n.value,
+        humantime::format_rfc3339_micros(n.at),
     )
 }
 
@@ -159,12 +179,16 @@ mod tests {
 
     #[test]
     fn notifications_are_valid_json() {
-        let n: Value = serde_json::from_str(&property_notification(
-            r#""urn:x""#,
-            r#""count""#,
-            "5",
-            Some(r#""c-1""#),
-        ))
+        let n: Value = serde_json::from_str(&notification(&Notification {
+            thing_id: r#""urn:x""#,
+            message_id: uuid::Uuid::nil(),
+            operation: "observeproperty",
+            name: r#""count""#,
+            member: "value",
+            value: "5",
+            at: std::time::SystemTime::now(),
+            correlation: Some(r#""c-1""#),
+        }))
         .unwrap();
         assert_eq!(
             (&n["thingID"], &n["name"], &n["value"], &n["correlationID"]),

@@ -28,6 +28,7 @@ use crate::server::extract::Segments;
 use crate::server::security::Granted;
 use crate::td::WEB_THING_PROTOCOL;
 use connection::Context;
+pub(crate) use connection::ThingView;
 
 /// Limits of WebSocket connections.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +61,7 @@ impl Default for WsLimits {
     }
 }
 
+/// `GET /{thing}/ws`: a WebSocket for one Thing, in either dialect.
 pub(crate) async fn upgrade(
     State(state): State<Arc<ServerState>>,
     Segments(thing): Segments<String>,
@@ -67,17 +69,39 @@ pub(crate) async fn upgrade(
     granted: Option<axum::Extension<Granted>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let entry = match state.lookup_thing(&thing) {
-        Ok(entry) => entry,
+    let views = match state.lookup_thing(&thing) {
+        Ok(entry) => entry.views.clone(),
         Err(problem) => return problem.into_response(),
     };
+    let path = format!("/{thing}/ws");
+    open(state, views, false, &path, &headers, granted, ws)
+}
+
+/// `GET /ws`: one WebSocket for every Thing of the server, each request naming its Thing by
+/// `thingID` (Web Thing Protocol only).
+pub(crate) async fn upgrade_shared(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    granted: Option<axum::Extension<Granted>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let views = state.views.clone();
+    open(state, views, true, "/ws", &headers, granted, ws)
+}
+
+fn open(
+    state: Arc<ServerState>,
+    views: Arc<[Arc<ThingView>]>,
+    shared: bool,
+    path: &str,
+    headers: &HeaderMap,
+    granted: Option<axum::Extension<Granted>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => {
-            let detail = format!(
-                "/{thing}/ws is a WebSocket endpoint: {}",
-                rejection.body_text()
-            );
+            let detail = format!("{path} is a WebSocket endpoint: {}", rejection.body_text());
             return Problem::new(rejection.status().as_u16(), detail).into_response();
         }
     };
@@ -93,20 +117,11 @@ pub(crate) async fn upgrade(
         );
         return response;
     };
-    let origin = state.origin(&headers);
-    let thing_id = format!("{origin}{}/{thing}/", state.prefix);
+    let origin = state.origin(headers);
+    // The guard always records a scope; without one, the least.
+    let granted = granted.map_or(Granted(Some(crate::Scope::Observe)), |g| g.0);
     let limit = state.ws.max_message;
-    let context = Context {
-        // The guard always records a scope; without one, the least.
-        granted: granted.map_or(Granted(Some(crate::Scope::Observe)), |g| g.0),
-        thing_id_json: messages::json_string(&thing_id),
-        thing_id,
-        origin,
-        thing: entry.thing.clone(),
-        names_json: entry.names_json.clone(),
-        wtp_default: false,
-        state: state.clone(),
-    };
+    let context = Context::new(state, views, shared, origin, granted);
     ws.protocols([WEB_THING_PROTOCOL])
         // A small read buffer keeps an idle connection cheap (it is zeroed when allocated);
         // it grows to the size of each larger message as it arrives.
@@ -121,10 +136,7 @@ pub(crate) async fn upgrade(
                 .protocol()
                 .is_some_and(|p| p.as_bytes() == WEB_THING_PROTOCOL.as_bytes());
             let websockets = context.state.websockets.clone();
-            let context = Arc::new(Context {
-                wtp_default,
-                ..context
-            });
+            let context = Arc::new(context.speaking_wtp(wtp_default));
             websockets.track_future(async move {
                 connection::run(context, socket).await;
                 drop(permit);

@@ -14,22 +14,54 @@
 //!   [`MailboxLimits::max_events`] of them pile up is closed (and told so) instead of growing
 //!   without bound.
 
+pub(crate) mod history;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::SystemTime;
 
 use tokio::sync::Notify;
+
+pub use history::{History, HistoryLimits, Key};
 
 /// A JSON document, serialised once by the publisher and shared by every consumer.
 pub type SharedJson = Arc<str>;
 
+/// One published value or event: serialised once, shared by every consumer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Note {
+    /// Its sequence number in its Thing's [`History`], when it was recorded there (or, for a
+    /// current value sent on subscription, the resume point it stands for).
+    pub seq: Option<u64>,
+    /// When it was published.
+    pub at: SystemTime,
+    /// The value or the event, as JSON.
+    pub json: Box<str>,
+}
+
+impl Note {
+    /// A note that is not part of a history.
+    pub fn new(json: impl Into<Box<str>>) -> Published {
+        Arc::new(Self {
+            seq: None,
+            at: SystemTime::now(),
+            json: json.into(),
+        })
+    }
+}
+
+/// A [`Note`] as delivered: shared by every mailbox it is delivered to.
+pub type Published = Arc<Note>;
+
 /// A change delivered to a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// A property changed: the consumer's slot number and the new value as JSON.
-    Property(u32, SharedJson),
-    /// An event (an action status change) for the consumer's slot, as JSON.
-    Event(u32, SharedJson),
+    /// A property changed: the consumer's slot number and the new value.
+    Property(u32, Published),
+    /// An event (of a Thing, or an action status change) for the consumer's slot; never
+    /// coalesced.
+    Event(u32, Published),
     /// A message addressed to the consumer itself (a reply), delivered in order with the
     /// rest and never coalesced.
     Message(SharedJson),
@@ -60,7 +92,7 @@ struct MailboxState {
     /// Changes in arrival order, while the consumer keeps up.
     queue: VecDeque<Delivery>,
     /// Latest value per slot, once the queue is full (coalescing mode).
-    lagged: Vec<Option<SharedJson>>,
+    lagged: Vec<Option<Published>>,
     /// Slots present in `lagged`, in the order they first lagged.
     lagged_order: Vec<u32>,
     events: usize,
@@ -136,8 +168,13 @@ impl Mailbox {
 
     /// Queue a property value for `slot` directly (e.g. the current value on subscription),
     /// with the same coalescing as a publish.
-    pub fn push_value(&self, slot: u32, value: SharedJson) {
+    pub fn push_value(&self, slot: u32, value: Published) {
         self.push(Delivery::Property(slot, value));
+    }
+
+    /// Queue an event for `slot` directly (e.g. one replayed from a history).
+    pub fn push_event(&self, slot: u32, event: Published) {
+        self.push(Delivery::Event(slot, event));
     }
 
     /// Queue a message for the consumer (never coalesced; counted with the events).
@@ -242,6 +279,8 @@ pub struct Topic {
 struct TopicInner {
     entries: RwLock<Vec<Entry>>,
     count: AtomicUsize,
+    /// The history that records what is published, and under which key.
+    recorder: OnceLock<(Arc<History>, Key)>,
 }
 
 impl Topic {
@@ -250,9 +289,22 @@ impl Topic {
         Self::default()
     }
 
-    /// Whether anyone listens. Publishers skip serialising values when nobody does.
+    /// Whether anyone listens, or a history records what is published. Publishers skip
+    /// serialising values when neither is the case.
     pub fn has_subscribers(&self) -> bool {
-        self.inner.count.load(Ordering::SeqCst) > 0
+        self.inner.count.load(Ordering::SeqCst) > 0 || self.inner.recorder.get().is_some()
+    }
+
+    /// Record everything published from now on into `history`, under `key`. A topic records
+    /// into one history only: returns `false` if it already did (its Thing is published
+    /// twice).
+    pub fn record_into(&self, history: &Arc<History>, key: Key) -> bool {
+        self.inner.recorder.set((history.clone(), key)).is_ok()
+    }
+
+    /// The history this topic records into.
+    pub fn history(&self) -> Option<&Arc<History>> {
+        self.inner.recorder.get().map(|(history, _)| history)
     }
 
     /// Number of subscribed mailboxes.
@@ -276,7 +328,7 @@ impl Topic {
         &self,
         mailbox: &Arc<Mailbox>,
         slot: u32,
-        current: impl FnOnce() -> Option<SharedJson>,
+        current: impl FnOnce() -> Option<Published>,
     ) {
         let mut entries = self.write();
         Self::insert(&mut entries, &self.inner.count, mailbox, slot);
@@ -310,14 +362,28 @@ impl Topic {
         before != entries.len()
     }
 
-    /// Publish a property value to every subscriber.
-    pub fn publish_value(&self, value: SharedJson) {
-        self.publish_with(|slot| Delivery::Property(slot, value.clone()));
+    /// Publish a property value to every subscriber (recording it first, if the topic
+    /// records).
+    pub fn publish_value(&self, value: impl Into<Box<str>>) {
+        self.publish(value.into(), Delivery::Property);
     }
 
-    /// Publish an event (never coalesced) to every subscriber.
-    pub fn publish_event(&self, event: SharedJson) {
-        self.publish_with(|slot| Delivery::Event(slot, event.clone()));
+    /// Publish an event (never coalesced) to every subscriber (recording it first, if the
+    /// topic records).
+    pub fn publish_event(&self, event: impl Into<Box<str>>) {
+        self.publish(event.into(), Delivery::Event);
+    }
+
+    fn publish(&self, json: Box<str>, make: fn(u32, Published) -> Delivery) {
+        match self.inner.recorder.get() {
+            Some((history, key)) => history.record(*key, json, |note| {
+                self.publish_with(|slot| make(slot, note.clone()));
+            }),
+            None => {
+                let note = Note::new(json);
+                self.publish_with(|slot| make(slot, note.clone()));
+            }
+        }
     }
 
     fn publish_with(&self, make: impl Fn(u32) -> Delivery) {
@@ -350,14 +416,26 @@ impl Topic {
 mod tests {
     use super::*;
 
-    fn json(s: &str) -> SharedJson {
-        Arc::from(s)
+    fn json(s: &str) -> String {
+        s.to_owned()
     }
 
-    fn drain(m: &Mailbox) -> Vec<Delivery> {
+    /// What was delivered, without the timestamps: `P`roperty or `E`vent, slot, JSON.
+    fn seen(deliveries: Vec<Delivery>) -> Vec<(char, u32, String)> {
+        deliveries
+            .into_iter()
+            .map(|d| match d {
+                Delivery::Property(slot, note) => ('P', slot, note.json.to_string()),
+                Delivery::Event(slot, note) => ('E', slot, note.json.to_string()),
+                Delivery::Message(text) => ('M', 0, text.to_string()),
+            })
+            .collect()
+    }
+
+    fn drain(m: &Mailbox) -> Vec<(char, u32, String)> {
         let mut out = Vec::new();
         m.drain_into(&mut out);
-        out
+        seen(out)
     }
 
     #[test]
@@ -369,9 +447,7 @@ mod tests {
             topic.publish_value(json(&i.to_string()));
         }
         let got = drain(&mailbox);
-        let expected: Vec<_> = (0..100)
-            .map(|i| Delivery::Property(3, json(&i.to_string())))
-            .collect();
+        let expected: Vec<_> = (0..100).map(|i| ('P', 3, i.to_string())).collect();
         assert_eq!(got, expected);
     }
 
@@ -395,18 +471,12 @@ mod tests {
         let last_a = got
             .iter()
             .rev()
-            .find_map(|d| match d {
-                Delivery::Property(0, v) => Some(v.clone()),
-                _ => None,
-            })
+            .find_map(|(_, slot, v)| (*slot == 0).then(|| v.clone()))
             .unwrap();
         let last_b = got
             .iter()
             .rev()
-            .find_map(|d| match d {
-                Delivery::Property(1, v) => Some(v.clone()),
-                _ => None,
-            })
+            .find_map(|(_, slot, v)| (*slot == 1).then(|| v.clone()))
             .unwrap();
         assert_eq!(&*last_a, "9999");
         assert_eq!(&*last_b, "-9999");
@@ -415,10 +485,7 @@ mod tests {
         a.publish_value(json("y"));
         assert_eq!(
             drain(&mailbox),
-            vec![
-                Delivery::Property(0, json("x")),
-                Delivery::Property(0, json("y"))
-            ]
+            vec![('P', 0, json("x")), ('P', 0, json("y"))]
         );
     }
 
@@ -456,7 +523,7 @@ mod tests {
         drop(dropped);
         topic.publish_value(json("1"));
         assert_eq!(topic.subscriber_count(), 1);
-        assert_eq!(drain(&kept), vec![Delivery::Property(1, json("1"))]);
+        assert_eq!(drain(&kept), vec![('P', 1, json("1"))]);
         assert!(topic.unsubscribe(&kept));
         topic.publish_value(json("2"));
         assert!(drain(&kept).is_empty());
@@ -485,11 +552,8 @@ mod tests {
         mailbox.close();
         let seen = reader.await.unwrap();
         assert_eq!(
-            seen,
-            vec![
-                Delivery::Property(7, json("1")),
-                Delivery::Event(7, json("{}"))
-            ]
+            super::tests::seen(seen),
+            vec![('P', 7, json("1")), ('E', 7, json("{}"))]
         );
     }
 }
