@@ -317,31 +317,40 @@ fn event_accessor_ident(e: &FieldEvent) -> syn::Ident {
     format_ident!("__labthings_event_{}", e.ident)
 }
 
-/// The event field's publish point: a field that is not an `Event<T>` is reported on its
-/// type.
+fn event_parts_ident(e: &FieldEvent) -> syn::Ident {
+    format_ident!("__LABTHINGS_EVENT_{}", e.ident)
+}
+
+/// The event field's parts, and its publish point: a field that is not an `Event<T>` is
+/// reported once, on its type.
 fn event_accessor(ctx: &Ctx, e: &FieldEvent, thing: &syn::Ident) -> TokenStream {
     let at = ctx.private_at(e.ty.span());
     let private = ctx.private();
-    let (ident, field, ty) = (event_accessor_ident(e), &e.ident, &e.ty);
+    let (ident, parts, field, ty) = (
+        event_accessor_ident(e),
+        event_parts_ident(e),
+        &e.ident,
+        &e.ty,
+    );
     quote_spanned! {ty.span()=>
+        #[allow(non_upper_case_globals)]
+        const #parts: #private::EventParts<#ty> = #at::event_parts::<#ty>();
         fn #ident(thing: &#thing) -> &#private::broker::Topic {
-            #at::event_topic::<#ty>(&thing.#field)
+            (#parts.topic)(&thing.#field)
         }
     }
 }
 
 fn event_def(ctx: &Ctx, e: &FieldEvent) -> TokenStream {
     let private = ctx.private();
-    let (name, ty) = (&e.name, &e.ty);
-    let accessor = event_accessor_ident(e);
+    let name = &e.name;
+    let (accessor, parts) = (event_accessor_ident(e), event_parts_ident(e));
     let doc = doc_tokens(ctx, &e.doc, &e.opts.title, &e.opts.description);
-    let at = ctx.private_at(ty.span());
-    let schema = quote_spanned!(ty.span()=> #at::event_schema::<#ty>);
     quote! {
         #private::EventDef {
             name: #name,
             doc: #doc,
-            schema: #schema,
+            schema: #parts.schema,
             topic: #accessor,
         }
     }

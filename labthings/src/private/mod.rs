@@ -236,18 +236,30 @@ pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
     false
 }
 
-/// The publish point of an `#[event]` field: where a field that is not an
-/// [`Event`](crate::Event) is reported.
-pub fn event_topic<F: EventField>(field: &F) -> &crate::broker::Topic {
-    field.topic()
+/// What the server needs of an `#[event]` field of type `F`.
+pub struct EventParts<F> {
+    /// The field's publish point.
+    pub topic: fn(&F) -> &crate::broker::Topic,
+    /// The schema of its data.
+    pub schema: crate::schema::SchemaFn,
 }
 
-/// The schema of an `#[event]` field's data.
-pub fn event_schema<F: EventField>(generator: &mut SchemaGenerator) -> Schema
+impl<F> std::fmt::Debug for EventParts<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventParts").finish_non_exhaustive()
+    }
+}
+
+/// The [`EventParts`] of an `#[event]` field: the one place where a field that is not an
+/// [`Event`](crate::Event), or whose data has no schema, is reported.
+pub const fn event_parts<F: EventField>() -> EventParts<F>
 where
     F::Data: JsonSchema,
 {
-    schema::<F::Data>(generator)
+    EventParts {
+        topic: <F as EventField>::topic,
+        schema: schema::<F::Data>,
+    }
 }
 
 /// Entry points for the benchmarks of internal message handling.
