@@ -13,6 +13,7 @@
 #[path = "../things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+mod events;
 mod http;
 mod servers;
 mod stats;
@@ -37,11 +38,12 @@ struct Args {
     /// A smoke run: tiny durations and counts.
     #[arg(long)]
     quick: bool,
-    /// Run only these scenarios (comma-separated: idle, http, secure, burst, fan-out).
+    /// Run only these scenarios (comma-separated: idle, http, secure, burst, fan-out,
+    /// events).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "idle,http,secure,burst,fan-out"
+        default_value = "idle,http,secure,burst,fan-out,events"
     )]
     only: Vec<String>,
     /// Number of idle connections (default 1000, or 50 with --quick).
@@ -63,6 +65,9 @@ struct Plan {
     fan_out: [usize; 2],
     writes: i64,
     idle: usize,
+    events: u64,
+    event_fan_out: [usize; 2],
+    emissions: usize,
     only: Vec<String>,
 }
 
@@ -85,6 +90,9 @@ fn main() {
             fan_out: [10, 20],
             writes: 5,
             idle: args.idle.unwrap_or(50),
+            events: 1_000,
+            event_fan_out: [10, 20],
+            emissions: 3,
             only: args.only,
         }
     } else {
@@ -94,6 +102,9 @@ fn main() {
             fan_out: [100, 1000],
             writes: 50,
             idle: args.idle.unwrap_or(1000),
+            events: 10_000,
+            event_fan_out: [1000, 10_000],
+            emissions: 20,
             only: args.only,
         }
     };
@@ -237,6 +248,9 @@ async fn run(plan: &Plan) {
             "≥ 200,000/s, all delivered",
         );
     }
+    if wanted("events") {
+        events(plan, lt, base).await;
+    }
     if wanted("fan-out") {
         for observers in plan.fan_out {
             let gap = Duration::from_millis(20);
@@ -256,6 +270,57 @@ async fn run(plan: &Plan) {
                 "p99 ≤ 1.5 × ceiling, 0 missed",
             );
         }
+    }
+}
+
+/// Events: throughput to one subscriber over the WebSocket and SSE, and fan-out.
+async fn events(plan: &Plan, lt: Target, base: Target) {
+    for (channel, wtp) in [("Web Thing Protocol", true), ("Server-Sent Events", false)] {
+        let (l, b) = if wtp {
+            (
+                events::websocket(lt, plan.events).await,
+                events::websocket(base, plan.events).await,
+            )
+        } else {
+            (
+                events::sse(lt, plan.events).await,
+                events::sse(base, plan.events).await,
+            )
+        };
+        row(
+            &format!("{} events to one subscriber, {channel}", plan.events),
+            format!("{:.0}/s ({} received)", l.per_second, l.received),
+            format!("{:.0}/s ({} received)", b.per_second, b.received),
+            format!("{:.2}", l.per_second / b.per_second),
+            "all delivered, in order",
+        );
+    }
+    for subscribers in plan.event_fan_out {
+        let gap = Duration::from_millis(50);
+        let l = events::fan_out(lt, subscribers, plan.emissions, gap).await;
+        let b = events::fan_out(base, subscribers, plan.emissions, gap).await;
+        let cell = |f: &events::FanOut| {
+            format!(
+                "{:.2} / {:.2} / {:.2} ms, {} missed",
+                f.latencies.percentile_ms(50.0),
+                f.latencies.percentile_ms(99.0),
+                f.latencies.max_ms(),
+                f.missed
+            )
+        };
+        row(
+            &format!(
+                "event fan-out to {subscribers} subscribers, {} emissions 50 ms apart: latency p50/p99/max",
+                plan.emissions
+            ),
+            cell(&l),
+            cell(&b),
+            format!(
+                "{:.2} (p99)",
+                l.latencies.percentile_ms(99.0) / b.latencies.percentile_ms(99.0).max(0.001)
+            ),
+            "0 missed",
+        );
     }
 }
 

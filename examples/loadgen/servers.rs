@@ -181,7 +181,14 @@ fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Arc<rustls::Serv
 pub(crate) async fn serve_labthings(secure: Secure) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap());
-    let mut server = labthings::ThingServer::new().thing("counter", Counter::new());
+    // Room for the ten thousand subscribers of the event fan-out.
+    let limits = labthings::Limits {
+        max_websockets: 12_000,
+        ..Default::default()
+    };
+    let mut server = labthings::ThingServer::new()
+        .thing("counter", Counter::new())
+        .limits(limits);
     if let Some(token) = &secure.token {
         server = server.token(labthings::Scope::Operate, token);
     }
@@ -210,6 +217,7 @@ pub(crate) async fn serve_baseline(secure: Secure) {
         .route("/ws", get(ws))
         .route("/publish", post(publish))
         .route("/burst", post(burst))
+        .route("/sse", get(sse))
         .with_state(state);
     listen_and_print(router, secure).await;
 }
@@ -280,4 +288,23 @@ async fn relay(mut socket: WebSocket, mut rx: broadcast::Receiver<String>) {
             },
         }
     }
+}
+
+/// Every broadcast message as a Server-Sent Event.
+async fn sse(State(s): State<Baseline>) -> Response {
+    use axum::response::sse::{Event, Sse};
+    let rx = s.tx.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(text) => {
+                    let event = Event::default().data(text);
+                    return Some((Ok::<_, std::convert::Infallible>(event), rx));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).into_response()
 }
