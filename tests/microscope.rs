@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use microscope::camera::CameraArgs;
+use microscope::stage::Position;
 use microscope::{Autofocus, Camera, Stage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -115,6 +116,7 @@ async fn the_position_is_published_along_a_move() {
     let mut ws = m
         .watch("stage", &["position", "moving"], &["move_to"])
         .await;
+    let mut moved = m.stage.moved.subscribe();
     let (status, invocation) = m
         .post("/stage/move_to", json!({"x": 100, "y": -50, "z": 2000}))
         .await;
@@ -151,6 +153,22 @@ async fn the_position_is_published_along_a_move() {
         m.get(&m.url("/stage/position")).await,
         json!({"x": 100, "y": -50, "z": 2000})
     );
+    // The `moved` event says where from and where to.
+    let event = moved.next().await.unwrap();
+    assert_eq!(
+        (event.from, event.to),
+        (
+            Position::default(),
+            Position {
+                x: 100,
+                y: -50,
+                z: 2000
+            }
+        )
+    );
+    let td = m.get(&m.url("/stage/")).await;
+    assert!(td["events"]["moved"]["data"]["properties"]["duration_ms"].is_object());
+    support::td::assert_valid("stage", &td);
 }
 
 #[tokio::test]
