@@ -26,11 +26,15 @@ fn microscope() -> Command {
 
 /// The running program and the base URL it printed once listening.
 fn spawn(args: &[&str]) -> (Child, String) {
+    spawn_with(args, Stdio::null())
+}
+
+fn spawn_with(args: &[&str], stderr: Stdio) -> (Child, String) {
     let mut child = microscope()
         .args(["--port", "0"])
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -240,4 +244,35 @@ fn slot_mistakes_are_listed_and_exit_2_before_listening() {
             assert!(stderr.contains(&line), "{name}: no {line:?} in\n{stderr}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_camera_streams_end_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) = spawn_with(
+        &["--settings", dir.path().to_str().unwrap()],
+        Stdio::piped(),
+    );
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        let mut response = reqwest::get(format!("{base}camera/preview")).await.unwrap();
+        // Streaming: a first frame arrived.
+        assert!(response.chunk().await.unwrap().is_some());
+        viewers.push(response);
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Each stream ends (cleanly, not cut off by the shutdown deadline).
+    for mut viewer in viewers {
+        while let Some(chunk) = viewer.chunk().await.expect("the stream ends cleanly") {
+            drop(chunk);
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("deadline"), "{stderr}");
 }

@@ -18,6 +18,8 @@ pub(crate) struct ThingStruct {
     pub(crate) properties: Vec<FieldProperty>,
     pub(crate) slots: Vec<FieldSlot>,
     pub(crate) events: Vec<FieldEvent>,
+    /// `#[stream]` fields (they take the same options as events).
+    pub(crate) streams: Vec<FieldEvent>,
 }
 
 /// An `#[event]` field.
@@ -158,15 +160,36 @@ impl ThingStruct {
         }
         let mut slots = Vec::new();
         let mut events = Vec::new();
+        let mut streams = Vec::new();
         for (i, field) in item.fields.iter_mut().enumerate() {
             let taken = take_attrs(&mut field.attrs, "property");
             let slot = single(errors, take_attrs(&mut field.attrs, "slot"));
             let event = single(errors, take_attrs(&mut field.attrs, "event"));
+            let stream = single(errors, take_attrs(&mut field.attrs, "stream"));
+            let (event, is_stream) = match (event, stream) {
+                (Some(event), Some(stream)) => {
+                    errors.spanned(
+                        &stream,
+                        "a field cannot be both an `#[event]` and a `#[stream]`",
+                    );
+                    (Some(event), false)
+                }
+                (Some(event), None) => (Some(event), false),
+                (None, Some(stream)) => (Some(stream), true),
+                (None, None) => (None, false),
+            };
             if let Some(event) = event {
+                let kind = if is_stream {
+                    "a `#[stream]`"
+                } else {
+                    "an `#[event]`"
+                };
                 if let Some(other) = taken.first().or(slot.as_ref()) {
                     errors.spanned(
                         other,
-                        "a field cannot be both an `#[event]` and a `#[property]` or `#[slot]`",
+                        format_args!(
+                            "a field cannot be both {kind} and a `#[property]` or `#[slot]`"
+                        ),
                     );
                 }
                 let opts = EventOpts::parse(errors, &event);
@@ -175,14 +198,19 @@ impl ThingStruct {
                         Some(n) => (n.value.value(), n.value.span()),
                         None => (unraw(&ident), ident.span()),
                     };
-                    events.push(FieldEvent {
+                    let found = FieldEvent {
                         name,
                         name_span,
                         doc: doc_expr(&field.attrs),
                         ty: field.ty.clone(),
                         ident,
                         opts,
-                    });
+                    };
+                    if is_stream {
+                        streams.push(found);
+                    } else {
+                        events.push(found);
+                    }
                 }
                 continue;
             }
@@ -233,6 +261,7 @@ impl ThingStruct {
             properties,
             slots,
             events,
+            streams,
         }
     }
 }

@@ -20,6 +20,9 @@ pub(crate) fn check_struct(errors: &Errors, thing: &ThingStruct) {
     for e in &thing.events {
         names.add(errors, &e.name, e.name_span, "event");
     }
+    for s in &thing.streams {
+        names.add(errors, &s.name, s.name_span, "stream");
+    }
 }
 
 pub(crate) fn check_impl(errors: &Errors, thing: &ThingImpl) {

@@ -56,6 +56,12 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
         .map(|e| name_check(ctx, &e.name, e.name_span));
     let event_accessors = thing.events.iter().map(|e| event_accessor(ctx, e, ident));
     let event_defs = thing.events.iter().map(|e| event_def(ctx, e));
+    let stream_checks = thing
+        .streams
+        .iter()
+        .map(|s| name_check(ctx, &s.name, s.name_span));
+    let stream_accessors = thing.streams.iter().map(|s| stream_accessor(ctx, s, ident));
+    let stream_defs = thing.streams.iter().map(|s| stream_def(ctx, s));
     let type_name = ident.to_string();
     let doc = doc_tokens(ctx, &thing.doc, &thing.opts.title, &thing.opts.description);
     quote! {
@@ -72,9 +78,11 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
             #(#marker_impls)*
             #(#checks)*
             #(#event_checks)*
+            #(#stream_checks)*
             #(#accessors)*
             #(#slot_accessors)*
             #(#event_accessors)*
+            #(#stream_accessors)*
 
             #[automatically_derived]
             impl #private::Sealed for #ident {}
@@ -86,6 +94,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
                 const PROPERTIES: &'static [#private::PropertyDef<Self>] = &[#(#defs),*];
                 const SLOTS: &'static [#private::SlotDef<Self>] = &[#(#slot_defs),*];
                 const EVENTS: &'static [#private::EventDef<Self>] = &[#(#event_defs),*];
+                const STREAMS: &'static [#private::StreamDef<Self>] = &[#(#stream_defs),*];
             }
 
             #[automatically_derived]
@@ -103,6 +112,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
                                 properties: <Self as #private::StructTable>::PROPERTIES,
                                 slots: <Self as #private::StructTable>::SLOTS,
                                 events: <Self as #private::StructTable>::EVENTS,
+                                streams: <Self as #private::StructTable>::STREAMS,
                             },
                             methods,
                         )
@@ -352,6 +362,36 @@ fn event_def(ctx: &Ctx, e: &FieldEvent) -> TokenStream {
             doc: #doc,
             schema: #parts.schema,
             topic: #accessor,
+        }
+    }
+}
+
+fn stream_accessor_ident(s: &FieldEvent) -> syn::Ident {
+    format_ident!("__labthings_stream_{}", s.ident)
+}
+
+/// The stream field as an `MjpegStream`: a field of another type is reported on its type.
+fn stream_accessor(ctx: &Ctx, s: &FieldEvent, thing: &syn::Ident) -> TokenStream {
+    let at = ctx.private_at(s.ty.span());
+    let Ctx { krate, .. } = ctx;
+    let (ident, field, ty) = (stream_accessor_ident(s), &s.ident, &s.ty);
+    quote_spanned! {ty.span()=>
+        fn #ident(thing: &#thing) -> &#krate::MjpegStream {
+            #at::stream_of::<#ty>(&thing.#field)
+        }
+    }
+}
+
+fn stream_def(ctx: &Ctx, s: &FieldEvent) -> TokenStream {
+    let private = ctx.private();
+    let name = &s.name;
+    let accessor = stream_accessor_ident(s);
+    let doc = doc_tokens(ctx, &s.doc, &s.opts.title, &s.opts.description);
+    quote! {
+        #private::StreamDef {
+            name: #name,
+            doc: #doc,
+            field: #accessor,
         }
     }
 }

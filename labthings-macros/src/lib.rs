@@ -55,6 +55,13 @@ pub fn event(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_thing("event", item.into()).into()
 }
 
+/// Mark a field as an MJPEG stream. Only valid inside a `#[thing]` struct; see
+/// `labthings::stream`.
+#[proc_macro_attribute]
+pub fn stream(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_thing("stream", item.into()).into()
+}
+
 /// Mark a method as the start hook. Only valid inside a `#[thing]` impl block.
 #[proc_macro_attribute]
 pub fn on_start(_attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -172,6 +172,7 @@ pub struct TlsConfig {
 #[allow(missing_docs)]
 pub struct LimitsConfig {
     pub max_body: Option<usize>,
+    pub max_blob: Option<u64>,
     #[serde(default, deserialize_with = "timeout")]
     pub header_timeout: Option<f64>,
     #[serde(default, deserialize_with = "timeout")]
@@ -204,6 +205,7 @@ impl LimitsConfig {
         }
         set!(
             max_body,
+            max_blob,
             max_websockets,
             max_running_invocations,
             max_running_per_action,

@@ -37,6 +37,8 @@ pub(crate) struct InvocationCore {
     pub(crate) log_total: std::sync::atomic::AtomicU64,
     /// Told when the progress or the log changes (the server publishes a status).
     pub(crate) on_change: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// The blobs of the server it runs on, for its `Blob` outputs and arguments.
+    pub(crate) blobs: std::sync::OnceLock<Arc<crate::blob::Registry>>,
 }
 
 impl InvocationCore {
@@ -52,6 +54,7 @@ impl InvocationCore {
             log: Mutex::new(VecDeque::new()),
             log_total: std::sync::atomic::AtomicU64::new(0),
             on_change: std::sync::OnceLock::new(),
+            blobs: std::sync::OnceLock::new(),
         })
     }
 

@@ -3,6 +3,7 @@
 #![doc = include_str!("../docs/websocket.md")]
 #![forbid(unsafe_code)]
 
+pub mod blob;
 mod broker;
 pub mod cli;
 pub mod config;
@@ -18,6 +19,7 @@ mod property;
 mod schema;
 mod server;
 pub mod slot;
+pub mod stream;
 mod table;
 pub mod td;
 mod thing;
@@ -90,7 +92,10 @@ pub use labthings_macros::slot;
 /// hooks of the Things its slots name); a failure stops the start.
 pub use labthings_macros::on_start;
 
+pub use blob::Blob;
 pub use event::{Event, EventSubscription};
+pub use stream::MjpegStream;
+
 /// Declare an event of a Thing: an `#[event]` field of type [`Event<T>`](crate::Event),
 /// emitted by Rust code with [`Event::emit`](crate::Event::emit) and delivered to every
 /// subscriber in order (WebSocket `subscribeevent`, Server-Sent Events, Rust
@@ -101,6 +106,10 @@ pub use labthings_macros::event;
 /// graceful shutdown after running invocations were cancelled, in reverse start order, within
 /// the shutdown deadline.
 pub use labthings_macros::on_stop;
+/// Declare an MJPEG stream of a Thing: a `#[stream]` field of type
+/// [`MjpegStream`](crate::MjpegStream), served at `/{thing}/{name}` as
+/// `multipart/x-mixed-replace` to any number of viewers; see [`stream`](mod@crate::stream).
+pub use labthings_macros::stream;
 pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};

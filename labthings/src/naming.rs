@@ -10,6 +10,7 @@ pub(crate) const RESERVED_THING_NAMES: &[&str] = &[
     "things",
     "thing_descriptions",
     "action_invocations",
+    "blob",
     "ws",
     ".well-known",
 ];

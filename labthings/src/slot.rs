@@ -116,6 +116,16 @@ impl<T: Thing> Slot<T> {
         self.thing.get().map(|t| &**t)
     }
 
+    /// The Thing, shared: for a task that outlives the borrow of `self` (a frame producer
+    /// started by a start hook).
+    ///
+    /// # Panics
+    /// Before the server connected the slot, as [`get`](Self::get).
+    pub fn shared(&self) -> Arc<T> {
+        self.get();
+        self.thing.get().cloned().expect("connected")
+    }
+
     /// Connect it by hand (tests, programs that do not serve the Things).
     pub fn connect(&self, thing: Arc<T>) {
         let _ = self.thing.set(thing);

@@ -167,11 +167,30 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
         );
         td.insert("security".into(), json!("no_security"));
     }
-    let properties: Map<String, Value> = table
+    let mut properties: Map<String, Value> = table
         .properties
         .iter()
         .map(|p| (p.def.name.to_owned(), property(p, options, &ws)))
         .collect();
+    // An MJPEG stream is read as a `multipart/x-mixed-replace` of JPEG images.
+    for s in table.streams {
+        let mut out = Map::new();
+        insert_doc(&mut out, &s.doc, s.name);
+        out.insert("type".into(), "string".into());
+        out.insert("contentMediaType".into(), "image/jpeg".into());
+        out.insert("readOnly".into(), true.into());
+        out.insert("writeOnly".into(), false.into());
+        out.insert("observable".into(), false.into());
+        out.insert(
+            "forms".into(),
+            json!([{
+                "href": format!("{}{}", options.path, s.name),
+                "op": ["readproperty"],
+                "contentType": "multipart/x-mixed-replace; boundary=frame"
+            }]),
+        );
+        properties.insert(s.name.to_owned(), out.into());
+    }
     td.insert("properties".into(), properties.into());
     let actions: Map<String, Value> = table
         .actions
@@ -248,7 +267,8 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
     ];
     if def.observable {
         // `GET` with `Accept: text/event-stream`: the current value, then each change.
-        forms.push(json!({"href": href, "op": ["observeproperty"], "subprotocol": SSE}));
+        // Closing the stream unobserves; consumers (node-wot) look for the op on this form.
+        forms.push(json!({"href": href, "op": ["observeproperty", "unobserveproperty"], "subprotocol": SSE}));
     }
     out.insert("forms".into(), forms.into());
     Value::Object(out)
@@ -262,7 +282,7 @@ fn event<T>(e: &EventEntry<T>, options: &TdOptions, ws: &str) -> Value {
     out.insert(
         "forms".into(),
         json!([
-            {"href": format!("{}{}", options.path, def.name), "op": ["subscribeevent"], "subprotocol": SSE},
+            {"href": format!("{}{}", options.path, def.name), "op": ["subscribeevent", "unsubscribeevent"], "subprotocol": SSE},
             {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["subscribeevent", "unsubscribeevent"]}
         ]),
     );

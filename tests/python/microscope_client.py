@@ -44,4 +44,10 @@ assert len(focus["scores"]) == 31, focus["scores"]
 assert stage.position["z"] == focus["best_z"], stage.position
 assert camera.sharpness > 0.9, camera.sharpness
 
+# A blob output: the client downloads it from its link.
+image = camera.capture()
+data = image.content
+assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9", data[:4]
+assert image.media_type == "image/jpeg", image.media_type
+
 print("labthings-fastapi client and the microscope: all checks passed")

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod logs;
+pub(crate) mod mjpeg;
 pub(crate) mod sse;
 pub(crate) mod td;
 pub(crate) mod ws;

@@ -20,10 +20,11 @@ pub use crate::naming::check_affordance;
 use crate::problem::Problem;
 use crate::property::Property;
 pub use crate::slot::{AnyThing, SlotCell, SlotKind};
+pub use crate::stream::StreamField;
 pub use crate::table::{
     ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, EventDef, Getter, HookFn,
-    ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StructParts,
-    ThingTable,
+    ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StreamDef,
+    StructParts, ThingTable,
 };
 pub use output::{
     HookReturn, Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
@@ -59,6 +60,8 @@ pub trait StructTable: Sized + 'static {
     const SLOTS: &'static [SlotDef<Self>];
     /// Events.
     const EVENTS: &'static [EventDef<Self>];
+    /// MJPEG streams.
+    const STREAMS: &'static [StreamDef<Self>];
 }
 
 /// The tables `#[thing]` generates from an impl block.
@@ -233,7 +236,21 @@ pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
         }
         i += 1;
     }
+    let streams = T::STREAMS;
+    let mut i = 0;
+    while i < streams.len() {
+        if crate::naming::contains(&[streams[i].name], name) {
+            return true;
+        }
+        i += 1;
+    }
     false
+}
+
+/// The stream of a `#[stream]` field: where a field that is not an
+/// [`MjpegStream`](crate::MjpegStream) is reported.
+pub fn stream_of<F: StreamField>(field: &F) -> &crate::stream::MjpegStream {
+    field.stream()
 }
 
 /// What the server needs of an `#[event]` field of type `F`.

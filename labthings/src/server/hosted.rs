@@ -47,6 +47,7 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn write(&self, index: usize, value: Value) -> Pending<()>;
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
+    fn stream(&self, index: usize) -> &crate::MjpegStream;
     fn event_count(&self) -> usize;
     fn event_name(&self, index: usize) -> &'static str;
     fn event_topic(&self, index: usize) -> &Topic;
@@ -297,6 +298,10 @@ impl<T: Thing> DynThing for Hosted<T> {
 
     fn action_topic(&self, index: usize) -> &crate::broker::Topic {
         &self.action_topics[index]
+    }
+
+    fn stream(&self, index: usize) -> &crate::MjpegStream {
+        (self.table.streams[index].field)(&self.thing)
     }
 
     fn event_count(&self) -> usize {

@@ -7,14 +7,14 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::Value;
 
 use crate::problem::Problem;
 use crate::server::ServerState;
 use crate::server::extract::{Body, Segments, not_allowed};
 use crate::server::invocations::Invocation;
-use crate::server::sse;
+use crate::server::{blobs, mjpeg, sse};
 use crate::table::Affordance;
 use crate::td::TdOptions;
 
@@ -37,6 +37,8 @@ pub(crate) fn routes(state: Arc<ServerState>) -> Router {
         .route("/{thing}", get_only(get(redirect_to_td)))
         .route("/{thing}/", get_only(get(thing_description)))
         .route("/ws", get_only(get(crate::server::ws::upgrade_shared)))
+        .route("/blob", not_allowed(post(blobs::upload), "POST"))
+        .route("/blob/{id}", get_only(get(blobs::download)))
         .route("/{thing}/ws", get_only(get(crate::server::ws::upgrade)))
         .route(
             "/{thing}/{name}",
@@ -45,6 +47,7 @@ pub(crate) fn routes(state: Arc<ServerState>) -> Router {
                 "GET, PUT, POST",
             ),
         )
+        .route("/{thing}/{name}/{view}", get_only(get(stream_view)))
         .fallback(not_found)
         .with_state(state)
 }
@@ -75,6 +78,21 @@ fn json_value(status: StatusCode, value: &Value) -> Response {
 }
 
 impl ServerState {
+    /// The JSON of an invocation, its URLs (and those of its blobs) absolute as the client
+    /// addressed the server.
+    pub(crate) fn invocation_json(&self, invocation: &Invocation, headers: &HeaderMap) -> Value {
+        let mut json = invocation.to_json(&self.api_base(headers));
+        if let Some(output) = json.get_mut("output") {
+            blobs::absolute_links(output, &self.origin(headers), &self.prefix);
+        }
+        json
+    }
+
+    /// Where uploads are written.
+    pub(crate) fn blob_dir(&self) -> std::path::PathBuf {
+        self.upload_dir.clone()
+    }
+
     /// The absolute URL of the server root as the client addressed it, e.g.
     /// `http://127.0.0.1:5000`. The host was checked against the allowed hosts before the
     /// request reached a handler.
@@ -210,6 +228,7 @@ async fn read_affordance(
         Affordance::Event(i) if stream => {
             sse::stream(&state, &entry.thing, sse::Followed::Event(i), headers)
         }
+        Affordance::Stream(i) => Ok(mjpeg::serve(&state, entry.thing.stream(i))),
         Affordance::Event(_) => Err(Problem::new(
             406,
             format!(
@@ -237,12 +256,33 @@ async fn read_affordance(
     }
 }
 
-/// The 405 of a `PUT` or `POST` to an event.
+/// The 405 of a `PUT` or `POST` to an event or a stream.
 fn event_not_writable(name: &str) -> Response {
     method_not_allowed(
-        format!("'{name}' is an event: subscribe to it with GET and `Accept: text/event-stream`"),
+        format!("'{name}' is an event or a stream: it is only read, with GET"),
         "GET",
     )
+}
+
+/// `GET /{thing}/{stream}/viewer` (a page) and `…/frame` (the latest frame).
+async fn stream_view(
+    State(state): Shared,
+    Segments((thing, name, view)): Segments<(String, String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, Problem> {
+    let (entry, affordance) = resolve(&state, &thing, &name)?;
+    let Affordance::Stream(i) = affordance else {
+        return Err(Problem::not_found(format!(
+            "'{name}' of '{thing}' is not a stream: only streams have '/{view}'"
+        )));
+    };
+    match view.as_str() {
+        "viewer" => Ok(mjpeg::viewer(uri.path())),
+        "frame" => Ok(mjpeg::frame(entry.thing.stream(i), &name)),
+        _ => Err(Problem::not_found(format!(
+            "stream '{name}' of '{thing}' has '/viewer' and '/frame', not '/{view}'"
+        ))),
+    }
 }
 
 /// A 503 problem says when to try again.
@@ -293,7 +333,7 @@ async fn write_property(
             format!("'{name}' is an action: invoke it with POST"),
             "GET, POST",
         )),
-        Affordance::Event(_) => Ok(event_not_writable(&name)),
+        Affordance::Event(_) | Affordance::Stream(_) => Ok(event_not_writable(&name)),
     }
 }
 
@@ -313,7 +353,7 @@ async fn invoke_action(
                 Err(problem) => return Ok(retry_later(problem)),
             };
             let base = state.api_base(&headers);
-            let body = invocation.to_json(&base);
+            let body = state.invocation_json(&invocation, &headers);
             let mut response = json_value(StatusCode::CREATED, &body);
             if let Ok(location) = HeaderValue::from_str(&invocation.href(&base)) {
                 response.headers_mut().insert(header::LOCATION, location);
@@ -324,7 +364,7 @@ async fn invoke_action(
             format!("'{name}' is a property: read it with GET, write it with PUT"),
             "GET, PUT",
         )),
-        Affordance::Event(_) => Ok(event_not_writable(&name)),
+        Affordance::Event(_) | Affordance::Stream(_) => Ok(event_not_writable(&name)),
     }
 }
 
@@ -398,20 +438,29 @@ async fn get_invocation(
     let invocation = find_invocation(&state, &id)?;
     Ok(json_value(
         StatusCode::OK,
-        &invocation.to_json(&state.api_base(&headers)),
+        &state.invocation_json(&invocation, &headers),
     ))
 }
 
 async fn invocation_output(
     State(state): Shared,
     Segments(id): Segments<String>,
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
     let invocation = find_invocation(&state, &id)?;
     match invocation.output() {
-        Ok(Some(json)) => Ok(json_body(
-            StatusCode::OK,
-            String::from(Box::<str>::from(json)),
-        )),
+        Ok(Some(json)) => {
+            // A blob output is its bytes, as LabThings-FastAPI serves it.
+            if let Ok(value) = serde_json::from_str::<Value>(json.get())
+                && let Some(blob) = blobs::output_blob(&state, &value)
+            {
+                return Ok(blobs::serve(blob, request).await);
+            }
+            Ok(json_body(
+                StatusCode::OK,
+                String::from(Box::<str>::from(json)),
+            ))
+        }
         Ok(None) => Ok(json_body(StatusCode::OK, "null")),
         Err(status) => Err(Problem::new(
             503,

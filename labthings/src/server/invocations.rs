@@ -288,6 +288,8 @@ pub(crate) struct Invocations {
     /// Finished invocations in completion order, for retention.
     finished: Mutex<VecDeque<(Instant, Uuid)>>,
     reaper: AtomicBool,
+    /// The blobs that invocations returned or took, and uploads.
+    pub(crate) blobs: Arc<crate::blob::Registry>,
 }
 
 impl Invocations {
@@ -298,6 +300,7 @@ impl Invocations {
         shutdown: CancellationToken,
         device: Device,
     ) -> Arc<Self> {
+        let prefix_for_blobs = prefix.clone();
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
             seq: AtomicU64::new(0),
@@ -310,6 +313,7 @@ impl Invocations {
             prefix,
             finished: Mutex::new(VecDeque::new()),
             reaper: AtomicBool::new(false),
+            blobs: crate::blob::Registry::new(prefix_for_blobs),
         })
     }
 
@@ -469,6 +473,7 @@ impl Invocations {
             status_scheduled: AtomicBool::new(false),
             last_status: Mutex::new(None),
         });
+        let _ = invocation.core.blobs.set(self.blobs.clone());
         let (this, weak) = (Arc::downgrade(self), Arc::downgrade(&invocation));
         let _ = invocation.core.on_change.set(Box::new(move || {
             if let (Some(this), Some(invocation)) = (this.upgrade(), weak.upgrade()) {
@@ -658,10 +663,20 @@ impl Invocations {
         drop(finished);
         if !expired.is_empty() {
             let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-            for id in expired {
-                map.remove(&id);
+            for id in &expired {
+                map.remove(id);
             }
+            drop(map);
+            // Their blobs go with them.
+            self.blobs.release(&expired, now);
         }
+    }
+
+    /// Keep an uploaded blob for the retention time (or until an invocation takes it).
+    pub(crate) fn upload(self: &Arc<Self>, blob: crate::Blob) -> Uuid {
+        self.start_reaper();
+        let until = Instant::now() + self.retention.time;
+        self.blobs.register(blob, crate::blob::Owner::Upload(until))
     }
 
     /// Start the timer that expires finished invocations (once, from within the runtime).
@@ -678,7 +693,11 @@ impl Invocations {
             loop {
                 interval.tick().await;
                 match this.upgrade() {
-                    Some(this) => this.expire(),
+                    Some(this) => {
+                        this.expire();
+                        // Uploads that no invocation took.
+                        this.blobs.release(&[], Instant::now());
+                    }
                     None => return,
                 }
             }

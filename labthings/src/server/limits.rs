@@ -12,6 +12,9 @@ use std::time::Duration;
 pub struct Limits {
     /// Largest request body accepted (default 1 MiB); larger ones get 413.
     pub max_body: usize,
+    /// Largest blob upload accepted (`POST /blob`, default 1 GiB); larger ones get 413.
+    /// Uploads are written to disk as they arrive.
+    pub max_blob: u64,
     /// Time to receive a request's headers (default 10 s); the connection is closed after.
     pub header_timeout: Duration,
     /// Time to receive a request's body once its headers arrived (default 30 s); 408 after.
@@ -62,6 +65,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body: 1 << 20,
+            max_blob: 1 << 30,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             tls_handshake_timeout: Duration::from_secs(10),

@@ -1,5 +1,6 @@
 //! The server that publishes Things over HTTP and WebSocket.
 
+mod blobs;
 mod device;
 mod extract;
 mod hosted;
@@ -7,6 +8,7 @@ mod http;
 mod invocations;
 mod lifecycle;
 mod limits;
+mod mjpeg;
 pub(crate) mod security;
 mod serve;
 mod settings;
@@ -57,6 +59,8 @@ pub(crate) struct ServerState {
     pub(crate) views: Arc<[Arc<ThingView>]>,
     /// One per Server-Sent Events stream that may open.
     pub(crate) stream_permits: Arc<tokio::sync::Semaphore>,
+    /// Where uploads are written (created on the first upload).
+    pub(crate) upload_dir: std::path::PathBuf,
     pub(crate) prefix: String,
     pub(crate) invocations: Arc<Invocations>,
     pub(crate) ws: WsLimits,
@@ -480,6 +484,11 @@ impl ThingServer {
             order,
             views: Arc::from(views),
             stream_permits: Arc::new(tokio::sync::Semaphore::new(self.limits.max_event_streams)),
+            upload_dir: std::env::temp_dir().join(format!(
+                "labthings-uploads-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            )),
             prefix: self.prefix.clone(),
             invocations,
             ws: self.ws,

@@ -144,6 +144,9 @@ impl Serve {
 
 /// Run the stop hooks of the started Things in reverse order, then save pending settings.
 async fn stop_things(state: &ServerState) {
+    // Blobs go with the server: owned files are deleted, then the uploads' directory.
+    state.invocations.blobs.clear();
+    let _ = std::fs::remove_dir(&state.upload_dir);
     let lifecycle = &state.lifecycle;
     if lifecycle.started {
         let deadline = state.limits.shutdown_deadline;

@@ -624,6 +624,13 @@ fn render(
             if let Some(href) = data.get("href").and_then(|h| h.as_str()) {
                 data["href"] = format!("{}{href}", context.origin).into();
             }
+            if let Some(output) = data.get_mut("output") {
+                crate::server::blobs::absolute_links(
+                    output,
+                    &context.origin,
+                    &context.state.prefix,
+                );
+            }
             if !watches.is_empty() {
                 wtp::invocation_messages(v, &data, watches, out);
             }

@@ -1,0 +1,49 @@
+//! Interoperability: node-wot, the W3C Thingweb consumer, reads and writes properties,
+//! subscribes to an event and observes a property of the example counter from its TD, over
+//! its HTTP binding (Server-Sent Events forms) — `tests/node/nodewot_consumer.js`.
+//!
+//! `LABTHINGS_NODE_MODULES` names a `node_modules` directory with `@node-wot/core` and
+//! `@node-wot/binding-http` 0.9.2 (`.ci/run` installs them from `tests/node/package.json`).
+//! Without it the test says, in one line, that it did not run; when `CI` is set it fails.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+mod support;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_wot_consumes_the_counter() {
+    let Some(modules) = std::env::var_os("LABTHINGS_NODE_MODULES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LABTHINGS_NODE_MODULES is not set: the node-wot test cannot run"
+        );
+        eprintln!(
+            "NOT RUN: the node-wot test needs LABTHINGS_NODE_MODULES, a node_modules with \
+             @node-wot/core and @node-wot/binding-http (`bash .ci/run` sets one up; under CI \
+             this fails)"
+        );
+        return;
+    };
+    let (addr, _shutdown) =
+        support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
+            .await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/node/nodewot_consumer.js"
+    );
+    let output = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(format!("http://{addr}/counter/"))
+        .env("NODE_PATH", modules)
+        .output()
+        .await
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the node-wot consumer failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}
