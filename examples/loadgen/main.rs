@@ -15,6 +15,7 @@
 mod counter;
 mod events;
 mod http;
+mod mjpeg;
 mod servers;
 mod stats;
 mod ws;
@@ -39,11 +40,11 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Run only these scenarios (comma-separated: idle, http, secure, burst, fan-out,
-    /// events).
+    /// events, mjpeg).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "idle,http,secure,burst,fan-out,events"
+        default_value = "idle,http,secure,burst,fan-out,events,mjpeg"
     )]
     only: Vec<String>,
     /// Number of idle connections (default 1000, or 50 with --quick).
@@ -68,6 +69,8 @@ struct Plan {
     events: u64,
     event_fan_out: [usize; 2],
     emissions: usize,
+    viewers: [usize; 3],
+    viewing: Duration,
     only: Vec<String>,
 }
 
@@ -93,6 +96,8 @@ fn main() {
             events: 1_000,
             event_fan_out: [10, 20],
             emissions: 3,
+            viewers: [1, 2, 3],
+            viewing: Duration::from_millis(500),
             only: args.only,
         }
     } else {
@@ -105,6 +110,8 @@ fn main() {
             events: 10_000,
             event_fan_out: [1000, 10_000],
             emissions: 20,
+            viewers: [1, 10, 50],
+            viewing: Duration::from_secs(5),
             only: args.only,
         }
     };
@@ -250,6 +257,41 @@ async fn run(plan: &Plan) {
     }
     if wanted("events") {
         events(plan, lt, base).await;
+    }
+    if wanted("mjpeg") {
+        for viewers in plan.viewers {
+            let l = mjpeg::view(labthings.addr, "/feed/video", viewers, plan.viewing, || {
+                labthings.cpu()
+            })
+            .await;
+            let b = mjpeg::view(baseline.addr, "/mjpeg", viewers, plan.viewing, || {
+                baseline.cpu()
+            })
+            .await;
+            let cell = |v: &mjpeg::Viewing| {
+                format!(
+                    "each viewer {:.1}–{:.1} fps (median {:.1}), server CPU {:.2} ms a frame",
+                    v.fps[0],
+                    v.fps[v.fps.len() - 1],
+                    v.fps[v.fps.len() / 2],
+                    v.cpu_ms_per_frame
+                )
+            };
+            row(
+                &format!(
+                    "MJPEG {} fps (640×480, {} KB frames) to {viewers} viewers",
+                    mjpeg::FRAME_RATE,
+                    mjpeg::frame().len() / 1024
+                ),
+                cell(&l),
+                cell(&b),
+                format!(
+                    "{:.2} (CPU)",
+                    l.cpu_ms_per_frame / b.cpu_ms_per_frame.max(0.001)
+                ),
+                "every viewer ≥ 29 fps at 50 viewers",
+            );
+        }
     }
     if wanted("fan-out") {
         for observers in plan.fan_out {

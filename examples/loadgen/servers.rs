@@ -45,6 +45,16 @@ impl Server {
     }
 
     /// Resident memory of the server process, in bytes.
+    /// CPU time the server process used so far (user and system).
+    pub(crate) fn cpu(&self) -> std::time::Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // The fields after the command name, which is in parentheses.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // Clock ticks are 1/100 s on Linux.
+        std::time::Duration::from_millis(ticks * 10)
+    }
+
     pub(crate) fn rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let kb: u64 = status
@@ -186,8 +196,18 @@ pub(crate) async fn serve_labthings(secure: Secure) {
         max_websockets: 12_000,
         ..Default::default()
     };
+    let feed = std::sync::Arc::new(Feed {
+        video: labthings::MjpegStream::new(),
+    });
+    tokio::spawn(push_frames({
+        let feed = feed.clone();
+        move |frame| {
+            let _ = feed.video.push(frame);
+        }
+    }));
     let mut server = labthings::ThingServer::new()
         .thing("counter", Counter::new())
+        .shared_thing("feed", feed)
         .limits(limits);
     if let Some(token) = &secure.token {
         server = server.token(labthings::Scope::Operate, token);
@@ -198,19 +218,44 @@ pub(crate) async fn serve_labthings(secure: Secure) {
     server.serve(listener).await.unwrap();
 }
 
+/// A camera feed for the MJPEG benchmark.
+#[labthings::thing]
+pub(crate) struct Feed {
+    /// Its frames.
+    #[stream]
+    video: labthings::MjpegStream,
+}
+
+/// Push the benchmark's frame `FRAME_RATE` times a second, forever.
+async fn push_frames(push: impl Fn(Bytes)) {
+    let frame = crate::mjpeg::frame();
+    let mut tick =
+        tokio::time::interval(std::time::Duration::from_secs(1) / crate::mjpeg::FRAME_RATE);
+    loop {
+        tick.tick().await;
+        push(frame.clone());
+    }
+}
+
 #[derive(Clone)]
 struct Baseline {
     value: Arc<AtomicI64>,
     tx: broadcast::Sender<String>,
+    frames: tokio::sync::watch::Receiver<Option<Bytes>>,
 }
 
 /// `loadgen serve-baseline`: a constant JSON route, a PUT that parses its body, and a
 /// WebSocket route fed by a `tokio::sync::broadcast` channel.
 pub(crate) async fn serve_baseline(secure: Secure) {
     let (tx, _) = broadcast::channel(16_384);
+    let (frames_tx, frames) = tokio::sync::watch::channel(None);
+    tokio::spawn(push_frames(move |frame| {
+        frames_tx.send_replace(Some(frame));
+    }));
     let state = Baseline {
         value: Arc::new(AtomicI64::new(5)),
         tx,
+        frames,
     };
     let router = Router::new()
         .route("/value", get(get_value).put(put_value))
@@ -218,6 +263,7 @@ pub(crate) async fn serve_baseline(secure: Secure) {
         .route("/publish", post(publish))
         .route("/burst", post(burst))
         .route("/sse", get(sse))
+        .route("/mjpeg", get(mjpeg))
         .with_state(state);
     listen_and_print(router, secure).await;
 }
@@ -307,4 +353,37 @@ async fn sse(State(s): State<Baseline>) -> Response {
         }
     });
     Sse::new(stream).into_response()
+}
+
+/// The frames as `multipart/x-mixed-replace`, each viewer getting the latest.
+async fn mjpeg(State(s): State<Baseline>) -> Response {
+    let mut frames = s.frames.clone();
+    frames.mark_changed();
+    let parts = futures_util::stream::unfold(
+        (frames, Vec::<Bytes>::new()),
+        |(mut frames, mut pending)| async move {
+            loop {
+                if let Some(chunk) = pending.pop() {
+                    return Some((Ok::<_, std::convert::Infallible>(chunk), (frames, pending)));
+                }
+                frames.changed().await.ok()?;
+                let frame = frames.borrow_and_update().clone();
+                if let Some(jpeg) = frame {
+                    let head = format!(
+                        "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                        jpeg.len()
+                    );
+                    pending = vec![Bytes::from_static(b"\r\n"), jpeg, Bytes::from(head)];
+                }
+            }
+        },
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "multipart/x-mixed-replace; boundary=frame",
+        )],
+        axum::body::Body::from_stream(parts),
+    )
+        .into_response()
 }

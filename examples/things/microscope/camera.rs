@@ -66,6 +66,23 @@ impl Camera {
         Ok(Blob::from_bytes(jpeg))
     }
 
+    /// The latest preview frame, as a blob (rendered now if nobody watches the preview).
+    #[action]
+    fn grab_frame(&self) -> Result<Blob<Jpeg>, String> {
+        match self.preview.grab_frame() {
+            Some(frame) if self.preview.viewers() > 0 => Ok(Blob::from_bytes(frame.jpeg)),
+            _ => {
+                let p = self.stage.get().position.get();
+                Ok(Blob::from_bytes(render(
+                    PREVIEW,
+                    p.x,
+                    p.y,
+                    p.z - self.focus,
+                )?))
+            }
+        }
+    }
+
     /// The size and mean brightness of an uploaded JPEG image.
     #[action]
     async fn analyse(&self, image: Blob<Jpeg>) -> Result<ImageStats, String> {
