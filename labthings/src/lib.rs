@@ -107,7 +107,7 @@ pub use labthings_macros::event;
 /// the shutdown deadline.
 pub use labthings_macros::on_stop;
 /// Declare an MJPEG stream of a Thing: a `#[stream]` field of type
-/// [`MjpegStream`](crate::MjpegStream), served at `/{thing}/{name}` as
+/// [`MjpegStream`], served at `/{thing}/{name}` as
 /// `multipart/x-mixed-replace` to any number of viewers; see [`stream`](mod@crate::stream).
 pub use labthings_macros::stream;
 pub use logs::{InvocationLogLayer, init as init_logging};
