@@ -1,0 +1,71 @@
+//! Interoperability: the TDs the server publishes (the counter and the microscope's stage,
+//! camera and autofocus, as clients fetch them) pass the Thingweb Playground's validator —
+//! JSON Schema, JSON-LD against the TD contexts, and its additional checks
+//! (`tests/node/playground_validate.js`).
+//!
+//! `LABTHINGS_NODE_MODULES` names a `node_modules` with `@thing-description-playground/core`
+//! (`.ci/run` installs it from `tests/node/package.json`). Without it the test says, in one
+//! line, that it did not run; when `CI` is set it fails.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+#[path = "../examples/things/microscope/mod.rs"]
+mod microscope;
+mod support;
+
+use microscope::camera::CameraArgs;
+use microscope::{Autofocus, Camera, Stage};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_tds_pass_the_thingweb_playground() {
+    let Some(modules) = std::env::var_os("LABTHINGS_NODE_MODULES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LABTHINGS_NODE_MODULES is not set: the Playground test cannot run"
+        );
+        eprintln!(
+            "NOT RUN: the Playground test needs LABTHINGS_NODE_MODULES, a node_modules with \
+             @thing-description-playground/core (`bash .ci/run` sets one up; under CI this fails)"
+        );
+        return;
+    };
+    let settings = tempfile::tempdir().unwrap();
+    let server = labthings::ThingServer::new()
+        .settings_dir(settings.path())
+        .token(labthings::Scope::Operate, "playground-token-0123456789")
+        .thing("counter", counter::Counter::new())
+        .thing("stage", Stage::new())
+        .thing("camera", Camera::new(CameraArgs::default()))
+        .thing("autofocus", Autofocus::new());
+    let (addr, _) = support::start(server).await;
+    let tds = reqwest::Client::new()
+        .get(format!("http://{addr}/thing_descriptions/"))
+        .bearer_auth("playground-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let file = settings.path().join("tds.json");
+    std::fs::write(&file, tds).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/node/playground_validate.js"
+    );
+    let output = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(&file)
+        .env("NODE_PATH", modules)
+        .output()
+        .await
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the Playground refused a TD:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}
