@@ -17,6 +17,7 @@ mod events;
 mod http;
 mod mjpeg;
 mod servers;
+mod soak;
 mod stats;
 mod ws;
 
@@ -58,6 +59,19 @@ enum Mode {
     ServeLabthings(servers::Secure),
     /// Serve the bare axum baseline and print its address.
     ServeBaseline(servers::Secure),
+    /// A long run of mixed load against the counter server, sampling its memory, file
+    /// descriptors, tasks and latency; fails if anything leaks or degrades.
+    Soak {
+        /// Seconds to run.
+        #[arg(long, default_value_t = 3600)]
+        seconds: u64,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 10)]
+        every: u64,
+        /// Draw the samples into this SVG file.
+        #[arg(long)]
+        plot: Option<std::path::PathBuf>,
+    },
 }
 
 struct Plan {
@@ -83,6 +97,14 @@ fn main() {
         }
         Some(Mode::ServeBaseline(secure)) => {
             return runtime.block_on(servers::serve_baseline(secure));
+        }
+        Some(Mode::Soak {
+            seconds,
+            every,
+            plot,
+        }) => {
+            let passed = runtime.block_on(soak_report(seconds, every, plot));
+            std::process::exit(if passed { 0 } else { 1 });
         }
         None => {}
     }
@@ -116,6 +138,81 @@ fn main() {
         }
     };
     runtime.block_on(run(&plan));
+}
+
+/// Bounds of a soak, after warm-up (runs of ten minutes or more).
+const RSS_SLOPE_MIB_PER_HOUR: f64 = 8.0;
+const FDS_SLOPE_PER_HOUR: f64 = 10.0;
+const TASKS_SLOPE_PER_HOUR: f64 = 50.0;
+const P99_SPREAD: f64 = 5.0;
+
+/// Run a soak, print its report, and say whether it passed.
+async fn soak_report(seconds: u64, every: u64, plot: Option<std::path::PathBuf>) -> bool {
+    let stats = std::env::temp_dir().join(format!("labthings-soak-{}", std::process::id()));
+    let report = soak::run(
+        Duration::from_secs(seconds),
+        Duration::from_secs(every),
+        stats.clone(),
+    )
+    .await;
+    let _ = std::fs::remove_file(&stats);
+    println!("| minute | RSS (MiB) | file descriptors | tasks | p50 (ms) | p99 (ms) | requests |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let step = (report.samples.len() / 12).max(1);
+    for s in report
+        .samples
+        .iter()
+        .step_by(step)
+        .chain(report.samples.last())
+    {
+        println!(
+            "| {:.1} | {:.1} | {} | {} | {:.2} | {:.2} | {} |",
+            s.at / 60.0,
+            s.rss_mib,
+            s.fds,
+            s.tasks,
+            s.p50_ms,
+            s.p99_ms,
+            s.requests
+        );
+    }
+    println!();
+    println!(
+        "{} requests and messages, {} errors asked for (422, 409, 503), {} unexpected; {} observers joined and left",
+        report.requests, report.expected_errors, report.unexpected, report.observers_joined
+    );
+    println!(
+        "after warm-up: RSS {:+.2} MiB/hour (bound {RSS_SLOPE_MIB_PER_HOUR}), file descriptors {:+.2}/hour (bound {FDS_SLOPE_PER_HOUR}), tasks {:+.2}/hour (bound {TASKS_SLOPE_PER_HOUR}), worst p99 {:.1}× the median p99 (bound {P99_SPREAD})",
+        report.rss_slope_mib_per_hour,
+        report.fds_slope_per_hour,
+        report.tasks_slope_per_hour,
+        report.p99_spread
+    );
+    if let Some(file) = plot {
+        if let Err(e) = soak::plot(&report.samples, &file) {
+            eprintln!("the plot could not be drawn: {e}");
+            return false;
+        }
+        println!("plot: {}", file.display());
+    }
+    let long = seconds >= 600;
+    let passed = report.unexpected == 0
+        && report.requests > 0
+        && (!long
+            || (report.rss_slope_mib_per_hour < RSS_SLOPE_MIB_PER_HOUR
+                && report.fds_slope_per_hour < FDS_SLOPE_PER_HOUR
+                && report.tasks_slope_per_hour < TASKS_SLOPE_PER_HOUR
+                && report.p99_spread < P99_SPREAD));
+    println!(
+        "soak: {}{}",
+        if passed { "PASSED" } else { "FAILED" },
+        if long {
+            ""
+        } else {
+            " (a smoke run: the slopes are judged on runs of ten minutes or more)"
+        }
+    );
+    passed
 }
 
 /// Rounds per HTTP comparison.

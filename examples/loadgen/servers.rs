@@ -55,6 +55,12 @@ impl Server {
         std::time::Duration::from_millis(ticks * 10)
     }
 
+    /// Open file descriptors of the server process.
+    pub(crate) fn fds(&self) -> u64 {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map_or(0, |dir| dir.count() as u64)
+    }
+
     pub(crate) fn rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let kb: u64 = status
@@ -85,6 +91,9 @@ pub(crate) struct Secure {
     /// The key of `--tls-cert` (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Write the number of the serving runtime's live tasks to this file every second.
+    #[arg(long)]
+    stats: Option<std::path::PathBuf>,
 }
 
 /// A self-signed certificate for `localhost`, in files the servers read.
@@ -214,6 +223,18 @@ pub(crate) async fn serve_labthings(secure: Secure) {
     }
     if let (Some(cert), Some(key)) = (&secure.tls_cert, &secure.tls_key) {
         server = server.tls(labthings::Tls::from_pem_files(cert, key).unwrap());
+    }
+    if let Some(file) = secure.stats.clone() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let tasks = tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks();
+                let _ = std::fs::write(&file, tasks.to_string());
+            }
+        });
     }
     server.serve(listener).await.unwrap();
 }
