@@ -197,7 +197,11 @@ async fn writer(addr: SocketAddr, counts: Arc<Counts>, window: Window, stop: Arc
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
         i += 1;
-        let value = if i % 8 == 0 { 1000 } else { 1 + i % 100 };
+        let value = if i.is_multiple_of(8) {
+            1000
+        } else {
+            1 + i % 100
+        };
         let sent = Instant::now();
         match client
             .put(&url)
@@ -222,7 +226,7 @@ async fn invoker(addr: SocketAddr, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
         i += 1;
-        let (path, body) = if i % 4 == 0 {
+        let (path, body) = if i.is_multiple_of(4) {
             ("wait", json!({"seconds": 0.2}))
         } else {
             ("increment", json!({}))
@@ -239,7 +243,7 @@ async fn invoker(addr: SocketAddr, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
         let status = response.status().as_u16();
         // 503: the per-action cap, with Retry-After.
         record(&counts, status, &[503]);
-        if path == "wait" && status == 201 && i % 8 == 0 {
+        if path == "wait" && status == 201 && i.is_multiple_of(8) {
             let invocation: Value = response.json().await.unwrap_or_default();
             if let Some(href) = invocation["href"].as_str() {
                 // 409 when it finished first: asked for.
@@ -295,7 +299,7 @@ async fn requester(addr: SocketAddr, counts: Arc<Counts>, stop: Arc<AtomicBool>)
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
         i += 1;
-        let request = if i % 2 == 0 {
+        let request = if i.is_multiple_of(2) {
             json!({"messageType": "request", "operation": "readproperty", "name": "step",
                    "messageID": i.to_string()})
         } else {
@@ -345,6 +349,13 @@ async fn slow_reader(addr: SocketAddr, stop: Arc<AtomicBool>) {
     }
 }
 
+/// One panel of the plot: title, unit, and its lines (label, colour, value).
+type Panel = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, plotters::style::RGBColor, fn(&Sample) -> f64)>,
+);
+
 /// Draw the samples: memory, descriptors and tasks, and latency, over time.
 pub(crate) fn plot(samples: &[Sample], file: &std::path::Path) -> Result<(), String> {
     use plotters::prelude::*;
@@ -352,7 +363,7 @@ pub(crate) fn plot(samples: &[Sample], file: &std::path::Path) -> Result<(), Str
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let panels = root.split_evenly((3, 1));
     let end = samples.last().map_or(1.0, |s| s.at) / 60.0;
-    let series: [(&str, &str, Vec<(&str, RGBColor, fn(&Sample) -> f64)>); 3] = [
+    let series: [Panel; 3] = [
         (
             "Server resident memory",
             "MiB",

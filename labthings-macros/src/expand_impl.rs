@@ -371,6 +371,11 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
     } else {
         none()
     };
+    let check_input = if has_input {
+        quote!(#private::check_input::<#input_ty>)
+    } else {
+        quote!(#private::no_input_to_check)
+    };
     let output_ty = returned(&a.returns);
     let kind = kind_of(ctx, &output_ty);
     let at = ctx.private_at(output_ty.span());
@@ -432,6 +437,7 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
             exclusive: #exclusive,
             args: #arg_defs,
             input: #input_schema,
+            check_input: #check_input,
             output: #output_schema,
             invoke: #invoke,
         }

@@ -15,13 +15,11 @@ mod doc;
 mod error;
 mod expand_impl;
 mod expand_struct;
+mod pipeline;
 
 use proc_macro::TokenStream;
-use proc_macro2::TokenStream as TokenStream2;
-use quote::quote;
 
-use crate::ctx::Ctx;
-use crate::error::Errors;
+use crate::pipeline::{outside_thing, thing_impl};
 
 /// Make a struct a Thing, or add method properties and actions to one. See `labthings::thing`.
 #[proc_macro_attribute]
@@ -72,52 +70,4 @@ pub fn on_start(_attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_stop(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_thing("on_stop", item.into()).into()
-}
-
-fn outside_thing(name: &str, item: TokenStream2) -> TokenStream2 {
-    let message = format!(
-        "`#[{name}]` must be used inside a `#[thing]` item\n= help: add `#[thing]` to the struct (for fields) or to the impl block (for methods)"
-    );
-    let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
-    quote!(#error #item)
-}
-
-fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    let errors = Errors::new();
-    let opts = attr::ThingOpts::parse(&errors, attr);
-    let ctx = Ctx::new(opts.krate.as_ref());
-    let expanded = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Struct(item)) => {
-            let thing = ast::ThingStruct::from_syn(&errors, item, opts);
-            check::check_struct(&errors, &thing);
-            if thing_struct_is_usable(&thing) {
-                expand_struct::expand(&ctx, &thing)
-            } else {
-                expand_struct::fallback(&ctx, &thing.item)
-            }
-        }
-        Ok(syn::Item::Impl(item)) => {
-            let thing = ast::ThingImpl::from_syn(&errors, item, &opts);
-            check::check_impl(&errors, &thing);
-            expand_impl::expand(&ctx, &thing)
-        }
-        Ok(other) => {
-            errors.spanned(
-                &other,
-                "`#[thing]` goes on a struct with named fields, or on an impl block of one",
-            );
-            item
-        }
-        Err(e) => {
-            errors.push(e);
-            item
-        }
-    };
-    let compile_errors = errors.finish();
-    quote!(#compile_errors #expanded)
-}
-
-/// Structural mistakes (a tuple struct, generics) leave nothing sensible to generate.
-fn thing_struct_is_usable(thing: &ast::ThingStruct) -> bool {
-    matches!(thing.item.fields, syn::Fields::Named(_)) && thing.item.generics.params.is_empty()
 }

@@ -289,24 +289,8 @@ impl Config {
         };
         let text = std::fs::read_to_string(file)
             .map_err(|e| error(String::new(), format!("cannot be read: {e}")))?;
-        let located_error = |path: &serde_path_to_error::Path, message: String| {
-            let (key, problem) = located(path.to_string(), message);
-            error(key, problem)
-        };
-        let mut config: Self = if file.extension().is_some_and(|e| e == "toml") {
-            let document = toml::Deserializer::parse(&text)
-                .map_err(|e| error(String::new(), format!("is not valid TOML: {e}")))?;
-            serde_path_to_error::deserialize(document)
-                .map_err(|e| located_error(e.path(), e.inner().message().to_owned()))?
-        } else {
-            let mut document = serde_json::Deserializer::from_str(&text);
-            serde_path_to_error::deserialize(&mut document)
-                .map_err(|e| located_error(e.path(), e.inner().to_string()))?
-        };
-        config
-            .limits
-            .check()
-            .map_err(|(key, problem)| error(key, problem))?;
+        let toml = file.extension().is_some_and(|e| e == "toml");
+        let mut config = Self::parse(&text, toml).map_err(|(key, problem)| error(key, problem))?;
         let dir = file.parent().unwrap_or(Path::new("."));
         if let Some(token_file) = &mut config.token_file {
             *token_file = dir.join(&*token_file);
@@ -318,6 +302,23 @@ impl Config {
             tls.cert = dir.join(&tls.cert);
             tls.key = dir.join(&tls.key);
         }
+        Ok(config)
+    }
+
+    /// Parse and check the text of a configuration file (TOML or JSON). Errors are
+    /// `(key, problem)`; paths in it are left as written.
+    pub(crate) fn parse(text: &str, toml: bool) -> Result<Self, (String, String)> {
+        let config: Self = if toml {
+            let document = toml::Deserializer::parse(text)
+                .map_err(|e| (String::new(), format!("is not valid TOML: {e}")))?;
+            serde_path_to_error::deserialize(document)
+                .map_err(|e| located(e.path().to_string(), e.inner().message().to_owned()))?
+        } else {
+            let mut document = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut document)
+                .map_err(|e| located(e.path().to_string(), e.inner().to_string()))?
+        };
+        config.limits.check()?;
         Ok(config)
     }
 

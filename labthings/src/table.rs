@@ -203,6 +203,10 @@ pub struct ActionDef<T> {
     pub args: &'static [ArgDef],
     /// The input object's schema; `None` when the action takes no arguments.
     pub input: Option<SchemaFn>,
+    /// Whether a validated input also deserialises into the arguments' types: checked
+    /// before an invocation is created, so that a bad input is a 422, not a failed
+    /// invocation.
+    pub check_input: fn(&Value) -> Result<(), Problem>,
     /// The output's schema.
     pub output: SchemaFn,
     /// Runs one invocation.
@@ -582,6 +586,9 @@ impl<T> ActionEntry<T> {
                     input
                 };
                 validator.check_arguments(&input)?;
+                // What the schema accepts, the argument types must too (a value the schema
+                // cannot express, such as an integer past the range of its type).
+                (self.def.check_input)(&input)?;
                 Ok(input)
             }
         }

@@ -32,6 +32,11 @@ pub use output::{
     output_schema,
 };
 
+/// Entry points for fuzzing the paths that take outside input.
+pub mod fuzz {
+    pub use crate::server::fuzz::{Values, Ws, config, settings};
+}
+
 /// The message broker, for the benchmarks.
 pub mod broker {
     pub use crate::broker::{
@@ -194,6 +199,18 @@ where
 pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Json, Problem> {
     serde_json::value::to_raw_value(value)
         .map_err(|e| Problem::internal(format!("the value could not be serialised: {e}")))
+}
+
+/// Whether `input` deserialises into the input struct `T` (blob arguments are only checked
+/// to be links: the blob itself is looked up when the action runs).
+pub fn check_input<T: DeserializeOwned>(input: &Value) -> Result<(), Problem> {
+    crate::blob::checking(|| T::deserialize(input).map(drop))
+        .map_err(|e| Problem::invalid(format!("invalid input: {e}"), Vec::new()))
+}
+
+/// The input check of an action without arguments: anything validated is fine.
+pub fn no_input_to_check(_: &Value) -> Result<(), Problem> {
+    Ok(())
 }
 
 /// Deserialise a validated value into its Rust type.

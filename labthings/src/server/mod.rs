@@ -3,6 +3,7 @@
 mod blobs;
 mod device;
 mod extract;
+pub(crate) mod fuzz;
 mod hosted;
 mod http;
 mod invocations;

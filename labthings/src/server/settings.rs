@@ -33,8 +33,7 @@ fn file(dir: &Path, name: &str) -> PathBuf {
 
 /// Load the settings of `thing` from its file, if it has settings and the file exists.
 pub(crate) fn load(dir: &Path, thing: &dyn DynThing) {
-    let settings = thing.settings();
-    if settings.is_empty() {
+    if thing.settings().is_empty() {
         return;
     }
     let path = file(dir, thing.name());
@@ -46,24 +45,31 @@ pub(crate) fn load(dir: &Path, thing: &dyn DynThing) {
             return;
         }
     };
-    let mut problems = false;
-    let values: Map<String, Value> = match serde_json::from_str(&text) {
+    if !apply(&path, &text, thing) {
+        keep_aside(&path);
+    }
+}
+
+/// Apply the settings in `text` (the contents of `path`) to `thing`: each valid key is used,
+/// each problem logged. Returns whether the file was free of problems.
+pub(crate) fn apply(path: &Path, text: &str, thing: &dyn DynThing) -> bool {
+    let settings = thing.settings();
+    let values: Map<String, Value> = match serde_json::from_str(text) {
         Ok(Value::Object(values)) => values,
         Ok(_) => {
             tracing::error!(file = %path.display(), "the settings file is not a JSON object: the defaults are used");
-            keep_aside(&path);
-            return;
+            return false;
         }
         Err(error) => {
             tracing::error!(file = %path.display(), %error, "the settings file is not valid JSON: the defaults are used");
-            keep_aside(&path);
-            return;
+            return false;
         }
     };
+    let mut clean = true;
     for (key, value) in values {
         let Some(&(index, _)) = settings.iter().find(|(_, name)| *name == key) else {
             tracing::warn!(file = %path.display(), key, "the settings file holds a key that is not a setting of this Thing: it is ignored");
-            problems = true;
+            clean = false;
             continue;
         };
         let stored = thing.field(index).expect("a setting is a stored field");
@@ -72,12 +78,10 @@ pub(crate) fn load(dir: &Path, thing: &dyn DynThing) {
             .and_then(|()| stored.write_json(value));
         if let Err(problem) = result {
             tracing::warn!(file = %path.display(), key, "the saved value is not valid ({}): the default is used", problem.detail);
-            problems = true;
+            clean = false;
         }
     }
-    if problems {
-        keep_aside(&path);
-    }
+    clean
 }
 
 /// Copy a settings file with problems to `{file}.bad`, before it is ever rewritten.

@@ -219,7 +219,7 @@ impl Context {
     }
 
     /// Handle one message from the client.
-    fn dispatch(self: &Arc<Self>, message: Message) -> Dispatch {
+    pub(crate) fn dispatch(self: &Arc<Self>, message: Message) -> Dispatch {
         match message {
             Message::Text(text) => self.on_text(text.as_str()),
             Message::Binary(_) => {
@@ -400,7 +400,8 @@ impl Context {
         f(table)
     }
 
-    fn unsubscribe_all(&self) {
+    /// End every subscription and close the mailbox.
+    pub(crate) fn unsubscribe_all(&self) {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         for (view, table) in slots.iter_mut().enumerate() {
             let thing = &self.views[view].thing;
@@ -548,18 +549,7 @@ async fn deliver(
 ) -> Result<(), axum::Error> {
     let mut pending = batch.drain(..);
     loop {
-        let mut texts = Vec::new();
-        {
-            let mut slots = context.slots.lock().unwrap_or_else(|e| e.into_inner());
-            for delivery in pending.by_ref().take(CHUNK) {
-                match delivery {
-                    Delivery::Message(text) => texts.push(text.to_string()),
-                    Delivery::Property(slot, note) | Delivery::Event(slot, note) => {
-                        render(context, &mut slots, slot, &note, &mut texts);
-                    }
-                }
-            }
-        }
+        let texts = context.render(pending.by_ref().take(CHUNK));
         if texts.is_empty() && pending.len() == 0 {
             break;
         }
@@ -569,6 +559,24 @@ async fn deliver(
     }
     drop(pending);
     sink.flush().await
+}
+
+impl Context {
+    /// The messages of `deliveries`, in order (formatted under the lock of the
+    /// subscriptions).
+    pub(crate) fn render(&self, deliveries: impl Iterator<Item = Delivery>) -> Vec<String> {
+        let mut texts = Vec::new();
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        for delivery in deliveries {
+            match delivery {
+                Delivery::Message(text) => texts.push(text.to_string()),
+                Delivery::Property(slot, note) | Delivery::Event(slot, note) => {
+                    render(self, &mut slots, slot, &note, &mut texts);
+                }
+            }
+        }
+        texts
+    }
 }
 
 /// The messages of one notification for the subscription in `slot`.

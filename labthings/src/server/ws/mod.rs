@@ -27,8 +27,8 @@ use crate::server::ServerState;
 use crate::server::extract::Segments;
 use crate::server::security::Granted;
 use crate::td::WEB_THING_PROTOCOL;
-use connection::Context;
-pub(crate) use connection::ThingView;
+pub(crate) use connection::Context;
+pub(crate) use connection::{Dispatch, ThingView};
 
 /// Limits of WebSocket connections.
 #[derive(Debug, Clone, Copy)]
