@@ -19,26 +19,33 @@ pub fn ws_message(data: &[u8]) {
     static WS: OnceLock<Ws> = OnceLock::new();
     let ws = WS.get_or_init(|| {
         let settings = std::env::temp_dir().join(format!("labthings-fuzz-{}", std::process::id()));
+        let camera = crate::microscope::camera::CameraArgs::default();
         Ws::new(
-                labthings::ThingServer::new()
-                    .server_id("fuzz")
-                    // Few finished invocations kept, so that listing them stays cheap.
-                    .max_finished_invocations(8)
-                    .settings_dir(settings)
-                    .thing("counter", crate::counter::Counter::new())
-                    .thing("stage", crate::microscope::Stage::new())
-                    .thing(
-                        "camera",
-                        crate::microscope::Camera::new(
-                            crate::microscope::camera::CameraArgs::default(),
-                        ),
-                    )
-                    .thing("autofocus", crate::microscope::Autofocus::new()),
-            )
+            labthings::ThingServer::new()
+                .server_id("fuzz")
+                // Few invocations, running or finished, so that every input costs about the
+                // same: a cancelled action may still be ending when the next input comes.
+                .max_finished_invocations(8)
+                .limits(few_invocations())
+                .settings_dir(settings)
+                .thing("counter", crate::counter::Counter::new())
+                .thing("stage", crate::microscope::Stage::new())
+                .thing("camera", crate::microscope::Camera::new(camera))
+                .thing("autofocus", crate::microscope::Autofocus::new()),
+        )
     });
     let text = String::from_utf8_lossy(data);
     let messages: Vec<&str> = text.split(SEPARATOR).take(8).collect();
     ws.feed(&messages);
+}
+
+/// The default limits, with at most 8 invocations running (4 of one action).
+fn few_invocations() -> labthings::Limits {
+    labthings::Limits {
+        max_running_invocations: 8,
+        max_running_per_action: 4,
+        ..Default::default()
+    }
 }
 
 /// A JSON value, built from fuzzer bytes, whose object keys are often the names the Things'

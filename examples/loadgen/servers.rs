@@ -232,7 +232,11 @@ pub(crate) async fn serve_labthings(secure: Secure) {
                 let tasks = tokio::runtime::Handle::current()
                     .metrics()
                     .num_alive_tasks();
-                let _ = std::fs::write(&file, tasks.to_string());
+                // Written aside and renamed, so that a reader never sees it half written.
+                let aside = file.with_extension("new");
+                if std::fs::write(&aside, tasks.to_string()).is_ok() {
+                    let _ = std::fs::rename(&aside, &file);
+                }
             }
         });
     }

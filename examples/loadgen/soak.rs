@@ -105,10 +105,12 @@ pub(crate) async fn run(duration: Duration, every: Duration, stats: PathBuf) -> 
             at: start.elapsed().as_secs_f64(),
             rss_mib: server.rss() as f64 / (1024.0 * 1024.0),
             fds: server.fds(),
+            // The server rewrites the file every second; before its first write, the count
+            // of the previous sample stands.
             tasks: std::fs::read_to_string(&stats)
                 .ok()
                 .and_then(|t| t.trim().parse().ok())
-                .unwrap_or(0),
+                .unwrap_or_else(|| samples.last().map_or(0, |s: &Sample| s.tasks)),
             p50_ms: latencies.percentile_ms(50.0),
             p99_ms: latencies.percentile_ms(99.0),
             requests: counts.requests.load(Ordering::Relaxed),

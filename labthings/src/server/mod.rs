@@ -1,6 +1,7 @@
 //! The server that publishes Things over HTTP and WebSocket.
 
 mod blobs;
+mod dashboard;
 mod device;
 mod extract;
 pub(crate) mod fuzz;
@@ -479,6 +480,7 @@ impl ThingServer {
             cors_origins: self.cors_origins.clone(),
             tokens: self.tokens,
             tls: self.tls.is_some(),
+            public: dashboard::public_paths(&self.prefix),
         });
         let state = Arc::new(ServerState {
             things,
@@ -508,6 +510,7 @@ impl ThingServer {
             Router::new().nest(&self.prefix, routes)
         };
         router = router
+            .merge(dashboard::routes(&self.prefix))
             .layer(axum::extract::DefaultBodyLimit::max(self.limits.max_body))
             .layer(GuardLayer(policy));
         if !self.cors_origins.is_empty() {

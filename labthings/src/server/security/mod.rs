@@ -16,6 +16,7 @@
 pub(crate) mod auth;
 pub(crate) mod hosts;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -48,6 +49,9 @@ pub(crate) struct Policy {
     pub(crate) tokens: Tokens,
     /// Whether the server is reached over TLS (`https`, `wss`).
     pub(crate) tls: bool,
+    /// Paths that a `GET` may request without a token: the dashboard's files, which hold
+    /// no state of any Thing.
+    pub(crate) public: Vec<String>,
 }
 
 impl Policy {
@@ -99,7 +103,14 @@ impl Policy {
         } else {
             Scope::Observe
         };
-        let granted = self.authorize(request, needed, upgrade)?;
+        let public = matches!(*request.method(), Method::GET | Method::HEAD)
+            && !upgrade
+            && self.public.iter().any(|path| path == request.uri().path());
+        let granted = if public {
+            None
+        } else {
+            self.authorize(request, needed, upgrade)?
+        };
         request.extensions_mut().insert(Granted(granted));
         Ok(())
     }
@@ -137,12 +148,16 @@ impl Policy {
             .and_then(bearer_token);
         // Browsers cannot set headers on a WebSocket: its upgrade (and only it) may carry the
         // token in the query instead (RFC 6750's `access_token`).
+        // Percent-decoded, as a browser encodes it (`encodeURIComponent`).
         let query_token =
             (upgrade && request.method() == Method::GET && request.uri().path().ends_with("/ws"))
                 .then(|| request.uri().query())
                 .flatten()
-                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("access_token=")));
-        let Some(token) = header_token.or(query_token) else {
+                .and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .find_map(|(key, value)| (key == "access_token").then_some(value))
+                });
+        let Some(token) = header_token.map(Cow::Borrowed).or(query_token) else {
             return Err(Box::new(unauthorized(
                 "this server needs a bearer token: send `Authorization: Bearer TOKEN`",
                 None,

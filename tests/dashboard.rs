@@ -1,0 +1,334 @@
+//! The dashboard in a real browser: headless Chromium driven through WebDriver
+//! (`chromedriver`) opens the page of the example counter, sees `count`, invokes `increment`
+//! and sees `count` change without a reload, is refused `step` 1000 with the server's
+//! explanation, starts `wait` and cancels it; and, on a server that needs tokens, is asked for
+//! one and then shows the Thing. Screenshots are saved under `target/dashboard/`.
+//!
+//! It needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`, which
+//! `.ci/run` installs; `LABTHINGS_CHROMEDRIVER` and `LABTHINGS_CHROMIUM` name others). Without
+//! them the test says, in one line, that it did not run; when `CI` is set it fails.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// How long the page may take to show what the test waits for.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_drives_the_counter_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (addr, _shutdown) =
+        support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
+            .await;
+    let page = &browser.client;
+    page.goto(&format!("http://{addr}/")).await.unwrap();
+
+    let count = r#"[data-thing="counter"][data-property="count"] .value"#;
+    wait_text(page, count, |t| t == "0").await;
+    wait_text(page, "#connection", |t| t == "connected").await;
+    // A mark that a reload would erase.
+    page.execute("window.notReloaded = true; return null;", vec![])
+        .await
+        .unwrap();
+
+    click(
+        page,
+        r#"[data-thing="counter"][data-action="increment"] .invoke"#,
+    )
+    .await;
+    wait_text(page, count, |t| t == "1").await;
+    click(
+        page,
+        r#"[data-thing="counter"][data-action="increment"] .invoke"#,
+    )
+    .await;
+    wait_text(page, count, |t| t == "2").await;
+    let kept = page
+        .execute("return window.notReloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(kept, json!(true), "the page was reloaded");
+
+    // A write out of range: refused, with the server's detail shown beside the property.
+    let step = r#"[data-thing="counter"][data-property="step"]"#;
+    let input = page
+        .find(Locator::Css(&format!("{step} .input")))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("1000").await.unwrap();
+    click(page, &format!("{step} .write")).await;
+    let refusal = wait_text(page, &format!("{step} .problem"), |t| !t.is_empty()).await;
+    assert!(
+        refusal.contains("100"),
+        "the refusal says the limit: {refusal}"
+    );
+    wait_text(page, &format!("{step} .value"), |t| t == "1").await;
+    browser.screenshot("counter-refused").await;
+
+    // A long wait, cancelled from the page.
+    let wait = r#"[data-thing="counter"][data-action="wait"]"#;
+    let seconds = page
+        .find(Locator::Css(&format!(r#"{wait} [data-field="seconds"]"#)))
+        .await
+        .unwrap();
+    seconds.clear().await.unwrap();
+    seconds.send_keys("600").await.unwrap();
+    click(page, &format!("{wait} .invoke")).await;
+    let status = format!("{wait} .invocation .status");
+    wait_text(page, &status, |t| t == "running").await;
+    click(page, &format!("{wait} .invocation .cancel")).await;
+    wait_text(page, &status, |t| t == "cancelled").await;
+    browser.screenshot("counter").await;
+
+    // What the page did, the server did.
+    let body = reqwest::get(format!("http://{addr}/counter/count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "2");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_asks_for_a_token_when_the_server_needs_one() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = labthings::ThingServer::new()
+        .token(labthings::Scope::Operate, "dash/board+token=01234")
+        .thing("counter", counter::Counter::new());
+    let (addr, _shutdown) = support::start(server).await;
+    let page = &browser.client;
+    page.goto(&format!("http://{addr}/")).await.unwrap();
+
+    let form = page
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("#token-form:not([hidden]) #token-input"))
+        .await
+        .expect("the page asks for a token");
+    form.send_keys("dash/board+token=01234").await.unwrap();
+    click(page, "#token-form button").await;
+    // The token works for HTTP (the TDs, the value) and for the WebSocket (its query).
+    let count = r#"[data-thing="counter"][data-property="count"] .value"#;
+    wait_text(page, count, |t| t == "0").await;
+    wait_text(page, "#connection", |t| t == "connected").await;
+    click(
+        page,
+        r#"[data-thing="counter"][data-action="increment"] .invoke"#,
+    )
+    .await;
+    wait_text(page, count, |t| t == "1").await;
+    browser.screenshot("token").await;
+    browser.close().await;
+}
+
+/// The page's files over plain HTTP: under a prefix, without a token (they hold no state),
+/// with a policy that keeps the page to its own server; the Host check still applies.
+#[tokio::test]
+async fn the_dashboard_files_are_served_under_the_prefix_without_a_token() {
+    let server = labthings::ThingServer::new()
+        .prefix("/api")
+        .token(labthings::Scope::Operate, "operator-token-0123456789")
+        .thing("counter", counter::Counter::new());
+    let (addr, _shutdown) = support::start(server).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str| client.get(format!("http://{addr}{path}")).send();
+
+    // Its links are relative: the prefix itself is sent to its directory.
+    let response = get("/api").await.unwrap();
+    assert_eq!(response.status(), 308);
+    assert_eq!(response.headers()["location"], "/api/");
+    for (path, media_type) in [
+        ("/api/", "text/html"),
+        ("/api/dashboard.js", "text/javascript"),
+        ("/api/dashboard.css", "text/css"),
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(media_type),
+            "{path}: {:?}",
+            headers["content-type"]
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(!response.text().await.unwrap().is_empty());
+    }
+    // Everything else still needs the token, and the files are not served outside the prefix.
+    assert_eq!(get("/api/thing_descriptions/").await.unwrap().status(), 401);
+    assert_eq!(get("/api/counter/count").await.unwrap().status(), 401);
+    let outside = client
+        .get(format!("http://{addr}/dashboard.js"))
+        .header("authorization", "Bearer operator-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 404);
+    // A POST to the page is not a way around anything.
+    let post = client
+        .post(format!("http://{addr}/api/"))
+        .header("authorization", "Bearer operator-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405);
+    // DNS rebinding: a foreign Host is refused, page included.
+    let (status, _) = support::raw(
+        addr,
+        "GET /api/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 421);
+}
+
+/// Headless Chromium under its WebDriver.
+struct Browser {
+    client: Client,
+    driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Start chromedriver and a browser session, or say why not (`None`).
+    async fn start() -> Option<Self> {
+        let driver = std::env::var("LABTHINGS_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium =
+            std::env::var("LABTHINGS_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        if !std::path::Path::new(&driver).exists() || !std::path::Path::new(&chromium).exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{driver} or {chromium} is missing: the browser test cannot run"
+            );
+            eprintln!(
+                "NOT RUN: the dashboard test needs {driver} and {chromium} (Debian's \
+                 chromium-driver and chromium; `bash .ci/run` installs them; under CI this fails)"
+            );
+            return None;
+        }
+        let port = free_port();
+        let driver = tokio::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1100,1400",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        // chromedriver listens a moment after it starts: retry until it answers.
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if started.elapsed() < PATIENCE => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no browser session from chromedriver: {e}"),
+            }
+        };
+        Some(Self {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Save a screenshot as `target/dashboard/{name}.png`.
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .unwrap()
+            .join("dashboard");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+/// A port that was free a moment ago, for chromedriver.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+        unreachable!("bound on IPv4")
+    };
+    addr.port()
+}
+
+async fn click(page: &Client, css: &str) {
+    page.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+/// Wait until the text of the first element matching `css` satisfies `ok`; returns it. The
+/// page changes on its own (WebSocket notifications), so the test looks until it sees it.
+async fn wait_text(page: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    let mut last = String::from("(no such element)");
+    while started.elapsed() < PATIENCE {
+        if let Ok(element) = page.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if ok(text.trim()) {
+                return text.trim().to_owned();
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css} never showed what was expected; it shows {last:?}");
+}
