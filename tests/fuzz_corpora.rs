@@ -39,8 +39,19 @@ mod expand_struct;
 #[allow(dead_code)]
 mod pipeline;
 
-/// Run every saved input of `target` through `run`; returns how many there were.
-fn replay(target: &str, run: fn(&[u8])) -> usize {
+/// Run every saved input of `target` through `run`, on a thread with the stack the compiler
+/// runs procedural macros on (8 MiB: deeply nested token trees recurse deeply in debug
+/// builds); returns how many inputs there were.
+fn replay(target: &'static str, run: fn(&[u8])) -> usize {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || replay_here(target, run))
+        .unwrap()
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn replay_here(target: &str, run: fn(&[u8])) -> usize {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut count = 0;
     for dir in ["corpus", "regressions"] {

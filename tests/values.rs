@@ -167,6 +167,45 @@ async fn every_shape_is_read_written_and_rejected_when_wrong() {
     }
 }
 
+/// Found by the `values` fuzz target: what validation accepts for an integer, the Rust type
+/// takes — an integral float such as `3e3` — and what an `i64` cannot hold, validation refuses
+/// with the type's range (which the TD shows).
+#[tokio::test]
+async fn integers_are_checked_against_their_type() {
+    let (addr, _) = support::start(labthings::ThingServer::new().thing("shapes", shapes())).await;
+    let client = Client {
+        base: format!("http://{addr}/shapes"),
+        http: reqwest::Client::new(),
+    };
+    let (status, body) = client
+        .put("position", &json!({"x": 1.0, "y": -2.0, "z": 3e3}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        client.get("position").await,
+        json!({"x": 1, "y": -2, "z": 3000})
+    );
+    for x in [
+        json!(9_259_542_123_540_477_292_u64),
+        json!(6.490_419_268_292_891e19),
+    ] {
+        let (status, problem) = client
+            .put("position", &json!({"x": x, "y": 0, "z": 0}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "x = {x}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("9223372036854775807"), "x = {x}: {detail}");
+    }
+    let td: Value = reqwest::get(format!("http://{addr}/shapes/"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let x = &td["properties"]["position"]["properties"]["x"];
+    assert_eq!(x["maximum"], json!(i64::MAX), "{x}");
+}
+
 #[test]
 fn an_enumeration_refused_names_the_allowed_values() {
     let table = Shapes::table();

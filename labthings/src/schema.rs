@@ -7,6 +7,10 @@
 //! [`td_schema`] inlines every subschema and rewrites what TD 1.1 does not have. The rewrite
 //! is for reading only: `oneOf` is stricter than `anyOf`, and validating against it would
 //! reject values (an untagged enum of an integer and a number rejects `5`).
+//!
+//! Both carry the range of every fixed-size integer ([`integer_ranges`]): schemars writes an
+//! `i64` as `{"type": "integer", "format": "int64"}`, and `format` is only an annotation, so
+//! without the range a value such as 2^63 would pass validation and then not fit the type.
 
 use schemars::generate::SchemaSettings;
 use schemars::{Schema, SchemaGenerator};
@@ -26,6 +30,7 @@ pub(crate) fn validation_schema(describe: SchemaFn) -> Value {
     {
         map.insert("$defs".into(), Value::Object(definitions));
     }
+    integer_ranges(&mut value);
     value
 }
 
@@ -35,8 +40,53 @@ pub(crate) fn td_schema(describe: SchemaFn) -> Value {
     settings.inline_subschemas = true;
     settings.meta_schema = None;
     let mut value = describe(&mut settings.into_generator()).to_value();
+    integer_ranges(&mut value);
     to_data_schema(&mut value);
     value
+}
+
+/// Give every integer schema whose `format` names a fixed-size Rust integer the range of that
+/// type as `minimum` and `maximum` (where it has none), everywhere in `value`.
+pub(crate) fn integer_ranges(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_integer = match map.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            let range = map
+                .get("format")
+                .and_then(Value::as_str)
+                .and_then(integer_range);
+            if let (true, Some((min, max))) = (is_integer, range) {
+                map.entry("minimum").or_insert(min);
+                map.entry("maximum").or_insert(max);
+            }
+            map.values_mut().for_each(integer_ranges);
+        }
+        Value::Array(items) => items.iter_mut().for_each(integer_ranges),
+        _ => {}
+    }
+}
+
+/// The range of the Rust integer type that schemars names by `format`.
+fn integer_range(format: &str) -> Option<(Value, Value)> {
+    let signed = |min: i64, max: i64| Some((min.into(), max.into()));
+    let unsigned = |max: u64| Some((0.into(), max.into()));
+    match format {
+        "int8" => signed(i8::MIN.into(), i8::MAX.into()),
+        "int16" => signed(i16::MIN.into(), i16::MAX.into()),
+        "int32" => signed(i32::MIN.into(), i32::MAX.into()),
+        "int64" => signed(i64::MIN, i64::MAX),
+        "int" => signed(isize::MIN as i64, isize::MAX as i64),
+        "uint8" => unsigned(u8::MAX.into()),
+        "uint16" => unsigned(u16::MAX.into()),
+        "uint32" => unsigned(u32::MAX.into()),
+        "uint64" => unsigned(u64::MAX),
+        "uint" => unsigned(usize::MAX as u64),
+        _ => None,
+    }
 }
 
 /// Rewrite a generated JSON Schema into a TD 1.1 data schema, in place.
@@ -201,5 +251,32 @@ mod tests {
         assert_eq!(td::<i64>()["type"], "integer");
         assert_eq!(td::<String>(), json!({"type": "string"}));
         assert_eq!(td::<bool>(), json!({"type": "boolean"}));
+    }
+
+    #[test]
+    fn fixed_size_integers_carry_their_range() {
+        // Found by the `values` fuzz target: 2^63 + 36028797018963968 passed validation as an
+        // `integer` and then did not fit an `i64`.
+        let validator = crate::validate::Validator::new(&validation::<i64>(), "n");
+        assert!(
+            validator
+                .check_value(&json!(9_259_542_123_540_477_292_u64))
+                .is_err()
+        );
+        assert!(validator.check_value(&json!(i64::MAX)).is_ok());
+        assert!(validator.check_value(&json!(i64::MIN)).is_ok());
+        assert_eq!(td::<i64>()["maximum"], json!(i64::MAX));
+        assert_eq!(td::<u8>()["minimum"], json!(0));
+        assert_eq!(td::<u8>()["maximum"], json!(255));
+        assert_eq!(td::<u64>()["maximum"], json!(u64::MAX));
+        // Nested, behind `$ref`, and nullable.
+        let point = validation::<Point>();
+        assert_eq!(
+            point["$defs"]["Point"]["properties"]["x"]["maximum"],
+            json!(i32::MAX)
+        );
+        assert_eq!(validation::<Option<i16>>()["minimum"], json!(i16::MIN));
+        // Not numbers that have no fixed size.
+        assert!(td::<f64>().get("maximum").is_none());
     }
 }

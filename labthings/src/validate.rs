@@ -228,6 +228,39 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// Rewrite every number of `value` that has no fractional part but is written as a float
+/// (`5.0`, `6.4e18`) as an integer, where an `i64` or `u64` holds it exactly; returns whether
+/// anything changed.
+///
+/// JSON Schema counts `5.0` as an integer, and validation accepts it for an integer type;
+/// serde does not deserialise a float into an integer. Values that fail to deserialise as
+/// sent are retried once rewritten, so that what validation accepts, the type takes.
+pub(crate) fn integral_floats_as_integers(value: &mut Value) -> bool {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Both bounds are powers of two, exact as f64; the upper ones are exclusive.
+            let integer = if f.fract() != 0.0 {
+                None
+            } else if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                Some(Value::from(f as i64))
+            } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                Some(Value::from(f as u64))
+            } else {
+                None
+            };
+            integer.map(|integer| *value = integer).is_some()
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+            integral_floats_as_integers(item) | changed
+        }),
+        Value::Object(map) => map.values_mut().fold(false, |changed, item| {
+            integral_floats_as_integers(item) | changed
+        }),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

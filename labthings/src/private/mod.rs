@@ -204,8 +204,16 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Json, Problem> {
 /// Whether `input` deserialises into the input struct `T` (blob arguments are only checked
 /// to be links: the blob itself is looked up when the action runs).
 pub fn check_input<T: DeserializeOwned>(input: &Value) -> Result<(), Problem> {
-    crate::blob::checking(|| T::deserialize(input).map(drop))
-        .map_err(|e| Problem::invalid(format!("invalid input: {e}"), Vec::new()))
+    crate::blob::checking(|| {
+        T::deserialize(input).map(drop).or_else(|e| {
+            let mut input = input.clone();
+            match crate::validate::integral_floats_as_integers(&mut input) {
+                true => T::deserialize(&input).map(drop),
+                false => Err(e),
+            }
+        })
+    })
+    .map_err(|e| Problem::invalid(format!("invalid input: {e}"), Vec::new()))
 }
 
 /// The input check of an action without arguments: anything validated is fine.
@@ -215,7 +223,14 @@ pub fn no_input_to_check(_: &Value) -> Result<(), Problem> {
 
 /// Deserialise a validated value into its Rust type.
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
-    serde_json::from_value(value)
+    T::deserialize(&value)
+        .or_else(|e| {
+            let mut value = value.clone();
+            match crate::validate::integral_floats_as_integers(&mut value) {
+                true => T::deserialize(value),
+                false => Err(e),
+            }
+        })
         .map_err(|e| Problem::invalid(format!("invalid value: {e}"), Vec::new()))
 }
 
