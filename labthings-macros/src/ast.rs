@@ -166,6 +166,17 @@ impl ThingStruct {
             let slot = single(errors, take_attrs(&mut field.attrs, "slot"));
             let event = single(errors, take_attrs(&mut field.attrs, "event"));
             let stream = single(errors, take_attrs(&mut field.attrs, "stream"));
+            let annotated =
+                !taken.is_empty() || slot.is_some() || event.is_some() || stream.is_some();
+            if let Some(ident) = field.ident.as_ref().filter(|ident| *ident == "_")
+                && annotated
+            {
+                errors.spanned(
+                    ident,
+                    "an affordance needs a field with a name: `_` cannot be read, written or emitted",
+                );
+                continue;
+            }
             let (event, is_stream) = match (event, stream) {
                 (Some(event), Some(stream)) => {
                     errors.spanned(

@@ -61,3 +61,29 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
 fn thing_struct_is_usable(thing: &ast::ThingStruct) -> bool {
     matches!(thing.item.fields, syn::Fields::Named(_)) && thing.item.generics.params.is_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `macro_attr` fuzz target: a property field named `_` made the expansion
+    /// panic; it is an error on the field.
+    #[test]
+    fn an_affordance_field_named_underscore_is_an_error() {
+        for field in [
+            quote!(#[property] _: i64),
+            quote!(#[event] _: Event<u8>),
+            quote!(#[slot] _: Slot<S>),
+        ] {
+            let out = thing_impl(
+                quote!(),
+                quote!(pub struct S { #field, #[property] a: i64 }),
+            );
+            let text = out.to_string();
+            assert!(
+                text.contains("compile_error") && text.contains("needs a field with a name"),
+                "{field}: {text}"
+            );
+        }
+    }
+}
