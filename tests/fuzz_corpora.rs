@@ -39,12 +39,13 @@ mod expand_struct;
 #[allow(dead_code)]
 mod pipeline;
 
-/// Run every saved input of `target` through `run`, on a thread with the stack the compiler
-/// runs procedural macros on (8 MiB: deeply nested token trees recurse deeply in debug
-/// builds); returns how many inputs there were.
+/// Run every saved input of `target` through `run`, on a thread with a large stack: the
+/// corpora hold deeply nested token trees, which the parsers recurse into, and frames of
+/// unoptimised builds are several times those of the optimised fuzz targets; returns how
+/// many inputs there were.
 fn replay(target: &'static str, run: fn(&[u8])) -> usize {
     std::thread::Builder::new()
-        .stack_size(8 << 20)
+        .stack_size(64 << 20)
         .spawn(move || replay_here(target, run))
         .unwrap()
         .join()
