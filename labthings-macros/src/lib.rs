@@ -13,6 +13,7 @@ mod check;
 mod ctx;
 mod doc;
 mod error;
+mod expand_client;
 mod expand_impl;
 mod expand_struct;
 mod pipeline;

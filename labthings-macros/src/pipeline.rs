@@ -9,6 +9,7 @@ use crate::attr;
 use crate::check;
 use crate::ctx::Ctx;
 use crate::error::Errors;
+use crate::expand_client;
 use crate::expand_impl;
 use crate::expand_struct;
 
@@ -31,7 +32,9 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
             let thing = ast::ThingStruct::from_syn(&errors, item, opts);
             check::check_struct(&errors, &thing);
             if thing_struct_is_usable(&thing) {
-                expand_struct::expand(&ctx, &thing)
+                let client = expand_client::for_struct(&ctx, &thing);
+                let expanded = expand_struct::expand(&ctx, &thing);
+                quote!(#expanded #client)
             } else {
                 expand_struct::fallback(&ctx, &thing.item)
             }
@@ -39,7 +42,9 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
         Ok(syn::Item::Impl(item)) => {
             let thing = ast::ThingImpl::from_syn(&errors, item, &opts);
             check::check_impl(&errors, &thing);
-            expand_impl::expand(&ctx, &thing)
+            let client = expand_client::for_impl(&ctx, &thing);
+            let expanded = expand_impl::expand(&ctx, &thing);
+            quote!(#expanded #client)
         }
         Ok(other) => {
             errors.spanned(

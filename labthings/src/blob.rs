@@ -89,6 +89,9 @@ enum Data {
         path: PathBuf,
         owned: bool,
     },
+    /// A blob of another server, known by its link: what a client receives as an action's
+    /// output, and passes back as another action's argument.
+    Remote { href: String },
 }
 
 impl Drop for Inner {
@@ -175,7 +178,7 @@ impl<M: MediaType> Blob<M> {
     pub fn path(&self) -> Option<&Path> {
         match &self.inner.data {
             Data::File { path, .. } => Some(path),
-            Data::Bytes(_) => None,
+            Data::Bytes(_) | Data::Remote { .. } => None,
         }
     }
 
@@ -183,7 +186,16 @@ impl<M: MediaType> Blob<M> {
     pub fn as_bytes(&self) -> Option<&Bytes> {
         match &self.inner.data {
             Data::Bytes(bytes) => Some(bytes),
-            Data::File { .. } => None,
+            Data::File { .. } | Data::Remote { .. } => None,
+        }
+    }
+
+    /// Its link, when it is a blob of a server seen by a client (an action's output): download
+    /// it with the client's `ThingClient::download`.
+    pub fn href(&self) -> Option<&str> {
+        match &self.inner.data {
+            Data::Remote { href } => Some(href),
+            Data::Bytes(_) | Data::File { .. } => None,
         }
     }
 
@@ -192,6 +204,7 @@ impl<M: MediaType> Blob<M> {
         match &self.inner.data {
             Data::Bytes(bytes) => Ok(bytes.len() as u64),
             Data::File { path, .. } => Ok(std::fs::metadata(path)?.len()),
+            Data::Remote { href } => Err(remote(href)),
         }
     }
 
@@ -205,6 +218,7 @@ impl<M: MediaType> Blob<M> {
         match &self.inner.data {
             Data::Bytes(bytes) => Ok(bytes.clone()),
             Data::File { path, .. } => tokio::fs::read(path).await.map(Bytes::from),
+            Data::Remote { href } => Err(remote(href)),
         }
     }
 
@@ -244,6 +258,7 @@ impl<M: MediaType> fmt::Debug for Blob<M> {
         match &self.inner.data {
             Data::Bytes(bytes) => d.field("bytes", &bytes.len()),
             Data::File { path, .. } => d.field("file", path),
+            Data::Remote { href } => d.field("href", href),
         };
         d.finish()
     }
@@ -287,7 +302,18 @@ struct Link {
 impl<M: MediaType> Serialize for Blob<M> {
     /// A blob is serialised inside an invocation (as its output): it is registered with the
     /// server, and its link written.
+    ///
+    /// A remote blob (a client's) is written as its link, to pass it to another action.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Data::Remote { href } = &self.inner.data {
+            return Link {
+                href: href.clone(),
+                media_type: Some(self.inner.media_type.clone()),
+                rel: "output",
+                description: DESCRIPTION,
+            }
+            .serialize(serializer);
+        }
         let (Some(registry), Some(owner)) = (current_registry(), registry_owner()) else {
             return Err(S::Error::custom(
                 "a Blob is only serialised as the output of an action",
@@ -308,6 +334,17 @@ impl<'de, M: MediaType> Deserialize<'de> for Blob<M> {
     /// A blob argument is the link of an uploaded blob, or of another invocation's output.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let link = Link::deserialize(deserializer)?;
+        if crate::logs::current().is_none() && !CHECKING.with(std::cell::Cell::get) {
+            // Outside the server: a client reading an action's output.
+            let media_type = link.media_type.unwrap_or_else(|| M::MEDIA_TYPE.to_owned());
+            if !matches(M::MEDIA_TYPE, &media_type) {
+                return Err(D::Error::custom(format!(
+                    "the blob is '{media_type}', not '{}'",
+                    M::MEDIA_TYPE
+                )));
+            }
+            return Ok(Self::new(media_type, Data::Remote { href: link.href }));
+        }
         let id = link
             .href
             .rsplit_once("blob/")
@@ -478,6 +515,13 @@ pub(crate) fn checking<R>(f: impl FnOnce() -> R) -> R {
     }
     let _reset = Reset(CHECKING.with(|c| c.replace(true)));
     f()
+}
+
+/// The error of reading a remote blob's bytes.
+fn remote(href: &str) -> std::io::Error {
+    std::io::Error::other(format!(
+        "the blob is on a server ({href}): download it with the client first"
+    ))
 }
 
 /// The registry of the server whose invocation runs here.

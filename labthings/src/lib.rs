@@ -6,6 +6,9 @@
 pub mod blob;
 mod broker;
 pub mod cli;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 pub mod config;
 pub mod constraints;
 mod context;

@@ -157,6 +157,18 @@ pub struct PropertyDef<T> {
     pub setter: Option<Setter<T>>,
 }
 
+/// Whether clients may read a property: it has a getter (a field always has) and is not
+/// declared `write_only`. The server and the generated typed clients both apply this rule.
+pub const fn may_read(has_getter: bool, write_only: bool) -> bool {
+    has_getter && !write_only
+}
+
+/// Whether clients may write a property: it has a setter (a field always has) and is not
+/// declared `read_only`.
+pub const fn may_write(has_setter: bool, read_only: bool) -> bool {
+    has_setter && !read_only
+}
+
 impl<T> PropertyDef<T> {
     /// The stored field of an observable property, whose changes are published.
     pub fn observed_field<'t>(&self, thing: &'t T) -> Option<&'t dyn StoredValue> {
@@ -166,14 +178,14 @@ impl<T> PropertyDef<T> {
         }
     }
 
-    /// Whether clients may read it: it has a getter and is not declared `write_only`.
+    /// Whether clients may read it: see [`may_read`].
     pub const fn readable(&self) -> bool {
-        self.getter.is_some() && !self.write_only
+        may_read(self.getter.is_some(), self.write_only)
     }
 
-    /// Whether clients may write it: it has a setter and is not declared `read_only`.
+    /// Whether clients may write it: see [`may_write`].
     pub const fn writable(&self) -> bool {
-        self.setter.is_some() && !self.read_only
+        may_write(self.setter.is_some(), self.read_only)
     }
 }
 

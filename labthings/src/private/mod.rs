@@ -24,13 +24,72 @@ pub use crate::stream::StreamField;
 pub use crate::table::{
     ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, EventDef, Getter, HookFn,
     ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StreamDef,
-    StructParts, ThingTable,
+    StructParts, ThingTable, may_read, may_write,
 };
 pub use output::{
     HookReturn, Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
     assert_has_length_output, assert_numeric_output, assert_textual_output, output_json,
     output_schema,
 };
+
+/// Emit the typed client items `#[thing]` generates when the `client` feature is on, and
+/// nothing when it is off (the feature is this crate's, so the generated code asks it here).
+#[cfg(feature = "client")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __labthings_client_items {
+    ($($items:tt)*) => { $($items)* };
+}
+
+/// Emit the typed client items `#[thing]` generates when the `client` feature is on, and
+/// nothing when it is off.
+#[cfg(not(feature = "client"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __labthings_client_items {
+    ($($items:tt)*) => {};
+}
+
+pub use crate::__labthings_client_items as client_items;
+
+/// What the typed clients need from the generated code.
+#[cfg(feature = "client")]
+pub mod client {
+    use super::Output;
+    use crate::client::{ReadOnly, ReadWrite, WriteOnly};
+
+    /// Who may read and write a property, as two flags (see [`may_read`](super::may_read)
+    /// and [`may_write`](super::may_write)).
+    #[derive(Debug)]
+    pub struct Flags<const READ: bool, const WRITE: bool>;
+
+    /// The access type of a typed client's property.
+    pub trait AccessOf {
+        /// [`ReadOnly`], [`ReadWrite`], [`WriteOnly`] or [`NoAccess`].
+        type Access;
+    }
+
+    /// A property that clients can neither read nor write.
+    #[derive(Debug)]
+    pub struct NoAccess;
+
+    impl AccessOf for Flags<true, true> {
+        type Access = ReadWrite;
+    }
+    impl AccessOf for Flags<true, false> {
+        type Access = ReadOnly;
+    }
+    impl AccessOf for Flags<false, true> {
+        type Access = WriteOnly;
+    }
+    impl AccessOf for Flags<false, false> {
+        type Access = NoAccess;
+    }
+
+    /// Compile-time check that the value type the macro read from a method's return type
+    /// (`T` of `Result<T, E>`, or the type itself) is the one the type system finds.
+    pub fn output_is<V, K: Output<Value = V>>(_kind: K) {}
+}
 
 /// Entry points for fuzzing the paths that take outside input.
 pub mod fuzz {

@@ -1,0 +1,253 @@
+//! A client of Web Things, behind the `client` cargo feature.
+//!
+//! [`Client::thing`] reads a Thing Description from its URL and gives a [`ThingClient`]
+//! that reads and writes properties, invokes actions and awaits them, observes properties
+//! and subscribes to events, choosing for each operation the form the TD offers:
+//!
+//! - properties are read and written over HTTP (`GET` / `PUT` of the `readproperty` and
+//!   `writeproperty` forms);
+//! - an action is invoked over the Thing's Web Thing Protocol WebSocket when the TD has one
+//!   (a form with `"subprotocol": "webthingprotocol"`, as this crate's server publishes), and
+//!   its completion arrives as a notification: no polling. Against a server without one
+//!   (LabThings-FastAPI) it is invoked with `POST` and its invocation polled, 5 ms after it
+//!   started, then twice as long each time up to 250 ms ([`ClientBuilder::poll_interval`]);
+//! - a property is observed, and an event subscribed to, over the Web Thing Protocol socket,
+//!   or over LabThings-FastAPI's own WebSocket dialect (`{thing}/ws`,
+//!   `addPropertyObservation`) when the TD has no WebSocket form. The Web Thing Protocol
+//!   sends the current value first; LabThings-FastAPI sends changes only.
+//!
+//! Every refusal carries the server's problem details ([`ClientError::problem`]); a bearer
+//! token ([`ClientBuilder::bearer_token`]) is sent on every request and WebSocket upgrade,
+//! and `https` / `wss` use rustls with the web's root certificates plus any given with
+//! [`ClientBuilder::root_certificate_pem`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), labthings::client::ClientError> {
+//! use futures_util::StreamExt;
+//! use labthings::client::Client;
+//!
+//! let counter = Client::new().thing("http://127.0.0.1:5000/counter/").await?;
+//! counter.write("step", &5).await?;
+//! let count: i64 = counter.invoke("increment", &()).await?;
+//! let mut changes = counter.observe::<i64>("count").await?;
+//! while let Some(count) = changes.next().await {
+//!     println!("count is now {}", count?);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! `#[thing]` also generates a typed client for each Thing: for `Counter`, a `CounterClient`
+//! with one method per affordance, whose types are the Thing's own. A property's method gives
+//! a [`RemoteProperty`] that can be read, written or observed only where the Thing allows it:
+//! writing a read-only property or observing one that is not observable is a compile error.
+//!
+//! ```no_run
+//! # #[labthings::thing] struct Counter { #[property(observable, read_only)] count: i64 }
+//! # #[labthings::thing] impl Counter {
+//! #     #[action] fn increment(&self) -> i64 { 0 }
+//! # }
+//! # async fn run() -> Result<(), labthings::client::ClientError> {
+//! let counter = CounterClient::connect("http://127.0.0.1:5000/counter/").await?;
+//! let count: i64 = counter.increment().await?;
+//! assert_eq!(counter.count().read().await?, count);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod forms;
+mod invocation;
+mod labthings_ws;
+mod session;
+mod streams;
+mod thing;
+mod typed;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::ClientError;
+pub use invocation::{ActionState, Invocation};
+pub use streams::{EventStream, PropertyStream};
+pub use thing::ThingClient;
+pub use typed::{
+    ActionCall, IsObservable, IsReadable, IsWritable, NotObservable, Observable, ReadOnly,
+    ReadWrite, RemoteEvent, RemoteProperty, TypedClient, WriteOnly,
+};
+
+/// Read `value` as a `T`, accepting integral floats (`1.0`) for integers.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ClientError> {
+    T::deserialize(&value)
+        .or_else(|error| {
+            let mut value = value;
+            match crate::validate::integral_floats_as_integers(&mut value) {
+                true => T::deserialize(value),
+                false => Err(error),
+            }
+        })
+        .map_err(ClientError::Value)
+}
+
+/// A client of Web Things: an HTTP connection pool, the TLS configuration, the credentials.
+/// Cheap to clone; one is enough for a whole program.
+#[derive(Clone, Debug)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+    token: Option<String>,
+    timeout: Duration,
+    poll: (Duration, Duration),
+    websocket: bool,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    /// A client with the defaults: no token, the web's root certificates, a 30 s timeout.
+    pub fn new() -> Self {
+        Self::builder()
+            .build()
+            .expect("the default client configuration is valid")
+    }
+
+    /// Configure a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Read the Thing Description at `url` (a Thing's URL, e.g.
+    /// `http://127.0.0.1:5000/counter/`) and give a client of that Thing.
+    pub async fn thing(&self, url: &str) -> Result<ThingClient, ClientError> {
+        ThingClient::fetch(self.clone(), url::Url::parse(url)?).await
+    }
+
+    /// A client of the Thing described by `td`, read from `url` (relative `href`s without a
+    /// `base` resolve against it).
+    pub fn thing_from_description(
+        &self,
+        url: &str,
+        td: serde_json::Value,
+    ) -> Result<ThingClient, ClientError> {
+        ThingClient::new(self.clone(), url::Url::parse(url)?, td)
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// The configuration of a [`Client`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    token: Option<String>,
+    roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+    web_roots: bool,
+    timeout: Duration,
+    poll: (Duration, Duration),
+    websocket: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            roots: Vec::new(),
+            web_roots: true,
+            timeout: Duration::from_secs(30),
+            poll: (Duration::from_millis(5), Duration::from_millis(250)),
+            websocket: true,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Send `Authorization: Bearer {token}` with every request and WebSocket upgrade.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Trust the certificates of `pem` (e.g. a lab's own certificate authority, or a
+    /// server's self-signed certificate) besides the web's root certificates.
+    pub fn root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, ClientError> {
+        use rustls_pki_types::pem::PemObject;
+        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ClientError::Tls(format!("the root certificate does not parse: {e}")))?;
+        if certs.is_empty() {
+            return Err(ClientError::Tls("no certificate in the PEM given".into()));
+        }
+        self.roots.extend(certs);
+        Ok(self)
+    }
+
+    /// Whether to trust the web's root certificates (Mozilla's, built in); on by default.
+    pub fn web_root_certificates(mut self, trust: bool) -> Self {
+        self.web_roots = trust;
+        self
+    }
+
+    /// How long to wait for an answer to one request (not for an action to complete): 30 s by
+    /// default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// When polling an invocation (a server without a WebSocket form): wait `first`, then
+    /// twice as long each time up to `max`. 5 ms and 250 ms by default.
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.poll = (first, max.max(first));
+        self
+    }
+
+    /// Whether to invoke actions over a Thing's Web Thing Protocol socket where its TD offers
+    /// one (on by default); off, they are invoked with `POST` and polled, as on a server
+    /// without one.
+    pub fn actions_over_websocket(mut self, use_it: bool) -> Self {
+        self.websocket = use_it;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, ClientError> {
+        let mut roots = rustls::RootCertStore::empty();
+        if self.web_roots {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        for cert in self.roots {
+            roots
+                .add(cert)
+                .map_err(|e| ClientError::Tls(format!("the root certificate is not usable: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tls = Arc::new(tls);
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
+            .timeout(self.timeout)
+            .build()?;
+        Ok(Client {
+            shared: Arc::new(Shared {
+                http,
+                tls,
+                token: self.token,
+                timeout: self.timeout,
+                poll: self.poll,
+                websocket: self.websocket,
+            }),
+        })
+    }
+}
