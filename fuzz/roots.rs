@@ -23,6 +23,8 @@ mod ctx;
 mod doc;
 #[path = "../labthings-macros/src/error.rs"]
 mod error;
+#[path = "../labthings-macros/src/expand_client.rs"]
+mod expand_client;
 #[path = "../labthings-macros/src/expand_impl.rs"]
 mod expand_impl;
 #[path = "../labthings-macros/src/expand_struct.rs"]

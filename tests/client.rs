@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod counter;
 #[path = "../examples/things/microscope/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod microscope;
 mod support;
 
@@ -43,7 +43,10 @@ async fn the_dynamic_client_reads_writes_invokes_and_observes() {
     let error = thing.write("step", &1000).await.unwrap_err();
     assert_eq!(error.status(), Some(422), "{error}");
     let detail = &error.problem().unwrap().detail;
-    assert!(detail.contains("greater than the maximum of 100"), "{detail}");
+    assert!(
+        detail.contains("greater than the maximum of 100"),
+        "{detail}"
+    );
     assert_eq!(counter.step.get(), 5);
     // So does bad input to an action.
     let error = thing
@@ -59,7 +62,10 @@ async fn the_dynamic_client_reads_writes_invokes_and_observes() {
     ));
     assert!(matches!(
         thing.read::<i64>("nope").await,
-        Err(ClientError::NoSuchAffordance { kind: "property", .. })
+        Err(ClientError::NoSuchAffordance {
+            kind: "property",
+            ..
+        })
     ));
     assert!(matches!(
         thing.observe::<String>("label").await,
@@ -171,7 +177,10 @@ async fn tokens_are_sent_on_requests_and_websockets() {
     let error = Client::new().thing(&url).await.unwrap_err();
     assert_eq!(error.status(), Some(401), "{error}");
 
-    let client = Client::builder().bearer_token("operator-s3cret/+=-token").build().unwrap();
+    let client = Client::builder()
+        .bearer_token("operator-s3cret/+=-token")
+        .build()
+        .unwrap();
     let client = CounterClient::from_thing(client.thing(&url).await.unwrap());
     let mut counts = client.count().observe().await.unwrap();
     assert_eq!(counts.next().await.unwrap().unwrap(), 0);

@@ -29,6 +29,9 @@ mod doc;
 #[path = "../labthings-macros/src/error.rs"]
 #[allow(dead_code)]
 mod error;
+#[path = "../labthings-macros/src/expand_client.rs"]
+#[allow(dead_code)]
+mod expand_client;
 #[path = "../labthings-macros/src/expand_impl.rs"]
 #[allow(dead_code)]
 mod expand_impl;

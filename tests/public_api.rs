@@ -5,7 +5,8 @@
 //!
 //! The listing has the public modules, the items they publish (re-exports resolved to their
 //! definitions), the public fields, variants and methods of public types, and the traits they
-//! implement. Items marked `#[doc(hidden)]` (the macros' `__private` support) are not API.
+//! implement, with those behind cargo features (`client`). Items marked `#[doc(hidden)]` (the
+//! macros' `__private` support) are not API.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -22,7 +23,10 @@ struct Crate {
 fn hidden(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("doc") && a.meta.to_token_stream().to_string().contains("hidden")
-    }) || attrs.iter().any(|a| a.path().is_ident("cfg"))
+    }) || attrs.iter().any(|a| {
+        // Items behind a cargo feature are API (listed); test-only and platform items are not.
+        a.path().is_ident("cfg") && !a.meta.to_token_stream().to_string().contains("feature")
+    })
 }
 
 fn public(vis: &Visibility) -> bool {

@@ -125,9 +125,11 @@ pub(crate) struct ThingOpts {
     pub(crate) description: Option<Text>,
     /// `crate = "path"`: where the runtime crate is, for crates that re-export it.
     pub(crate) krate: Option<syn::Path>,
+    /// `no_client`: generate no typed client for this item.
+    pub(crate) no_client: Option<Ident>,
 }
 
-const THING_OPTIONS: &str = "`title`, `description`, `crate`";
+const THING_OPTIONS: &str = "`title`, `description`, `crate`, `no_client`";
 
 /// Store `value` in `slot`, or report that the option was given twice.
 fn set_once<T>(errors: &Errors, slot: &mut Option<T>, keyword: &Ident, value: T) {
@@ -390,6 +392,7 @@ impl ThingOpts {
             match kw.to_string().as_str() {
                 "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
+                "no_client" => set_once(errors, &mut o.no_client, kw, flag(meta, kw)?),
                 "crate" => {
                     let path = text(meta, kw)?.value.parse::<syn::Path>().map_err(|e| {
                         syn::Error::new(

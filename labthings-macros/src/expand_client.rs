@@ -61,9 +61,9 @@ fn property_type(
     let Ctx { krate, .. } = ctx;
     let private = ctx.private();
     let observability = if observable {
-        quote!(#krate::client::Observable)
+        quote!(#krate::client::CanObserve)
     } else {
-        quote!(#krate::client::NotObservable)
+        quote!(#krate::client::CannotObserve)
     };
     quote! {
         #krate::client::RemoteProperty<
@@ -111,7 +111,7 @@ pub(crate) fn for_struct(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
         let doc = format!("The event `{name}`: subscribe to it.");
         quote! {
             #[doc = #doc]
-            pub fn #method(&self) -> #krate::client::RemoteEvent<<#ty as #private::EventField>::Data> {
+            pub fn #method(&self) -> #krate::client::RemoteEvent<#ty> {
                 #krate::client::RemoteEvent::new(&self.thing, #name)
             }
         }

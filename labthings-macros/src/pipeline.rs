@@ -32,7 +32,10 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
             let thing = ast::ThingStruct::from_syn(&errors, item, opts);
             check::check_struct(&errors, &thing);
             if thing_struct_is_usable(&thing) {
-                let client = expand_client::for_struct(&ctx, &thing);
+                let client = match thing.opts.no_client {
+                    Some(_) => TokenStream2::new(),
+                    None => expand_client::for_struct(&ctx, &thing),
+                };
                 let expanded = expand_struct::expand(&ctx, &thing);
                 quote!(#expanded #client)
             } else {
@@ -42,7 +45,10 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
         Ok(syn::Item::Impl(item)) => {
             let thing = ast::ThingImpl::from_syn(&errors, item, &opts);
             check::check_impl(&errors, &thing);
-            let client = expand_client::for_impl(&ctx, &thing);
+            let client = match opts.no_client {
+                Some(_) => TokenStream2::new(),
+                None => expand_client::for_impl(&ctx, &thing),
+            };
             let expanded = expand_impl::expand(&ctx, &thing);
             quote!(#expanded #client)
         }

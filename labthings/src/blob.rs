@@ -91,7 +91,9 @@ enum Data {
     },
     /// A blob of another server, known by its link: what a client receives as an action's
     /// output, and passes back as another action's argument.
-    Remote { href: String },
+    Remote {
+        href: String,
+    },
 }
 
 impl Drop for Inner {

@@ -1,7 +1,7 @@
 """Serve a Thing with the example counter's affordances from LabThings-FastAPI 0.3.0.
 
 Usage: python counter_server.py
-Binds 127.0.0.1 on a free port, prints "listening on PORT", and serves until killed.
+Listens on 127.0.0.1 on a free port, prints "listening on PORT", and serves until killed.
 """
 
 import socket
@@ -56,6 +56,8 @@ def main() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    # Listening now, connections wait in the backlog until uvicorn has started.
+    sock.listen(128)
     print(f"listening on {sock.getsockname()[1]}", flush=True)
     config = uvicorn.Config(
         server.app, ws="websockets-sansio", log_level="warning", lifespan="on"

@@ -86,7 +86,12 @@ impl From<tokio_tungstenite::tungstenite::Error> for ClientError {
 /// Read an error body as problem details: RFC 9457 (ours), FastAPI's `{"detail": "…"}` or
 /// its validation errors `{"detail": [{"loc": […], "msg": "…"}]}`, or plain text.
 pub(crate) fn problem_from_body(status: u16, body: &[u8]) -> Problem {
-    let text = || String::from_utf8_lossy(body).chars().take(1000).collect::<String>();
+    let text = || {
+        String::from_utf8_lossy(body)
+            .chars()
+            .take(1000)
+            .collect::<String>()
+    };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = text();
         return Problem::new(
@@ -169,7 +174,10 @@ mod tests {
     #[test]
     fn fastapi_errors_become_problems() {
         let p = problem_from_body(404, br#"{"detail":"No property named foobar"}"#);
-        assert_eq!((p.status, p.detail.as_str()), (404, "No property named foobar"));
+        assert_eq!(
+            (p.status, p.detail.as_str()),
+            (404, "No property named foobar")
+        );
         let p = problem_from_body(
             422,
             br#"{"detail":[{"loc":["body","value"],"msg":"Field required","type":"missing"}]}"#,

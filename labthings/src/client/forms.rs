@@ -109,9 +109,7 @@ impl Description {
             let url = self.base.join(href)?;
             let subprotocol = form.get("subprotocol").and_then(Value::as_str);
             let fits = match via {
-                Via::Http => {
-                    subprotocol.is_none() && matches!(url.scheme(), "http" | "https")
-                }
+                Via::Http => subprotocol.is_none() && matches!(url.scheme(), "http" | "https"),
                 Via::WebThingProtocol => {
                     subprotocol == Some("webthingprotocol") && matches!(url.scheme(), "ws" | "wss")
                 }
@@ -182,9 +180,20 @@ mod tests {
     fn forms_are_found_by_operation_and_protocol() {
         let td = td();
         let read = td.form(Kind::Property, "count", "readproperty", Via::Http);
-        assert_eq!(read.unwrap().unwrap().as_str(), "http://lab:5000/counter/count");
-        let observe = td.form(Kind::Property, "count", "observeproperty", Via::WebThingProtocol);
-        assert_eq!(observe.unwrap().unwrap().as_str(), "ws://lab:5000/counter/ws");
+        assert_eq!(
+            read.unwrap().unwrap().as_str(),
+            "http://lab:5000/counter/count"
+        );
+        let observe = td.form(
+            Kind::Property,
+            "count",
+            "observeproperty",
+            Via::WebThingProtocol,
+        );
+        assert_eq!(
+            observe.unwrap().unwrap().as_str(),
+            "ws://lab:5000/counter/ws"
+        );
         // The SSE form is not plain HTTP.
         assert!(matches!(
             td.form(Kind::Property, "count", "observeproperty", Via::Http),

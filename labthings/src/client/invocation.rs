@@ -130,7 +130,11 @@ impl<O: DeserializeOwned> Invocation<O> {
     }
 
     /// An invocation started with `POST`: its resource (`href`) is polled.
-    pub(crate) fn polled(thing: ThingClient, action: &str, status: Value) -> Result<Self, ClientError> {
+    pub(crate) fn polled(
+        thing: ThingClient,
+        action: &str,
+        status: Value,
+    ) -> Result<Self, ClientError> {
         let id = id_of(&status, "id")?;
         let href = status
             .get("href")
@@ -177,7 +181,10 @@ impl<O: DeserializeOwned> Invocation<O> {
         }
         match &mut self.track {
             Track::Socket { rx, .. } => loop {
-                let message = rx.recv().await.unwrap_or(Err(ClientError::Disconnected(None)))?;
+                let message = rx
+                    .recv()
+                    .await
+                    .unwrap_or(Err(ClientError::Disconnected(None)))?;
                 if let Some(status) = message.get("status") {
                     self.status = status.clone();
                     break;
@@ -228,10 +235,9 @@ impl<O: DeserializeOwned> Invocation<O> {
                 super::decode(output)
             }
             ActionState::Cancelled => Err(ClientError::Cancelled(self.problem())),
-            _ => Err(ClientError::ActionFailed(
-                self.problem()
-                    .unwrap_or_else(|| Problem::internal("the action failed without a reason")),
-            )),
+            _ => Err(ClientError::ActionFailed(self.problem().unwrap_or_else(
+                || Problem::internal("the action failed without a reason"),
+            ))),
         }
     }
 

@@ -70,7 +70,9 @@ pub(crate) async fn observe(
                     None => Ok(()),
                 },
                 Some("response") => match message.get("error") {
-                    Some(error) => tx.send(Err(ClientError::Refused(problem_from_json(500, error)))),
+                    Some(error) => {
+                        tx.send(Err(ClientError::Refused(problem_from_json(500, error))))
+                    }
                     None => Ok(()),
                 },
                 _ => Ok(()),

@@ -70,12 +70,14 @@ pub use invocation::{ActionState, Invocation};
 pub use streams::{EventStream, PropertyStream};
 pub use thing::ThingClient;
 pub use typed::{
-    ActionCall, IsObservable, IsReadable, IsWritable, NotObservable, Observable, ReadOnly,
-    ReadWrite, RemoteEvent, RemoteProperty, TypedClient, WriteOnly,
+    ActionCall, CanObserve, CannotObserve, ClientFuture, IsObservable, IsReadable, IsWritable,
+    ReadOnly, ReadWrite, RemoteEvent, RemoteProperty, TypedClient, WriteOnly,
 };
 
 /// Read `value` as a `T`, accepting integral floats (`1.0`) for integers.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ClientError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ClientError> {
     T::deserialize(&value)
         .or_else(|error| {
             let mut value = value;
@@ -224,9 +226,9 @@ impl ClientBuilder {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
         for cert in self.roots {
-            roots
-                .add(cert)
-                .map_err(|e| ClientError::Tls(format!("the root certificate is not usable: {e}")))?;
+            roots.add(cert).map_err(|e| {
+                ClientError::Tls(format!("the root certificate is not usable: {e}"))
+            })?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)

@@ -84,9 +84,7 @@ pub(crate) async fn connect(
     url: &Url,
     subprotocol: Option<&str>,
 ) -> Result<
-    tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     ClientError,
 > {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -214,7 +212,9 @@ impl Session {
             self.forget(&id);
             return Err(ClientError::Timeout(self.timeout));
         };
-        answer.map_err(|_| ClientError::Disconnected(None))?.and_then(refused)
+        answer
+            .map_err(|_| ClientError::Disconnected(None))?
+            .and_then(refused)
     }
 
     /// Send a subscribing request: its response, then the receiver of its notifications.
@@ -256,7 +256,9 @@ impl Session {
     /// Send a request whose answer nobody waits for (e.g. unobserving from `Drop`).
     pub(crate) fn notify(&self, mut request: Map<String, Value>) {
         request.insert("messageType".into(), "request".into());
-        let _ = self.out.send(Message::text(Value::Object(request).to_string()));
+        let _ = self
+            .out
+            .send(Message::text(Value::Object(request).to_string()));
     }
 
     /// Stop routing the messages of `id`.
@@ -296,11 +298,10 @@ fn route(routes: &Mutex<Routes>, text: &str) {
                 let _ = tx.send(Ok(message));
             }
         }
-        Some(Route::Stream(tx)) => {
-            if tx.send(Ok(message)).is_err() {
-                routes.map.remove(id);
-            }
+        Some(Route::Stream(tx)) if tx.send(Ok(message)).is_err() => {
+            routes.map.remove(id);
         }
+        Some(Route::Stream(_)) => {}
         None => {}
     }
 }

@@ -55,9 +55,7 @@ impl Feed {
                 self.last_id = Some(id.to_owned());
             }
             let value = message.get(self.member).cloned().unwrap_or(Value::Null);
-            return Poll::Ready(Some(
-                super::decode::<T>(value),
-            ));
+            return Poll::Ready(Some(super::decode::<T>(value)));
         }
     }
 }

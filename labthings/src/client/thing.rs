@@ -80,7 +80,9 @@ impl ThingClient {
 
     /// Read property `name`.
     pub async fn read<T: DeserializeOwned>(&self, name: &str) -> Result<T, ClientError> {
-        let url = self.td().require(Kind::Property, name, "readproperty", Via::Http)?;
+        let url = self
+            .td()
+            .require(Kind::Property, name, "readproperty", Via::Http)?;
         super::decode(self.get_json(&url).await?)
     }
 
@@ -91,9 +93,14 @@ impl ThingClient {
         name: &str,
         value: &T,
     ) -> Result<(), ClientError> {
-        let url = self.td().require(Kind::Property, name, "writeproperty", Via::Http)?;
+        let url = self
+            .td()
+            .require(Kind::Property, name, "writeproperty", Via::Http)?;
         let body = serde_json::to_vec(value)?;
-        let request = self.http().put(url).header("content-type", "application/json");
+        let request = self
+            .http()
+            .put(url)
+            .header("content-type", "application/json");
         send(self.client(), request.body(body)).await.map(drop)
     }
 
@@ -134,7 +141,10 @@ impl ThingClient {
         }
         let url = td.require(Kind::Action, name, "invokeaction", Via::Http)?;
         let body = serde_json::to_vec(&input)?;
-        let request = self.http().post(url).header("content-type", "application/json");
+        let request = self
+            .http()
+            .post(url)
+            .header("content-type", "application/json");
         let response = send(self.client(), request.body(body)).await?;
         Invocation::polled(self.clone(), name, response.json().await?)
     }
@@ -146,10 +156,21 @@ impl ThingClient {
         name: &str,
     ) -> Result<PropertyStream<T>, ClientError> {
         let td = self.td();
-        if let Some(url) = td.form(Kind::Property, name, "observeproperty", Via::WebThingProtocol)? {
-            let (session, correlation, rx) = self.subscribe_over(&url, "observeproperty", name).await?;
+        if let Some(url) = td.form(
+            Kind::Property,
+            name,
+            "observeproperty",
+            Via::WebThingProtocol,
+        )? {
+            let (session, correlation, rx) =
+                self.subscribe_over(&url, "observeproperty", name).await?;
             let unobserve = request("unobserveproperty", name);
-            return Ok(PropertyStream::over_socket(session, correlation, rx, unobserve));
+            return Ok(PropertyStream::over_socket(
+                session,
+                correlation,
+                rx,
+                unobserve,
+            ));
         }
         if td.has_websocket_form() {
             return Err(ClientError::Unsupported(format!(
@@ -173,7 +194,12 @@ impl ThingClient {
             .require(Kind::Event, name, "subscribeevent", Via::WebThingProtocol)?;
         let (session, correlation, rx) = self.subscribe_over(&url, "subscribeevent", name).await?;
         let unsubscribe = request("unsubscribeevent", name);
-        Ok(EventStream::over_socket(session, correlation, rx, unsubscribe))
+        Ok(EventStream::over_socket(
+            session,
+            correlation,
+            rx,
+            unsubscribe,
+        ))
     }
 
     /// Download a blob an action gave (its output, read by this client): its bytes, in
@@ -229,13 +255,18 @@ impl ThingClient {
 
     /// `GET url` as JSON.
     pub(crate) async fn get_json(&self, url: &Url) -> Result<Value, ClientError> {
-        let request = self.http().get(url.clone()).header("accept", "application/json");
+        let request = self
+            .http()
+            .get(url.clone())
+            .header("accept", "application/json");
         Ok(send(self.client(), request).await?.json().await?)
     }
 
     /// `DELETE url`.
     pub(crate) async fn delete(&self, url: &Url) -> Result<(), ClientError> {
-        send(self.client(), self.http().delete(url.clone())).await.map(drop)
+        send(self.client(), self.http().delete(url.clone()))
+            .await
+            .map(drop)
     }
 }
 
@@ -261,5 +292,8 @@ async fn send(
         return Ok(response);
     }
     let body = response.bytes().await.unwrap_or_default();
-    Err(ClientError::Refused(problem_from_body(status.as_u16(), &body)))
+    Err(ClientError::Refused(problem_from_body(
+        status.as_u16(),
+        &body,
+    )))
 }

@@ -87,8 +87,22 @@ pub mod client {
     }
 
     /// Compile-time check that the value type the macro read from a method's return type
-    /// (`T` of `Result<T, E>`, or the type itself) is the one the type system finds.
-    pub fn output_is<V, K: Output<Value = V>>(_kind: K) {}
+    /// (`T` of `…Result<T, E>`, or the type itself) is the one the type system finds.
+    pub fn output_is<V, K: Output>(_kind: K)
+    where
+        K::Value: ClientReads<V>,
+    {
+    }
+
+    /// The value a method gives is the type the typed client reads.
+    #[diagnostic::on_unimplemented(
+        message = "the typed client would read this method's output as `{V}`, but it is `{Self}`",
+        label = "the client cannot see that this is a `Result`",
+        note = "the client names the output from the return type as written: write `Result<T, E>` (or an alias called `Result`, like `anyhow::Result<T>`), or give `#[thing(no_client)]` to this impl block"
+    )]
+    pub trait ClientReads<V> {}
+
+    impl<V> ClientReads<V> for V {}
 }
 
 /// Entry points for fuzzing the paths that take outside input.

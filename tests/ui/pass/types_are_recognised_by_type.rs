@@ -1,7 +1,8 @@
 //! A type's name does not decide what it is: a user type called `Result` is a value, a user
 //! type called `ActionContext` is an argument when written by its path, an alias of `Result`
 //! fails the call on `Err`, and types that reach the macro through `macro_rules!` (invisible
-//! groups) or in parentheses are seen through.
+//! groups) or in parentheses are seen through. (The typed client names outputs from their
+//! tokens and cannot see through `Fallible<T>`: this impl block opts out of it.)
 
 use labthings::{thing, ActionContext, TdOptions, Thing};
 
@@ -34,7 +35,7 @@ struct Meter {
 
 macro_rules! measuring_actions {
     ($context:ty, $returned:ty) => {
-        #[thing]
+        #[thing(no_client)]
         impl Meter {
             #[action]
             fn measure(&self, who: lab::ActionContext) -> lab::Result {
