@@ -5,11 +5,13 @@
 //! ```sh
 //! cargo run --release --example loadgen              # the full run (about two minutes)
 //! cargo run --release --example loadgen -- --quick   # a smoke run (seconds)
+//! cargo run --release --example loadgen -- clients --python .ci/venv/bin/python
 //! ```
 //!
 //! Both servers run as child processes of this program (`loadgen serve-labthings`,
 //! `loadgen serve-baseline`) so that their resident memory can be read from `/proc`.
 
+mod clients;
 #[path = "../things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
@@ -59,6 +61,16 @@ enum Mode {
     ServeLabthings(servers::Secure),
     /// Serve the bare axum baseline and print its address.
     ServeBaseline(servers::Secure),
+    /// Time from invoking an action to learning that it completed, per client (the Rust
+    /// client over the WebSocket and polling, the LabThings-FastAPI Python client).
+    Clients {
+        /// Invocations per client.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// A Python with labthings-fastapi==0.3.0, for its client and server.
+        #[arg(long)]
+        python: Option<std::ffi::OsString>,
+    },
     /// A long run of mixed load against the counter server, sampling its memory, file
     /// descriptors, tasks and latency; fails if anything leaks or degrades.
     Soak {
@@ -97,6 +109,9 @@ fn main() {
         }
         Some(Mode::ServeBaseline(secure)) => {
             return runtime.block_on(servers::serve_baseline(secure));
+        }
+        Some(Mode::Clients { count, python }) => {
+            return runtime.block_on(clients::report(count, python));
         }
         Some(Mode::Soak {
             seconds,
