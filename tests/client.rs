@@ -79,6 +79,17 @@ async fn the_dynamic_client_reads_writes_invokes_and_observes() {
     assert_eq!(counts.next().await.unwrap().unwrap(), 12);
     assert!(counts.last_notification_id().is_some());
 
+    // Two streams of one property are independent: each gets every change, and dropping one
+    // leaves the other observing.
+    let mut again = thing.observe::<i64>("count").await.unwrap();
+    assert_eq!(again.next().await.unwrap().unwrap(), 12);
+    let _: i64 = thing.invoke("increment", &()).await.unwrap();
+    assert_eq!(counts.next().await.unwrap().unwrap(), 17);
+    assert_eq!(again.next().await.unwrap().unwrap(), 17);
+    drop(counts);
+    let _: i64 = thing.invoke("increment", &()).await.unwrap();
+    assert_eq!(again.next().await.unwrap().unwrap(), 22);
+
     // Events arrive in order.
     let mut ticks = thing.subscribe::<u64>("ticked").await.unwrap();
     let n: u64 = thing.invoke("tick", &json!({"n": 3})).await.unwrap();

@@ -336,8 +336,8 @@ impl<'de, M: MediaType> Deserialize<'de> for Blob<M> {
     /// A blob argument is the link of an uploaded blob, or of another invocation's output.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let link = Link::deserialize(deserializer)?;
-        if crate::logs::current().is_none() && !CHECKING.with(std::cell::Cell::get) {
-            // Outside the server: a client reading an action's output.
+        if CLIENT.with(std::cell::Cell::get) {
+            // A client reading an action's output: a link to the server's blob.
             let media_type = link.media_type.unwrap_or_else(|| M::MEDIA_TYPE.to_owned());
             if !matches(M::MEDIA_TYPE, &media_type) {
                 return Err(D::Error::custom(format!(
@@ -504,6 +504,23 @@ impl Registry {
 thread_local! {
     /// Set while an input is only checked (before its invocation exists).
     static CHECKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set while a client reads what a server sent: blobs are links to the server's.
+    static CLIENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` reading values as a client: a `Blob` is a link to a server's blob, kept as is.
+/// Every other reading of a blob (action arguments, property writes, settings) goes through
+/// the server's registry and fails closed.
+#[cfg(feature = "client")]
+pub(crate) fn as_client<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CLIENT.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(CLIENT.with(|c| c.replace(true)));
+    f()
 }
 
 /// Run `f` checking inputs only: a `Blob` argument is accepted if it is a well-formed link,
@@ -539,6 +556,24 @@ fn registry_owner() -> Option<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_is_a_remote_blob_only_for_a_client() {
+        let link =
+            serde_json::json!({"href": "https://elsewhere/blob/x", "media_type": "image/jpeg"});
+        // On the server, outside an invocation (a property write, a settings file): refused.
+        let error = serde_json::from_value::<Blob>(link.clone()).unwrap_err();
+        assert!(
+            error.to_string().contains("not the link of a blob"),
+            "{error}"
+        );
+        #[cfg(feature = "client")]
+        {
+            let blob: Blob = as_client(|| serde_json::from_value(link.clone())).unwrap();
+            assert_eq!(blob.href(), Some("https://elsewhere/blob/x"));
+            assert_eq!(serde_json::to_value(&blob).unwrap()["href"], link["href"]);
+        }
+    }
 
     #[test]
     fn media_types_match_with_wildcards() {

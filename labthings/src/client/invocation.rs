@@ -68,6 +68,8 @@ enum Track {
     },
     /// Polling its HTTP resource.
     Poll { href: Url },
+    /// Nothing to follow: the server answered the output.
+    Answered,
 }
 
 /// An invocation of an action: follow it to its end with [`wait`](Self::wait), or
@@ -151,7 +153,23 @@ impl<O: DeserializeOwned> Invocation<O> {
         })
     }
 
-    /// The invocation's identifier on the server.
+    /// An action the server ran within the request, answering its `output`.
+    pub(crate) fn answered(thing: ThingClient, action: &str, output: Value) -> Self {
+        let mut status = Map::new();
+        status.insert("status".into(), "completed".into());
+        status.insert("output".into(), output);
+        Self {
+            thing,
+            action: action.to_owned(),
+            id: String::new(),
+            track: Track::Answered,
+            status: Value::Object(status),
+            _output: PhantomData,
+        }
+    }
+
+    /// The invocation's identifier on the server (empty when the server answered the
+    /// output at once).
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -194,6 +212,7 @@ impl<O: DeserializeOwned> Invocation<O> {
                 let href = href.clone();
                 self.status = self.thing.get_json(&href).await?;
             }
+            Track::Answered => {}
         }
         self.state()
     }
@@ -224,6 +243,9 @@ impl<O: DeserializeOwned> Invocation<O> {
                 session.request(request).await.map(drop)
             }
             Track::Poll { href } => self.thing.delete(href).await,
+            Track::Answered => Err(ClientError::Unsupported(
+                "the action has ended: there is nothing to cancel".into(),
+            )),
         }
     }
 

@@ -33,8 +33,9 @@ pub(crate) async fn observe(
     client: &Client,
     url: &Url,
     name: &str,
+    token: Option<&str>,
 ) -> Result<Notifications, ClientError> {
-    let socket = connect(client, url, None).await?;
+    let socket = connect(client, url, None, token).await?;
     let (mut sink, mut stream) = socket.split();
     let subscribe = json!({"messageType": "addPropertyObservation", "data": {name: true}});
     sink.send(Message::text(subscribe.to_string())).await?;

@@ -11,14 +11,20 @@
 //!   its completion arrives as a notification: no polling. Against a server without one
 //!   (LabThings-FastAPI) it is invoked with `POST` and its invocation polled, 5 ms after it
 //!   started, then twice as long each time up to 250 ms ([`ClientBuilder::poll_interval`]);
-//! - a property is observed, and an event subscribed to, over the Web Thing Protocol socket,
+//! - a property is observed, and an event subscribed to, over a Web Thing Protocol socket of
+//!   its own (so that two streams of one property are independent),
 //!   or over LabThings-FastAPI's own WebSocket dialect (`{thing}/ws`,
 //!   `addPropertyObservation`) when the TD has no WebSocket form. The Web Thing Protocol
-//!   sends the current value first; LabThings-FastAPI sends changes only.
+//!   sends the current value first; LabThings-FastAPI sends changes only;
+//! - a server whose `invokeaction` answers the output itself, rather than an invocation
+//!   to follow, gives that output.
+//!
+//! A stream ends, after an error, when its connection is lost; the client does not
+//! reconnect by itself.
 //!
 //! Every refusal carries the server's problem details ([`ClientError::problem`]); a bearer
-//! token ([`ClientBuilder::bearer_token`]) is sent on every request and WebSocket upgrade,
-//! and `https` / `wss` use rustls with the web's root certificates plus any given with
+//! token ([`ClientBuilder::bearer_token`]) is sent on every request and WebSocket upgrade to
+//! the Thing's own host and port, and `https` / `wss` use rustls with the web's root certificates plus any given with
 //! [`ClientBuilder::root_certificate_pem`].
 //!
 //! ```no_run
@@ -74,8 +80,15 @@ pub use typed::{
     ReadOnly, ReadWrite, RemoteEvent, RemoteProperty, TypedClient, WriteOnly,
 };
 
-/// Read `value` as a `T`, accepting integral floats (`1.0`) for integers.
+/// Read `value` as a `T`, accepting integral floats (`1.0`) for integers. Blobs in it are
+/// read as links to the server's blobs.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ClientError> {
+    crate::blob::as_client(|| decode_value(value))
+}
+
+fn decode_value<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, ClientError> {
     T::deserialize(&value)
@@ -144,6 +157,24 @@ impl Client {
     fn shared(&self) -> &Shared {
         &self.shared
     }
+
+    /// The token to send to `target`, for a Thing whose TD was read from `origin`: only to
+    /// the same host and port, and never from `https` down to plain `http` or `ws`.
+    pub(crate) fn token_for(&self, origin: &url::Url, target: &url::Url) -> Option<&str> {
+        let token = self.shared.token.as_deref()?;
+        let secure = |url: &url::Url| matches!(url.scheme(), "https" | "wss");
+        let same_place = origin.host_str() == target.host_str() && port(origin) == port(target);
+        (same_place && (secure(target) || !secure(origin))).then_some(token)
+    }
+}
+
+/// The port of `url`, with `ws`/`wss` counted as `http`/`https`.
+fn port(url: &url::Url) -> Option<u16> {
+    url.port().or(match url.scheme() {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    })
 }
 
 /// The configuration of a [`Client`].
@@ -171,7 +202,9 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Send `Authorization: Bearer {token}` with every request and WebSocket upgrade.
+    /// Send `Authorization: Bearer {token}` with every request and WebSocket upgrade to the
+    /// host and port a Thing Description was read from (never elsewhere, whatever a TD or an
+    /// answer links to, and never from `https` down to `http`).
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
@@ -204,9 +237,10 @@ impl ClientBuilder {
         self
     }
 
-    /// When polling an invocation (a server without a WebSocket form): wait `first`, then
-    /// twice as long each time up to `max`. 5 ms and 250 ms by default.
+    /// When polling an invocation (a server without a WebSocket form): wait `first` (at least
+    /// 1 ms), then twice as long each time up to `max`. 5 ms and 250 ms by default.
     pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        let first = first.max(Duration::from_millis(1));
         self.poll = (first, max.max(first));
         self
     }
@@ -251,5 +285,53 @@ impl ClientBuilder {
                 websocket: self.websocket,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_goes_only_where_the_td_came_from() {
+        let client = Client::builder()
+            .bearer_token("a-token-of-16-chars")
+            .build()
+            .unwrap();
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let plain = url("http://lab:5000/counter/");
+        assert!(
+            client
+                .token_for(&plain, &url("http://lab:5000/blob/1"))
+                .is_some()
+        );
+        assert!(
+            client
+                .token_for(&plain, &url("ws://lab:5000/counter/ws"))
+                .is_some()
+        );
+        assert!(
+            client
+                .token_for(&plain, &url("http://evil:5000/x"))
+                .is_none()
+        );
+        assert!(
+            client
+                .token_for(&plain, &url("http://lab:5001/x"))
+                .is_none()
+        );
+        let secure = url("https://lab/counter/");
+        assert!(
+            client
+                .token_for(&secure, &url("wss://lab:443/counter/ws"))
+                .is_some()
+        );
+        // Never from https down to plain http.
+        assert!(
+            client
+                .token_for(&secure, &url("http://lab:443/x"))
+                .is_none()
+        );
+        assert!(Client::new().token_for(&plain, &plain).is_none());
     }
 }

@@ -78,11 +78,12 @@ impl Notifications {
     }
 }
 
-/// Open a WebSocket to `url` with the client's token and TLS, offering `subprotocol`.
+/// Open a WebSocket to `url` with `token` and the client's TLS, offering `subprotocol`.
 pub(crate) async fn connect(
     client: &Client,
     url: &Url,
     subprotocol: Option<&str>,
+    token: Option<&str>,
 ) -> Result<
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     ClientError,
@@ -98,9 +99,10 @@ pub(crate) async fn connect(
             HeaderValue::from_str(protocol).expect("a valid subprotocol"),
         );
     }
-    if let Some(token) = &shared.token {
-        let value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| ClientError::Tls("the token is not a valid header value".into()))?;
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            ClientError::Unsupported("the token is not a valid HTTP header value".into())
+        })?;
         headers.insert("authorization", value);
     }
     let connector = tokio_tungstenite::Connector::Rustls(shared.tls.clone());
@@ -128,8 +130,12 @@ fn refusal(error: tokio_tungstenite::tungstenite::Error) -> ClientError {
 
 impl Session {
     /// Connect to the Web Thing Protocol socket at `url`.
-    pub(crate) async fn open(client: &Client, url: &Url) -> Result<Arc<Self>, ClientError> {
-        let socket = connect(client, url, Some("webthingprotocol")).await?;
+    pub(crate) async fn open(
+        client: &Client,
+        url: &Url,
+        token: Option<&str>,
+    ) -> Result<Arc<Self>, ClientError> {
+        let socket = connect(client, url, Some("webthingprotocol"), token).await?;
         let (mut sink, mut stream) = socket.split();
         let (out, mut outgoing) = mpsc::unbounded_channel::<Message>();
         let routes = Arc::new(Mutex::new(Routes::default()));

@@ -112,7 +112,7 @@ macro_rules! typed_stream {
             }
 
             /// The `messageID` of the last notification yielded, when the server names them
-            /// (the Web Thing Protocol): what to resume from after a lost connection.
+            /// (the Web Thing Protocol).
             pub fn last_notification_id(&self) -> Option<&str> {
                 self.feed.last_id.as_deref()
             }

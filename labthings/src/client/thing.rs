@@ -43,9 +43,10 @@ impl ThingClient {
         let request = client
             .shared()
             .http
-            .get(url)
+            .get(url.clone())
             .header("accept", "application/td+json, application/json");
-        let response = send(&client, request).await?;
+        let token = client.token_for(&url, &url).map(str::to_owned);
+        let response = send(request, token.as_deref()).await?;
         let url = response.url().clone();
         let td = response.json().await?;
         Self::new(client, url, td)
@@ -97,11 +98,11 @@ impl ThingClient {
             .td()
             .require(Kind::Property, name, "writeproperty", Via::Http)?;
         let body = serde_json::to_vec(value)?;
-        let request = self
-            .http()
-            .put(url)
-            .header("content-type", "application/json");
-        send(self.client(), request.body(body)).await.map(drop)
+        let request = self.http().put(url.clone());
+        let request = request
+            .header("content-type", "application/json")
+            .body(body);
+        send(request, self.token(&url)).await.map(drop)
     }
 
     /// Invoke action `name` with `input` (an object of its arguments, or `()` for none) and
@@ -127,7 +128,7 @@ impl ThingClient {
         if self.client().shared().websocket
             && let Some(url) = td.form(Kind::Action, name, "invokeaction", Via::WebThingProtocol)?
         {
-            let session = self.session(&url).await?;
+            let session = self.shared_session(&url).await?;
             let mut request = Map::new();
             request.insert("operation".into(), "invokeaction".into());
             request.insert("name".into(), name.into());
@@ -141,12 +142,25 @@ impl ThingClient {
         }
         let url = td.require(Kind::Action, name, "invokeaction", Via::Http)?;
         let body = serde_json::to_vec(&input)?;
-        let request = self
-            .http()
-            .post(url)
-            .header("content-type", "application/json");
-        let response = send(self.client(), request.body(body)).await?;
-        Invocation::polled(self.clone(), name, response.json().await?)
+        let request = self.http().post(url.clone());
+        let request = request
+            .header("content-type", "application/json")
+            .body(body);
+        let response = send(request, self.token(&url)).await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        let answer: Value = match body.is_empty() {
+            true => Value::Null,
+            false => serde_json::from_slice(&body)?,
+        };
+        if status == reqwest::StatusCode::CREATED
+            || (answer.get("id").is_some() && answer.get("href").is_some())
+        {
+            Invocation::polled(self.clone(), name, answer)
+        } else {
+            // A server that runs the action within the request and answers its output.
+            Ok(Invocation::answered(self.clone(), name, answer))
+        }
     }
 
     /// Observe property `name`: a stream of its values (over the Web Thing Protocol, the
@@ -178,8 +192,10 @@ impl ThingClient {
             )));
         }
         // LabThings-FastAPI: its own dialect, at `{thing}/ws`.
+        td.affordance(Kind::Property, name)?;
         let endpoint = labthings_ws::endpoint(self.url())?;
-        let rx = labthings_ws::observe(self.client(), &endpoint, name).await?;
+        let token = self.token(&endpoint);
+        let rx = labthings_ws::observe(self.client(), &endpoint, name, token).await?;
         Ok(PropertyStream::own(rx))
     }
 
@@ -209,7 +225,7 @@ impl ThingClient {
             ClientError::Unsupported("this blob is not on a server: it needs no download".into())
         })?;
         let url = self.resolve(href)?;
-        let response = send(self.client(), self.http().get(url)).await?;
+        let response = send(self.http().get(url.clone()), self.token(&url)).await?;
         let bytes = response.bytes().await?;
         Ok(Blob::from_bytes_as(bytes, blob.media_type()))
     }
@@ -220,20 +236,28 @@ impl ThingClient {
         operation: &str,
         name: &str,
     ) -> Result<(Arc<Session>, String, super::session::Notifications), ClientError> {
-        let session = self.session(url).await?;
+        // A socket of its own: the server keeps one subscription per affordance and socket,
+        // so two streams of one property on a shared socket would replace each other.
+        let session = Session::open(self.client(), url, self.token(url)).await?;
         let (correlation, _response, rx) = session.subscribe(request(operation, name)).await?;
         Ok((session, correlation, rx))
     }
 
-    /// The Web Thing Protocol socket at `url`, opened if it is not (or no longer) open.
-    async fn session(&self, url: &Url) -> Result<Arc<Session>, ClientError> {
+    /// The Web Thing Protocol socket at `url` shared by invocations, opened if it is not (or
+    /// no longer) open.
+    async fn shared_session(&self, url: &Url) -> Result<Arc<Session>, ClientError> {
         let mut sessions = self.inner.sessions.lock().await;
         if let Some(session) = sessions.get(url).filter(|s| !s.is_closed()) {
             return Ok(session.clone());
         }
-        let session = Session::open(self.client(), url).await?;
+        let session = Session::open(self.client(), url, self.token(url)).await?;
         sessions.insert(url.clone(), session.clone());
         Ok(session)
+    }
+
+    /// The token to send to `url`: only to where the TD came from.
+    fn token(&self, url: &Url) -> Option<&str> {
+        self.client().token_for(self.url(), url)
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -259,12 +283,12 @@ impl ThingClient {
             .http()
             .get(url.clone())
             .header("accept", "application/json");
-        Ok(send(self.client(), request).await?.json().await?)
+        Ok(send(request, self.token(url)).await?.json().await?)
     }
 
     /// `DELETE url`.
     pub(crate) async fn delete(&self, url: &Url) -> Result<(), ClientError> {
-        send(self.client(), self.http().delete(url.clone()))
+        send(self.http().delete(url.clone()), self.token(url))
             .await
             .map(drop)
     }
@@ -278,12 +302,12 @@ fn request(operation: &str, name: &str) -> Map<String, Value> {
     request
 }
 
-/// Send `request` with the client's token; an answer other than 2xx is the server's refusal.
+/// Send `request` with `token`; an answer other than 2xx is the server's refusal.
 async fn send(
-    client: &Client,
     mut request: reqwest::RequestBuilder,
+    token: Option<&str>,
 ) -> Result<reqwest::Response, ClientError> {
-    if let Some(token) = &client.shared().token {
+    if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request.send().await?;
