@@ -579,6 +579,12 @@ impl App {
         if let Some(id) = &config.server_id {
             server = server.server_id(id);
         }
+        if let Some(mqtt) = &config.mqtt {
+            let mqtt = mqtt
+                .to_mqtt()
+                .map_err(|e| format!("the `mqtt` table is invalid: {e}"))?;
+            server = server.mqtt(mqtt);
+        }
         for thing in &config.things {
             if let Some(id) = &thing.id {
                 server = server.thing_id(&thing.name, id);

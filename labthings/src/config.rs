@@ -135,6 +135,73 @@ pub struct Config {
     /// Port to listen on.
     #[serde(default)]
     pub port: Option<u16>,
+    /// Publish the Things through an MQTT broker too.
+    #[serde(default)]
+    pub mqtt: Option<MqttConfig>,
+}
+
+/// The `[mqtt]` table: the MQTT binding (see [`Mqtt`](crate::Mqtt)).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host[:port]` or `mqtts://host[:port]`.
+    pub broker: String,
+    /// The client identifier (default `labthings-{server id}`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// A file with the user name on its first line and the password on its second.
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    /// The topic prefix (default `labthings`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// 0, 1 (default) or 2.
+    #[serde(default)]
+    pub qos: Option<u8>,
+    /// The root certificate(s) (PEM) to trust for an `mqtts://` broker.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Whether writes and invocations are taken from the broker (default `true`).
+    #[serde(default)]
+    pub accept_requests: Option<bool>,
+    /// Property changes queued for the broker before they are coalesced.
+    #[serde(default)]
+    pub queue: Option<usize>,
+}
+
+impl MqttConfig {
+    /// The binding this table configures (reading the files it names).
+    pub fn to_mqtt(&self) -> Result<crate::Mqtt, crate::MqttError> {
+        let mut mqtt = crate::Mqtt::new(&self.broker)?;
+        if let Some(id) = &self.client_id {
+            mqtt = mqtt.client_id(id);
+        }
+        if let Some(file) = &self.credentials_file {
+            mqtt = mqtt.credentials_file(file)?;
+        }
+        if let Some(prefix) = &self.prefix {
+            mqtt = mqtt.prefix(prefix)?;
+        }
+        if let Some(qos) = self.qos {
+            mqtt = mqtt.qos(qos)?;
+        }
+        if let Some(file) = &self.ca_file {
+            let pem = std::fs::read(file).map_err(|e| {
+                crate::MqttError::new(format!(
+                    "the CA file {} cannot be read: {e}",
+                    file.display()
+                ))
+            })?;
+            mqtt = mqtt.root_certificate_pem(&pem)?;
+        }
+        if let Some(accept) = self.accept_requests {
+            mqtt = mqtt.accept_requests(accept);
+        }
+        if let Some(queue) = self.queue {
+            mqtt = mqtt.queue(queue);
+        }
+        Ok(mqtt)
+    }
 }
 
 /// One bearer token.
@@ -301,6 +368,14 @@ impl Config {
         if let Some(tls) = &mut config.tls {
             tls.cert = dir.join(&tls.cert);
             tls.key = dir.join(&tls.key);
+        }
+        if let Some(mqtt) = &mut config.mqtt {
+            for file in [&mut mqtt.credentials_file, &mut mqtt.ca_file]
+                .into_iter()
+                .flatten()
+            {
+                *file = dir.join(&*file);
+            }
         }
         Ok(config)
     }

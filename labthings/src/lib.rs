@@ -117,8 +117,8 @@ pub use logs::{InvocationLogLayer, init as init_logging};
 pub use problem::{FieldError, Problem};
 pub use property::{Observable, Property, PropertyMarker, Subscription};
 pub use server::{
-    Limits, Retention, Scope, Serve, ShutdownHandle, StartError, Started, ThingServer, Tls,
-    TlsError, WsLimits,
+    Limits, Mqtt, MqttError, Retention, Scope, Serve, ShutdownHandle, StartError, Started,
+    ThingServer, Tls, TlsError, WsLimits,
 };
 pub use slot::{OptionalSlot, Slot, Slots};
 pub use td::TdOptions;

@@ -48,6 +48,7 @@ pub struct TdOptions {
     path: String,
     bearer: bool,
     id: Option<String>,
+    mqtt: Option<crate::server::mqtt::MqttForms>,
 }
 
 impl TdOptions {
@@ -60,7 +61,14 @@ impl TdOptions {
             path: format!("{prefix}/{name}/"),
             bearer: false,
             id: None,
+            mqtt: None,
         }
+    }
+
+    /// Add the forms of the MQTT binding (`name` is the Thing's name).
+    pub(crate) fn with_mqtt(mut self, mqtt: &crate::Mqtt, name: &str) -> Self {
+        self.mqtt = Some(mqtt.forms(name));
+        self
     }
 
     /// Give the TD an `id` (a URI): what Web Thing Protocol messages name the Thing by.
@@ -130,7 +138,16 @@ impl TdOptions {
 pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value {
     let ws = options.ws_href();
     let mut td = Map::new();
-    td.insert("@context".into(), json!(TD_CONTEXT));
+    match &options.mqtt {
+        None => td.insert("@context".into(), json!(TD_CONTEXT)),
+        Some(_) => {
+            let mut context = json!(TD_CONTEXT);
+            if let Value::Array(items) = &mut context {
+                items.push(json!({"mqv": crate::server::mqtt::MQV_CONTEXT}));
+            }
+            td.insert("@context".into(), context)
+        }
+    };
     if let Some(id) = &options.id {
         td.insert("id".into(), id.clone().into());
     }
@@ -270,6 +287,9 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
         // Closing the stream unobserves; consumers (node-wot) look for the op on this form.
         forms.push(json!({"href": href, "op": ["observeproperty", "unobserveproperty"], "subprotocol": SSE}));
     }
+    if let Some(mqtt) = &options.mqtt {
+        forms.extend(mqtt.property(def.name, def.observable, !read_only));
+    }
     out.insert("forms".into(), forms.into());
     Value::Object(out)
 }
@@ -279,13 +299,14 @@ fn event<T>(e: &EventEntry<T>, options: &TdOptions, ws: &str) -> Value {
     let mut out = Map::new();
     insert_doc(&mut out, &def.doc, def.name);
     out.insert("data".into(), e.schema.clone());
-    out.insert(
-        "forms".into(),
-        json!([
-            {"href": format!("{}{}", options.path, def.name), "op": ["subscribeevent", "unsubscribeevent"], "subprotocol": SSE},
-            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["subscribeevent", "unsubscribeevent"]}
-        ]),
-    );
+    let mut forms = json!([
+        {"href": format!("{}{}", options.path, def.name), "op": ["subscribeevent", "unsubscribeevent"], "subprotocol": SSE},
+        {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["subscribeevent", "unsubscribeevent"]}
+    ]);
+    if let (Some(mqtt), Value::Array(forms)) = (&options.mqtt, &mut forms) {
+        forms.push(mqtt.event(def.name));
+    }
+    out.insert("forms".into(), forms);
     Value::Object(out)
 }
 
@@ -300,13 +321,17 @@ fn action<T>(a: &ActionEntry<T>, options: &TdOptions, ws: &str) -> Value {
     out.insert("safe".into(), def.safe.into());
     out.insert("idempotent".into(), def.idempotent.into());
     out.insert("synchronous".into(), false.into());
-    out.insert(
-        "forms".into(),
-        json!([
-            {"href": format!("{}{}", options.path, def.name), "op": ["invokeaction"], "contentType": "application/json"},
-            {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["invokeaction", "queryaction", "cancelaction"]}
-        ]),
-    );
+    let mut forms = json!([
+        {"href": format!("{}{}", options.path, def.name), "op": ["invokeaction"], "contentType": "application/json"},
+        {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["invokeaction", "queryaction", "cancelaction"]}
+    ]);
+    if let (Some(Some(form)), Value::Array(forms)) = (
+        options.mqtt.as_ref().map(|m| m.action(def.name)),
+        &mut forms,
+    ) {
+        forms.push(form);
+    }
+    out.insert("forms".into(), forms);
     Value::Object(out)
 }
 

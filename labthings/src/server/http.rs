@@ -115,6 +115,9 @@ impl ServerState {
         if let Some(entry) = self.things.get(name) {
             options = options.with_id(&entry.id);
         }
+        if let Some(mqtt) = &self.mqtt {
+            options = options.with_mqtt(mqtt, name);
+        }
         if self.policy.tokens.enabled() {
             options.with_bearer_security()
         } else {

@@ -11,6 +11,7 @@ mod invocations;
 mod lifecycle;
 mod limits;
 mod mjpeg;
+pub(crate) mod mqtt;
 pub(crate) mod security;
 mod serve;
 mod settings;
@@ -36,6 +37,7 @@ pub use invocations::Retention;
 use lifecycle::SlotNames;
 pub use lifecycle::StartError;
 pub use limits::Limits;
+pub use mqtt::{Mqtt, MqttError};
 pub use security::auth::Scope;
 use security::auth::Tokens;
 use security::{GuardLayer, Policy};
@@ -78,6 +80,10 @@ pub(crate) struct ServerState {
     pub(crate) kill: CancellationToken,
     /// What stopping the Things needs.
     pub(crate) lifecycle: Lifecycle,
+    /// The MQTT binding, when configured.
+    pub(crate) mqtt: Option<mqtt::Mqtt>,
+    /// Names this server in its Things' TD `id`s.
+    pub(crate) server_id: String,
 }
 
 /// The Things in start order, and the settings saver.
@@ -138,6 +144,7 @@ pub struct ThingServer {
     thing_ids: HashMap<String, String>,
     shutdown: CancellationToken,
     prepared: Option<Prepared>,
+    mqtt: Option<mqtt::Mqtt>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -155,6 +162,7 @@ impl std::fmt::Debug for ThingServer {
             .field("retention", &self.retention)
             .field("ws", &self.ws)
             .field("limits", &self.limits)
+            .field("mqtt", &self.mqtt)
             .finish()
     }
 }
@@ -185,6 +193,7 @@ impl ThingServer {
             thing_ids: HashMap::new(),
             shutdown: CancellationToken::new(),
             prepared: None,
+            mqtt: None,
         }
     }
 
@@ -333,6 +342,13 @@ impl ThingServer {
             (thing.to_owned(), slot.to_owned()),
             targets.into_iter().map(Into::into).collect(),
         );
+        self
+    }
+
+    /// Publish the Things through an MQTT broker too (W3C WoT MQTT binding; see [`Mqtt`]),
+    /// while serving with [`serve`](Self::serve).
+    pub fn mqtt(mut self, mqtt: Mqtt) -> Self {
+        self.mqtt = Some(mqtt);
         self
     }
 
@@ -502,6 +518,8 @@ impl ThingServer {
             websocket_permits: Arc::new(tokio::sync::Semaphore::new(self.limits.max_websockets)),
             kill: CancellationToken::new(),
             lifecycle,
+            mqtt: self.mqtt.clone(),
+            server_id: self.server_id.clone(),
         });
         let routes = http::routes(state.clone());
         let mut router = if self.prefix.is_empty() {

@@ -86,6 +86,16 @@ impl Serve {
         }
         let tls = server.tls.clone();
         let (router, state) = server.build(bind);
+        let mqtt_stop = CancellationToken::new();
+        let mqtt = state.mqtt.clone().map(|config| {
+            let stop = mqtt_stop.clone();
+            tokio::spawn(super::mqtt::run(
+                state.clone(),
+                config,
+                state.server_id.clone(),
+                stop,
+            ))
+        });
         let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
         let connections = TaskTracker::new();
         let stop = CancellationToken::new();
@@ -136,6 +146,11 @@ impl Serve {
             state.kill.cancel();
             connections.wait().await;
             state.websockets.wait().await;
+        }
+        // The last statuses are out: the MQTT binding goes before the Things stop.
+        mqtt_stop.cancel();
+        if let Some(mqtt) = mqtt {
+            let _ = mqtt.await;
         }
         stop_things(&state).await;
         Ok(())

@@ -1,0 +1,395 @@
+//! The bridge between the Things and the broker: a mailbox subscribed to every observable
+//! property, event and action of the server, drained into the MQTT client (the WebSocket's
+//! bounded, coalescing queue: device code never waits for the broker, and the latest value
+//! of each property is always published); and the requests the broker delivers, answered as
+//! HTTP answers them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties};
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{Mqtt, Topics};
+use crate::broker::{Delivery, Mailbox, MailboxLimits};
+use crate::problem::Problem;
+use crate::server::ServerState;
+use crate::server::hosted::DynThing;
+
+/// What a mailbox slot stands for.
+#[derive(Clone, Copy)]
+enum Target {
+    Property(usize, usize),
+    Event(usize, usize),
+    Action(usize, usize),
+}
+
+/// A Thing as the bridge sees it.
+struct Bridged {
+    thing: Arc<dyn DynThing>,
+    topics: Topics,
+}
+
+fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// Run the binding until `stop` is cancelled.
+pub(crate) async fn run(
+    state: Arc<ServerState>,
+    config: Mqtt,
+    server_id: String,
+    stop: CancellationToken,
+) {
+    let client_id = config
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("labthings-{server_id}"));
+    let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);
+    options.set_keep_alive(Duration::from_secs(30));
+    if let Some((user, password)) = &config.credentials {
+        options.set_credentials(user.clone(), password.clone());
+    }
+    if config.tls {
+        match tls_config(&config) {
+            Ok(tls) => {
+                options.set_transport(rumqttc::Transport::tls_with_config(
+                    rumqttc::TlsConfiguration::Rustls(Arc::new(tls)),
+                ));
+            }
+            Err(error) => {
+                tracing::error!(%error, "the MQTT binding cannot start");
+                return;
+            }
+        }
+    }
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let things: Arc<Vec<Bridged>> = Arc::new(
+        state
+            .order
+            .iter()
+            .map(|name| Bridged {
+                thing: state.things[name].thing.clone(),
+                topics: Topics::new(&config.prefix, name),
+            })
+            .collect(),
+    );
+    let (connected_tx, connected) = tokio::sync::watch::channel(0u64);
+    let level = qos(config.qos);
+
+    // The connection: reconnects on its own when polled after an error.
+    let requests = config.requests;
+    let (req_state, req_client, req_things) = (state.clone(), client.clone(), things.clone());
+    let connection_stop = stop.clone();
+    let connection = tokio::spawn(async move {
+        let mut away_since: Option<std::time::Instant> = None;
+        loop {
+            let event = tokio::select! {
+                () = connection_stop.cancelled() => return,
+                event = eventloop.poll() => event,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    if let Some(since) = away_since.take() {
+                        tracing::info!(after = ?since.elapsed(), "the MQTT broker is back");
+                    }
+                    // Never awaited here: the requests' queue may be full of publications
+                    // that only this loop, polling, can send.
+                    if requests {
+                        let (client, things) = (req_client.clone(), req_things.clone());
+                        tokio::spawn(async move {
+                            for bridged in things.iter() {
+                                for filter in bridged.topics.request_filters() {
+                                    let _ = client.subscribe(filter, level).await;
+                                }
+                            }
+                        });
+                    }
+                    connected_tx.send_modify(|n| *n += 1);
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) if requests => {
+                    let (state, client, things) =
+                        (req_state.clone(), req_client.clone(), req_things.clone());
+                    tokio::spawn(async move {
+                        answer(&state, &client, &things, publish, level).await;
+                    });
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    if away_since.is_none() {
+                        tracing::warn!(%error, "the MQTT broker cannot be reached: retrying every second");
+                        away_since = Some(std::time::Instant::now());
+                    }
+                    tokio::select! {
+                        () = connection_stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    });
+
+    publish_changes(&things, &client, connected, &config, level, &stop).await;
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+}
+
+/// Publish every change of the Things until `stop`; after each (re)connection, republish
+/// the current value of every observable property (retained).
+async fn publish_changes(
+    things: &[Bridged],
+    client: &AsyncClient,
+    mut connected: tokio::sync::watch::Receiver<u64>,
+    config: &Mqtt,
+    level: QoS,
+    stop: &CancellationToken,
+) {
+    loop {
+        let mailbox = Mailbox::new(MailboxLimits {
+            queue: config.queue,
+            ..MailboxLimits::default()
+        });
+        let targets = subscribe(things, &mailbox);
+        let mut batch = Vec::new();
+        loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => {
+                    unsubscribe(things, &mailbox, &targets);
+                    return;
+                }
+                changed = connected.changed() => {
+                    if changed.is_err() {
+                        unsubscribe(things, &mailbox, &targets);
+                        return;
+                    }
+                    current_values(things, &mailbox, &targets);
+                }
+                open = mailbox.recv_many(&mut batch) => {
+                    if !open {
+                        break;
+                    }
+                    for delivery in batch.drain(..) {
+                        let Some((topic, payload, retain)) = message(things, &targets, delivery) else {
+                            continue;
+                        };
+                        tokio::select! {
+                            () = stop.cancelled() => return,
+                            _ = client.publish(topic, level, retain, payload) => {}
+                        }
+                    }
+                }
+            }
+        }
+        // The broker was away so long that events overflowed the queue: they are lost (the
+        // properties' latest values are not), and publishing starts afresh.
+        unsubscribe(things, &mailbox, &targets);
+        tracing::error!(
+            "events and action statuses were dropped while the MQTT broker could not take them"
+        );
+        current_values_later(&mut connected);
+    }
+}
+
+/// Make the next round republish current values, as after a connection.
+fn current_values_later(connected: &mut tokio::sync::watch::Receiver<u64>) {
+    connected.mark_changed();
+}
+
+/// Subscribe `mailbox` to every observable property, event and action; the slots' targets.
+fn subscribe(things: &[Bridged], mailbox: &Arc<Mailbox>) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for (t, bridged) in things.iter().enumerate() {
+        let thing = &bridged.thing;
+        for i in 0..thing.property_count() {
+            if thing.observable(i) {
+                let slot = targets.len() as u32;
+                targets.push(Target::Property(t, i));
+                thing.observe(i, mailbox, slot, false, None);
+            }
+        }
+        for i in 0..thing.event_count() {
+            let slot = targets.len() as u32;
+            targets.push(Target::Event(t, i));
+            thing.event_topic(i).subscribe(mailbox, slot);
+        }
+        for i in 0..thing.action_count() {
+            let slot = targets.len() as u32;
+            targets.push(Target::Action(t, i));
+            thing.action_topic(i).subscribe(mailbox, slot);
+        }
+    }
+    targets
+}
+
+fn unsubscribe(things: &[Bridged], mailbox: &Arc<Mailbox>, targets: &[Target]) {
+    for target in targets {
+        match *target {
+            Target::Property(t, i) => things[t].thing.unobserve(i, mailbox),
+            Target::Event(t, i) => {
+                things[t].thing.event_topic(i).unsubscribe(mailbox);
+            }
+            Target::Action(t, i) => {
+                things[t].thing.action_topic(i).unsubscribe(mailbox);
+            }
+        }
+    }
+    mailbox.close();
+}
+
+/// Queue the current value of every observable property, in order with its changes (a
+/// fresh observation starts with the current value, race-free).
+fn current_values(things: &[Bridged], mailbox: &Arc<Mailbox>, targets: &[Target]) {
+    for (slot, target) in targets.iter().enumerate() {
+        if let Target::Property(t, i) = *target {
+            let thing = &things[t].thing;
+            thing.unobserve(i, mailbox);
+            thing.observe(i, mailbox, slot as u32, true, None);
+        }
+    }
+}
+
+/// The topic, payload and retain flag of a delivery.
+fn message(
+    things: &[Bridged],
+    targets: &[Target],
+    delivery: Delivery,
+) -> Option<(String, Vec<u8>, bool)> {
+    let (slot, note, _) = match delivery {
+        Delivery::Property(slot, note) => (slot, note, true),
+        Delivery::Event(slot, note) => (slot, note, false),
+        Delivery::Message(_) => return None,
+    };
+    let payload = note.json.as_bytes().to_vec();
+    match *targets.get(slot as usize)? {
+        Target::Property(t, i) => {
+            let name = things[t].thing.property_name(i);
+            Some((things[t].topics.property(name), payload, true))
+        }
+        Target::Event(t, i) => {
+            let name = things[t].thing.event_name(i);
+            Some((things[t].topics.event(name), payload, false))
+        }
+        Target::Action(t, i) => {
+            let name = things[t].thing.action_name(i);
+            let status: Value = serde_json::from_str(&note.json).ok()?;
+            let id = status.get("id")?.as_str()?;
+            Some((things[t].topics.invocation(name, id), payload, false))
+        }
+    }
+}
+
+/// Answer one request: validated and carried out as over HTTP; the answer goes to the
+/// request's response topic, and a refusal without one to the Thing's `errors` topic.
+async fn answer(
+    state: &ServerState,
+    client: &AsyncClient,
+    things: &[Bridged],
+    publish: Publish,
+    level: QoS,
+) {
+    let topic = String::from_utf8_lossy(&publish.topic).into_owned();
+    let Some((bridged, (write, name))) = things
+        .iter()
+        .find_map(|b| b.topics.parse_request(&topic).map(|r| (b, r)))
+    else {
+        return;
+    };
+    let result = carry_out(state, &*bridged.thing, write, name, &publish.payload).await;
+    let properties = publish.properties.unwrap_or_default();
+    let (payload, content_type) = match &result {
+        Ok(value) => (value.to_string(), "application/json"),
+        Err(problem) => (
+            serde_json::to_string(problem).unwrap_or_default(),
+            "application/problem+json",
+        ),
+    };
+    if let Some(response_topic) = properties.response_topic {
+        let reply = PublishProperties {
+            correlation_data: properties.correlation_data,
+            content_type: Some(content_type.to_owned()),
+            ..Default::default()
+        };
+        let _ = client
+            .publish_with_properties(response_topic, level, false, payload, reply)
+            .await;
+    } else if let Err(problem) = result {
+        let mut report = serde_json::to_value(&problem).unwrap_or_default();
+        report["topic"] = topic.into();
+        let _ = client
+            .publish(bridged.topics.errors(), level, false, report.to_string())
+            .await;
+    }
+}
+
+/// Validate and carry out a write (answered `null`) or an invocation (answered its
+/// status).
+async fn carry_out(
+    state: &ServerState,
+    thing: &dyn DynThing,
+    write: bool,
+    name: &str,
+    payload: &[u8],
+) -> Result<Value, Problem> {
+    let value = if payload.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(
+            serde_json::from_slice::<Value>(payload)
+                .map_err(|e| Problem::bad_request(format!("the message is not valid JSON: {e}")))?,
+        )
+    };
+    let thing_name = thing.name().clone();
+    if write {
+        let Some(crate::table::Affordance::Property(i)) = thing.lookup(name) else {
+            return Err(Problem::not_found(format!(
+                "No property found with the name '{name}'."
+            )));
+        };
+        if !thing.writable(i) {
+            return Err(Problem::new(
+                405,
+                format!("property '{name}' of '{thing_name}' is read-only"),
+            ));
+        }
+        let value = value.ok_or_else(|| {
+            Problem::bad_request(format!(
+                "the message must be the new value of property '{name}' as JSON"
+            ))
+        })?;
+        thing.write(i, value).resolve(&state.device).await?;
+        return Ok(Value::Null);
+    }
+    let Some(crate::table::Affordance::Action(i)) = thing.lookup(name) else {
+        return Err(Problem::not_found(format!(
+            "No action found with the name '{name}'."
+        )));
+    };
+    let input = thing.validate_input(i, value.unwrap_or(Value::Null))?;
+    let entry = &state.things[&*thing_name];
+    let invocation = state.invocations.start(entry.thing.clone(), i, input)?;
+    Ok(invocation.action_status())
+}
+
+/// The rustls configuration of an `mqtts://` broker: it trusts the root certificates given.
+fn tls_config(config: &Mqtt) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in config.roots.iter().cloned() {
+        roots
+            .add(cert)
+            .map_err(|e| format!("a root certificate is not usable: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}

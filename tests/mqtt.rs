@@ -1,0 +1,438 @@
+//! The MQTT binding through a real broker: Mosquitto (Debian's `mosquitto`, installed by
+//! `.ci/run`), started by each test on a free loopback port. Without it the tests say, in one
+//! line, that they did not run; under CI they fail instead.
+
+#[path = "../examples/things/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+use counter::Counter;
+
+/// A Mosquitto broker on 127.0.0.1, killed when dropped.
+struct Broker {
+    child: tokio::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// The `mosquitto` program, or `None` (having said so) when the tests cannot run here.
+fn mosquitto() -> Option<std::path::PathBuf> {
+    let on_path: Vec<_> = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("mosquitto"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let found = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .chain(on_path)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "mosquitto is not installed: the MQTT tests cannot run"
+        );
+        eprintln!(
+            "NOT RUN: the MQTT tests need Mosquitto (Debian `mosquitto`; `bash .ci/run` installs it; under CI this fails)"
+        );
+    }
+    found
+}
+
+impl Broker {
+    /// Start a broker on `port` (a free one if `None`); returns once it listens.
+    async fn start(program: &std::path::Path, port: Option<u16>) -> Self {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+            ),
+        )
+        .unwrap();
+        let mut child = tokio::process::Command::new(program)
+            .arg("-c")
+            .arg(&conf)
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mosquitto starts");
+        // Its log (on stderr, which is not buffered) says when it listens.
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("mosquitto says it runs");
+            if line.contains("running") {
+                break;
+            }
+        }
+        // Keep reading its log, so that it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    async fn kill(mut self) -> u16 {
+        self.child.kill().await.unwrap();
+        self.port
+    }
+}
+
+/// A test's MQTT client: every message of its subscriptions, with its properties; it
+/// subscribes again after each reconnection.
+struct Subscriber {
+    client: AsyncClient,
+    rx: mpsc::UnboundedReceiver<(String, Value, Option<PublishProperties>)>,
+}
+
+impl Subscriber {
+    async fn connect(port: u16, id: &str, filters: &[&str]) -> Self {
+        let mut options = MqttOptions::new(id, "127.0.0.1", port);
+        options.set_keep_alive(Duration::from_secs(5));
+        let (client, mut eventloop) = AsyncClient::new(options, 1024);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+        let again = client.clone();
+        // Connected once every subscription is acknowledged.
+        let (subscribed_tx, mut subscribed) = tokio::sync::watch::channel(0usize);
+        let wanted = filters.len();
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        for filter in &filters {
+                            again
+                                .subscribe(filter.clone(), QoS::AtLeastOnce)
+                                .await
+                                .unwrap();
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        subscribed_tx.send_modify(|n| *n += 1);
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                        let value = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+                        if tx.send((topic, value, p.properties)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        subscribed.wait_for(|n| *n >= wanted).await.unwrap();
+        Self { client, rx }
+    }
+
+    /// The next message on `topic` (others are skipped).
+    async fn next_on(&mut self, topic: &str) -> (Value, Option<PublishProperties>) {
+        loop {
+            let (t, value, properties) = self.rx.recv().await.expect("the subscriber runs");
+            if t == topic {
+                return (value, properties);
+            }
+        }
+    }
+
+    /// Messages on `topic` until one equals `value`.
+    async fn until(&mut self, topic: &str, value: &Value) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let (v, _) = self.next_on(topic).await;
+            seen.push(v.clone());
+            if &v == value {
+                return seen;
+            }
+        }
+    }
+}
+
+async fn serve(
+    port: u16,
+) -> (
+    std::net::SocketAddr,
+    Arc<Counter>,
+    labthings::ShutdownHandle,
+) {
+    let counter = Arc::new(Counter::new());
+    let mqtt = labthings::Mqtt::new(&format!("mqtt://127.0.0.1:{port}"))
+        .unwrap()
+        .prefix("lab")
+        .unwrap()
+        .client_id(format!("labthings-test-{port}"));
+    let server = labthings::ThingServer::new()
+        .shared_thing("counter", counter.clone())
+        .mqtt(mqtt);
+    let (addr, shutdown) = support::start(server).await;
+    (addr, counter, shutdown)
+}
+
+const COUNT: &str = "lab/counter/properties/count";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_see_every_change_and_the_retained_latest_value() {
+    let Some(program) = mosquitto() else { return };
+    let broker = Broker::start(&program, None).await;
+    let mut early = Subscriber::connect(broker.port, "early", &[COUNT]).await;
+    let (_addr, counter, _shutdown) = serve(broker.port).await;
+    // The binding publishes the current value (retained) once connected.
+    assert_eq!(early.next_on(COUNT).await.0, json!(0));
+    for n in 1..=50 {
+        counter.count.set(n);
+    }
+    let seen = early.until(COUNT, &json!(50)).await;
+    assert_eq!(
+        seen,
+        (1..=50).map(|n| json!(n)).collect::<Vec<_>>(),
+        "every change, in order"
+    );
+    // A subscriber that comes later gets the latest value at once, retained.
+    let mut late = Subscriber::connect(broker.port, "late", &[COUNT]).await;
+    assert_eq!(late.next_on(COUNT).await.0, json!(50));
+    // Events are published too (not retained).
+    let mut ticks = Subscriber::connect(broker.port, "ticks", &["lab/counter/events/ticked"]).await;
+    counter.ticked.emit(7);
+    assert_eq!(ticks.next_on("lab/counter/events/ticked").await.0, json!(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
+    let Some(program) = mosquitto() else { return };
+    let broker = Broker::start(&program, None).await;
+    let mut me = Subscriber::connect(
+        broker.port,
+        "requester",
+        &[
+            "replies/me",
+            COUNT,
+            "lab/counter/errors",
+            "lab/counter/actions/increment/invocations/+",
+        ],
+    )
+    .await;
+    let (_addr, counter, _shutdown) = serve(broker.port).await;
+    assert_eq!(me.next_on(COUNT).await.0, json!(0));
+
+    let request = |data: &'static str| PublishProperties {
+        response_topic: Some("replies/me".into()),
+        correlation_data: Some(data.into()),
+        ..Default::default()
+    };
+    // A write, answered on the response topic with the correlation data.
+    me.client
+        .publish_with_properties(
+            "lab/counter/properties/step/set",
+            QoS::AtLeastOnce,
+            false,
+            "7",
+            request("w1"),
+        )
+        .await
+        .unwrap();
+    let (answer, properties) = me.next_on("replies/me").await;
+    assert_eq!(answer, Value::Null);
+    assert_eq!(
+        properties.unwrap().correlation_data.as_deref(),
+        Some(&b"w1"[..])
+    );
+    assert_eq!(counter.step.get(), 7);
+
+    // Validated as over HTTP: the refusal is a problem, and nothing changes.
+    me.client
+        .publish_with_properties(
+            "lab/counter/properties/step/set",
+            QoS::AtLeastOnce,
+            false,
+            "1000",
+            request("w2"),
+        )
+        .await
+        .unwrap();
+    let (problem, properties) = me.next_on("replies/me").await;
+    assert_eq!(problem["status"], 422, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("greater than the maximum of 100"),
+        "{detail}"
+    );
+    let properties = properties.unwrap();
+    assert_eq!(
+        properties.content_type.as_deref(),
+        Some("application/problem+json")
+    );
+    assert_eq!(properties.correlation_data.as_deref(), Some(&b"w2"[..]));
+    assert_eq!(counter.step.get(), 7);
+
+    // An invocation: answered with its status, then its statuses on its own topic.
+    me.client
+        .publish_with_properties(
+            "lab/counter/actions/increment",
+            QoS::AtLeastOnce,
+            false,
+            "",
+            request("i1"),
+        )
+        .await
+        .unwrap();
+    let (status, _) = me.next_on("replies/me").await;
+    let id = status["actionID"]
+        .as_str()
+        .expect("an invocation id")
+        .to_owned();
+    let topic = format!("lab/counter/actions/increment/invocations/{id}");
+    loop {
+        let (status, _) = me.next_on(&topic).await;
+        if status["status"] == "completed" {
+            assert_eq!(status["output"], 7);
+            break;
+        }
+    }
+    assert_eq!(counter.count.get(), 7);
+
+    // Without a response topic, a refusal goes to the Thing's errors topic.
+    me.client
+        .publish(
+            "lab/counter/properties/count/set",
+            QoS::AtLeastOnce,
+            false,
+            "3",
+        )
+        .await
+        .unwrap();
+    let (problem, _) = me.next_on("lab/counter/errors").await;
+    assert_eq!(problem["status"], 405, "{problem}");
+    assert_eq!(problem["topic"], "lab/counter/properties/count/set");
+    me.client
+        .publish(
+            "lab/counter/actions/add",
+            QoS::AtLeastOnce,
+            false,
+            "{\"n\": \"two\"}",
+        )
+        .await
+        .unwrap();
+    let (problem, _) = me.next_on("lab/counter/errors").await;
+    assert_eq!(problem["status"], 422, "{problem}");
+    assert_eq!(counter.count.get(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_during_a_burst_loses_no_final_value() {
+    let Some(program) = mosquitto() else { return };
+    let broker = Broker::start(&program, None).await;
+    let mut watcher = Subscriber::connect(broker.port, "watcher", &[COUNT]).await;
+    let (addr, counter, _shutdown) = serve(broker.port).await;
+    assert_eq!(watcher.next_on(COUNT).await.0, json!(0));
+    for n in 1..=1_000 {
+        counter.count.set(n);
+    }
+    let port = broker.kill().await;
+    // With the broker gone, device code and HTTP go on.
+    for n in 1_001..=2_000 {
+        counter.count.set(n);
+    }
+    let (status, body) = support::raw(
+        addr,
+        "GET /counter/count HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!((status, body.trim()), (200, "2000"));
+    let _broker = Broker::start(&program, Some(port)).await;
+    for n in 2_001..=3_000 {
+        counter.count.set(n);
+    }
+    // The binding reconnects and republishes; the watcher (reconnected) ends on the final
+    // value, and so does a newcomer, from the retained message.
+    watcher.until(COUNT, &json!(3000)).await;
+    let mut newcomer = Subscriber::connect(port, "newcomer", &[COUNT]).await;
+    assert_eq!(newcomer.next_on(COUNT).await.0, json!(3000));
+}
+
+#[tokio::test]
+async fn the_td_carries_mqtt_forms_valid_against_the_w3c_schema() {
+    let mqtt = labthings::Mqtt::new("mqtt://broker.lab:1883")
+        .unwrap()
+        .prefix("lab")
+        .unwrap();
+    let server = labthings::ThingServer::new()
+        .thing("counter", Counter::new())
+        .mqtt(mqtt);
+    // Not connected: the TD is the same whether the broker is up or not.
+    let (addr, _shutdown) = support::start(server).await;
+    let (status, body) = support::raw(
+        addr,
+        "GET /counter/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let td: Value = serde_json::from_str(&body).unwrap();
+    support::td::assert_valid("counter with MQTT forms", &td);
+    assert_eq!(
+        td["@context"].as_array().unwrap().last().unwrap(),
+        &json!({"mqv": "https://www.w3.org/2019/wot/mqtt#"})
+    );
+    let forms = |path: &str| -> Vec<Value> {
+        td.pointer(path)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["href"].as_str().unwrap().starts_with("mqtt://"))
+            .cloned()
+            .collect()
+    };
+    let count = forms("/properties/count/forms");
+    assert_eq!(count.len(), 1, "read-only: observe only");
+    assert_eq!(
+        count[0]["href"],
+        "mqtt://broker.lab:1883/lab/counter/properties/count"
+    );
+    assert_eq!(count[0]["mqv:filter"], "lab/counter/properties/count");
+    assert_eq!(count[0]["mqv:retain"], true);
+    let step = forms("/properties/step/forms");
+    assert_eq!(step[1]["op"], json!(["writeproperty"]));
+    assert_eq!(step[1]["mqv:topic"], "lab/counter/properties/step/set");
+    assert!(
+        forms("/properties/label/forms")
+            .iter()
+            .all(|f| f["op"] == json!(["writeproperty"])),
+        "not observable: no retained value to read"
+    );
+    assert_eq!(
+        forms("/actions/increment/forms")[0]["mqv:topic"],
+        "lab/counter/actions/increment"
+    );
+    assert_eq!(
+        forms("/events/ticked/forms")[0]["mqv:filter"],
+        "lab/counter/events/ticked"
+    );
+}
