@@ -1,5 +1,5 @@
 //! Interoperability: the TDs the server publishes (the counter and the microscope's stage,
-//! camera and autofocus, as clients fetch them) pass the Thingweb Playground's validator —
+//! camera and autofocus, as clients fetch them, with the MQTT binding's forms) pass the Thingweb Playground's validator —
 //! JSON Schema, JSON-LD against the TD contexts, and its additional checks
 //! (`tests/node/playground_validate.js`).
 //!
@@ -34,6 +34,8 @@ async fn published_tds_pass_the_thingweb_playground() {
     let server = labthings::ThingServer::new()
         .settings_dir(settings.path())
         .token(labthings::Scope::Operate, "playground-token-0123456789")
+        // The forms are in the TDs whether or not a broker answers.
+        .mqtt(labthings::Mqtt::new("mqtt://127.0.0.1:1").unwrap())
         .thing("counter", counter::Counter::new())
         .thing("stage", Stage::new())
         .thing("camera", Camera::new(CameraArgs::default()))

@@ -579,6 +579,9 @@ impl App {
         if let Some(id) = &config.server_id {
             server = server.server_id(id);
         }
+        if let Some(advertise) = config.advertise {
+            server = server.advertise(advertise);
+        }
         if let Some(mqtt) = &config.mqtt {
             let mqtt = mqtt
                 .to_mqtt()

@@ -138,6 +138,9 @@ pub struct Config {
     /// Publish the Things through an MQTT broker too.
     #[serde(default)]
     pub mqtt: Option<MqttConfig>,
+    /// Advertise the server over DNS-SD (default: when served on a non-loopback address).
+    #[serde(default)]
+    pub advertise: Option<bool>,
 }
 
 /// The `[mqtt]` table: the MQTT binding (see [`Mqtt`](crate::Mqtt)).

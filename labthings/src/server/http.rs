@@ -109,7 +109,7 @@ impl ServerState {
         format!("{}{}", self.origin(headers), self.prefix)
     }
 
-    fn td_options(&self, name: &str, headers: &HeaderMap) -> TdOptions {
+    pub(crate) fn td_options(&self, name: &str, headers: &HeaderMap) -> TdOptions {
         let mut options =
             TdOptions::new(&self.prefix, name).with_base(format!("{}/", self.origin(headers)));
         if let Some(entry) = self.things.get(name) {

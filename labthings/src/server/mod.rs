@@ -3,6 +3,7 @@
 mod blobs;
 mod dashboard;
 mod device;
+pub(crate) mod discovery;
 mod extract;
 pub(crate) mod fuzz;
 mod hosted;
@@ -145,6 +146,8 @@ pub struct ThingServer {
     shutdown: CancellationToken,
     prepared: Option<Prepared>,
     mqtt: Option<mqtt::Mqtt>,
+    /// Whether to advertise the server over DNS-SD (`None`: on non-loopback addresses).
+    advertise: Option<bool>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -194,6 +197,7 @@ impl ThingServer {
             shutdown: CancellationToken::new(),
             prepared: None,
             mqtt: None,
+            advertise: None,
         }
     }
 
@@ -352,6 +356,15 @@ impl ThingServer {
         self
     }
 
+    /// Whether to advertise the server on the local network over DNS-SD (mDNS), as a W3C WoT
+    /// Thing Description Directory (`_directory._sub._wot._tcp`, `td=/.well-known/wot`), while
+    /// serving with [`serve`](Self::serve). By default it is advertised when served on an
+    /// address other than loopback.
+    pub fn advertise(mut self, advertise: bool) -> Self {
+        self.advertise = Some(advertise);
+        self
+    }
+
     /// Worker threads of the runtime that runs device code (default: one per core).
     pub fn device_threads(mut self, threads: usize) -> Self {
         self.device_threads = threads.max(1);
@@ -496,7 +509,11 @@ impl ThingServer {
             cors_origins: self.cors_origins.clone(),
             tokens: self.tokens,
             tls: self.tls.is_some(),
-            public: dashboard::public_paths(&self.prefix),
+            public: {
+                let mut public = dashboard::public_paths(&self.prefix);
+                public.push(discovery::WELL_KNOWN.to_owned());
+                public
+            },
         });
         let state = Arc::new(ServerState {
             things,
@@ -529,6 +546,7 @@ impl ThingServer {
         };
         router = router
             .merge(dashboard::routes(&self.prefix))
+            .merge(discovery::routes(state.clone()))
             .layer(axum::extract::DefaultBodyLimit::max(self.limits.max_body))
             .layer(GuardLayer(policy));
         if !self.cors_origins.is_empty() {

@@ -85,7 +85,23 @@ impl Serve {
             );
         }
         let tls = server.tls.clone();
+        let advertise = server
+            .advertise
+            .unwrap_or_else(|| bind.is_some_and(|a| !a.ip().is_loopback()));
         let (router, state) = server.build(bind);
+        // Withdrawn when dropped, at the end of the shutdown.
+        let _advertisement = match bind.filter(|_| advertise) {
+            Some(bind) => {
+                match super::discovery::advertise(bind, &state.server_id, tls.is_some()) {
+                    Ok(advertisement) => Some(advertisement),
+                    Err(error) => {
+                        tracing::warn!(%error, "the server cannot be advertised over DNS-SD");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let mqtt_stop = CancellationToken::new();
         let mqtt = state.mqtt.clone().map(|config| {
             let stop = mqtt_stop.clone();
