@@ -6,6 +6,7 @@
 //! cargo run --release --example loadgen              # the full run (about two minutes)
 //! cargo run --release --example loadgen -- --quick   # a smoke run (seconds)
 //! cargo run --release --example loadgen -- clients --python .ci/venv/bin/python
+//! cargo run --release --example loadgen -- mqtt      # needs Debian's `mosquitto`
 //! ```
 //!
 //! Both servers run as child processes of this program (`loadgen serve-labthings`,
@@ -18,6 +19,7 @@ mod counter;
 mod events;
 mod http;
 mod mjpeg;
+mod mqtt;
 mod servers;
 mod soak;
 mod stats;
@@ -71,6 +73,16 @@ enum Mode {
         #[arg(long)]
         python: Option<std::ffi::OsString>,
     },
+    /// One change fanned out through a Mosquitto broker (the MQTT binding) to many
+    /// subscribers, beside the same fan-out over the WebSocket.
+    Mqtt {
+        /// Numbers of subscribers, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        subscribers: Vec<usize>,
+        /// Writes per fan-out.
+        #[arg(long, default_value_t = 20)]
+        writes: i64,
+    },
     /// A long run of mixed load against the counter server, sampling its memory, file
     /// descriptors, tasks and latency; fails if anything leaks or degrades.
     Soak {
@@ -109,6 +121,12 @@ fn main() {
         }
         Some(Mode::ServeBaseline(secure)) => {
             return runtime.block_on(servers::serve_baseline(secure));
+        }
+        Some(Mode::Mqtt {
+            subscribers,
+            writes,
+        }) => {
+            return runtime.block_on(mqtt::report(&subscribers, writes));
         }
         Some(Mode::Clients { count, python }) => {
             return runtime.block_on(clients::report(count, python));

@@ -91,6 +91,9 @@ pub(crate) struct Secure {
     /// The key of `--tls-cert` (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Publish through the MQTT broker at this URL too (topic prefix `lab`).
+    #[arg(long)]
+    mqtt: Option<String>,
     /// Write the number of the serving runtime's live tasks to this file every second.
     #[arg(long)]
     stats: Option<std::path::PathBuf>,
@@ -220,6 +223,10 @@ pub(crate) async fn serve_labthings(secure: Secure) {
         .limits(limits);
     if let Some(token) = &secure.token {
         server = server.token(labthings::Scope::Operate, token);
+    }
+    if let Some(broker) = &secure.mqtt {
+        let mqtt = labthings::Mqtt::new(broker).unwrap().prefix("lab").unwrap();
+        server = server.mqtt(mqtt);
     }
     if let (Some(cert), Some(key)) = (&secure.tls_cert, &secure.tls_key) {
         server = server.tls(labthings::Tls::from_pem_files(cert, key).unwrap());

@@ -95,7 +95,7 @@ impl Target {
     }
 
     /// Write the observed `step`.
-    async fn write(self, value: i64) {
+    pub(crate) async fn write(self, value: i64) {
         match self {
             Self::Labthings(_) => {
                 self.http(reqwest::Method::PUT, "/counter/step", value.to_string())

@@ -54,6 +54,10 @@ pub(crate) async fn run(
         .unwrap_or_else(|| format!("labthings-{server_id}"));
     let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);
     options.set_keep_alive(Duration::from_secs(30));
+    // Property values are small and must not wait for Nagle.
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    options.set_network_options(network);
     if let Some((user, password)) = &config.credentials {
         options.set_credentials(user.clone(), password.clone());
     }

@@ -1,31 +1,4 @@
-//! The W3C WoT MQTT binding: the server publishes its Things through an MQTT broker, and
-//! takes writes and invocations from it.
-//!
-//! Topics, under a prefix (`labthings` by default), per Thing:
-//!
-//! | topic | what | retained |
-//! | --- | --- | --- |
-//! | `{prefix}/{thing}/properties/{name}` | each change of an observable property | yes |
-//! | `{prefix}/{thing}/properties/{name}/set` | a write request (the new value) | – |
-//! | `{prefix}/{thing}/events/{name}` | each emission of an event | no |
-//! | `{prefix}/{thing}/actions/{name}` | an invocation request (its input object) | – |
-//! | `{prefix}/{thing}/actions/{name}/invocations/{id}` | each status of an invocation | no |
-//! | `{prefix}/{thing}/errors` | a refused request without an MQTT 5 response topic | no |
-//!
-//! Payloads are JSON. A request is validated exactly as over HTTP; its answer (the
-//! invocation's status, `null` for a write, or problem details) is published to the
-//! request's MQTT 5 response topic with its correlation data, or, for a refusal without a
-//! response topic, to the Thing's `errors` topic.
-//!
-//! The TD carries the binding's forms (W3C WoT Binding Templates, MQTT: the `mqv` vocabulary,
-//! `https://www.w3.org/2019/wot/mqtt#`): `href` is the broker (`mqtt://host:port`) followed by
-//! the topic as its path, and the topic also in `mqv:topic` (what a consumer publishes to) or
-//! `mqv:filter` (what it subscribes to). The binding recommends the broker alone in `href`;
-//! node-wot reads the topic from the path: both find it. `readproperty` is offered only on
-//! retained topics, as the binding asks.
-//!
-//! Who may publish requests is the broker's to decide (its ACLs): labthings tokens do not
-//! apply to MQTT. [`Mqtt::accept_requests`]`(false)` only publishes.
+//! The W3C WoT MQTT binding: see [`Mqtt`].
 
 mod bridge;
 
@@ -35,8 +8,39 @@ use serde_json::{Value, json};
 
 pub(crate) use bridge::run;
 
-/// The MQTT binding's configuration: see the [module documentation](self) for what it
-/// publishes. Off unless given to [`ThingServer::mqtt`](crate::ThingServer::mqtt) (or the
+/// The W3C WoT MQTT binding: the server publishes its Things through an MQTT broker, and
+/// takes writes and invocations from it.
+///
+/// Topics, under a prefix (`labthings` by default), per Thing:
+///
+/// | topic | what | retained |
+/// | --- | --- | --- |
+/// | `{prefix}/{thing}/properties/{name}` | each change of an observable property | yes |
+/// | `{prefix}/{thing}/properties/{name}/set` | a write request (the new value) | – |
+/// | `{prefix}/{thing}/events/{name}` | each emission of an event | no |
+/// | `{prefix}/{thing}/actions/{name}` | an invocation request (its input object) | – |
+/// | `{prefix}/{thing}/actions/{name}/invocations/{id}` | each status of an invocation | no |
+/// | `{prefix}/{thing}/errors` | a refused request without an MQTT 5 response topic | no |
+///
+/// Payloads are JSON. A request is validated exactly as over HTTP; its answer (the
+/// invocation's status, `null` for a write, or problem details) is published to the
+/// request's MQTT 5 response topic with its correlation data, or, for a refusal without a
+/// response topic, to the Thing's `errors` topic.
+///
+/// The TD carries the binding's forms (W3C WoT Binding Templates, MQTT: the `mqv` vocabulary,
+/// `https://www.w3.org/2019/wot/mqtt#`): `href` is the broker (`mqtt://host:port`) followed by
+/// the topic as its path, and the topic also in `mqv:topic` (what a consumer publishes to) or
+/// `mqv:filter` (what it subscribes to). The binding recommends the broker alone in `href`;
+/// node-wot reads the topic from the path: both find it. `readproperty` is offered only on
+/// retained topics, as the binding asks.
+///
+/// The server connects as an MQTT 5 client (Mosquitto 1.6 and later, EMQX, HiveMQ and the
+/// cloud brokers speak it), over TCP or TLS with the root certificates given.
+///
+/// Who may publish requests is the broker's to decide (its ACLs): labthings tokens do not
+/// apply to MQTT. [`Mqtt::accept_requests`]`(false)` only publishes.
+///
+/// Off unless given to [`ThingServer::mqtt`](crate::ThingServer::mqtt) (or the
 /// configuration file's `[mqtt]` table).
 #[derive(Clone)]
 pub struct Mqtt {
