@@ -436,3 +436,47 @@ async fn the_td_carries_mqtt_forms_valid_against_the_w3c_schema() {
         "lab/counter/events/ticked"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_wot_reads_observes_writes_invokes_and_subscribes_over_mqtt() {
+    let Some(program) = mosquitto() else { return };
+    let Some(modules) = std::env::var_os("LABTHINGS_NODE_MODULES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LABTHINGS_NODE_MODULES is not set: the node-wot MQTT test cannot run"
+        );
+        eprintln!(
+            "NOT RUN: the node-wot MQTT test needs LABTHINGS_NODE_MODULES, a node_modules with \
+             @node-wot/binding-mqtt (`bash .ci/run` sets one up; under CI this fails)"
+        );
+        return;
+    };
+    let broker = Broker::start(&program, None).await;
+    let mut ready = Subscriber::connect(broker.port, "ready", &[COUNT]).await;
+    let (addr, _counter, _shutdown) = serve(broker.port).await;
+    // The binding is connected once the retained value is there.
+    assert_eq!(ready.next_on(COUNT).await.0, json!(0));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/nodewot_mqtt.js");
+    let output = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(format!("http://{addr}/counter/"))
+        .env("NODE_PATH", modules)
+        .output()
+        .await
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("done"),
+        "node-wot over MQTT:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for operation in [
+        "readproperty",
+        "observeproperty",
+        "writeproperty",
+        "invokeaction",
+        "subscribeevent",
+    ] {
+        assert!(stdout.contains(&format!("works: {operation}")), "{stdout}");
+    }
+}
