@@ -55,19 +55,30 @@ fn mosquitto() -> Option<std::path::PathBuf> {
 impl Broker {
     /// Start a broker on `port` (a free one if `None`); returns once it listens.
     async fn start(program: &std::path::Path, port: Option<u16>) -> Self {
-        let port = port.unwrap_or_else(|| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        });
+        let port = port.unwrap_or_else(free_port);
         let dir = tempfile::tempdir().unwrap();
+        Self::run(
+            program,
+            port,
+            dir,
+            &format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+        )
+        .await
+    }
+
+    /// Start a broker with `listeners` (the rest of the configuration is common); `port` is
+    /// the first listener's.
+    async fn run(
+        program: &std::path::Path,
+        port: u16,
+        dir: tempfile::TempDir,
+        listeners: &str,
+    ) -> Self {
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+                "{listeners}persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             ),
         )
         .unwrap();
@@ -103,6 +114,14 @@ impl Broker {
         self.child.kill().await.unwrap();
         self.port
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A test's MQTT client: every message of its subscriptions, with its properties; it
@@ -479,4 +498,52 @@ async fn node_wot_reads_observes_writes_invokes_and_subscribes_over_mqtt() {
     ] {
         assert!(stdout.contains(&format!("works: {operation}")), "{stdout}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtts_with_credentials_from_a_file() {
+    let Some(program) = mosquitto() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let passwords = dir.path().join("passwords");
+    let made = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&passwords)
+        .args(["lab-server", "s3cret pass"])
+        .status()
+        .expect("mosquitto_passwd (Debian `mosquitto`) runs");
+    assert!(made.success());
+    // The secret, for the server: user name, then password.
+    let secret = dir.path().join("mqtt.secret");
+    std::fs::write(&secret, "lab-server\ns3cret pass\n").unwrap();
+    // A plain listener for the test's subscriber, a TLS one with passwords for the server.
+    let (plain, tls) = (free_port(), free_port());
+    let listeners = format!(
+        "per_listener_settings true\nlistener {plain} 127.0.0.1\nallow_anonymous true\nlistener {tls} 127.0.0.1\ncertfile {}\nkeyfile {}\nallow_anonymous false\npassword_file {}\n",
+        cert.display(),
+        key.display(),
+        passwords.display()
+    );
+    let _broker = Broker::run(&program, plain, dir, &listeners).await;
+    let mut watcher = Subscriber::connect(plain, "watcher", &[COUNT]).await;
+    let mqtt = labthings::Mqtt::new(&format!("mqtts://localhost:{tls}"))
+        .unwrap()
+        .prefix("lab")
+        .unwrap()
+        .root_certificate_pem(certified.cert.pem().as_bytes())
+        .unwrap()
+        .credentials_file(&secret)
+        .unwrap();
+    let counter = Arc::new(Counter::new());
+    let server = labthings::ThingServer::new()
+        .shared_thing("counter", counter.clone())
+        .mqtt(mqtt);
+    let (_addr, _shutdown) = support::start(server).await;
+    // Published over TLS, logged in with the file's credentials.
+    assert_eq!(watcher.next_on(COUNT).await.0, json!(0));
+    counter.count.set(5);
+    watcher.until(COUNT, &json!(5)).await;
 }
