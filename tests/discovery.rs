@@ -140,11 +140,12 @@ async fn the_server_is_found_over_dns_sd() {
     assert_eq!(resolved.get_property_val_str("type"), Some("Directory"));
     assert_eq!(resolved.get_property_val_str("scheme"), Some("http"));
     // The TD path leads to the directory, from an address the advertisement gives.
-    let ip = resolved.get_addresses().iter().next().cloned().unwrap();
-    let url = format!(
-        "http://{}/.well-known/wot",
-        std::net::SocketAddr::new(ip.to_ip_addr(), port)
-    );
+    let ip = resolved
+        .get_addresses_v4()
+        .into_iter()
+        .next()
+        .expect("an IPv4 address");
+    let url = format!("http://{ip}:{port}/.well-known/wot");
     let directory: Value = get(&url, None).await.json().await.unwrap();
     assert_eq!(directory["@type"], "ThingDirectory");
     shutdown.shutdown();

@@ -91,16 +91,21 @@ impl Broker {
             .expect("mosquitto starts");
         // Its log (on stderr, which is not buffered) says when it listens.
         let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("mosquitto says it runs");
-            if line.contains("running") {
-                break;
+        let running = async {
+            loop {
+                let line = lines
+                    .next_line()
+                    .await
+                    .unwrap()
+                    .expect("mosquitto says it runs");
+                if line.contains("running") {
+                    break;
+                }
             }
-        }
+        };
+        tokio::time::timeout(PATIENCE, running)
+            .await
+            .expect("mosquitto starts within the patience");
         // Keep reading its log, so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
@@ -129,7 +134,14 @@ fn free_port() -> u16 {
 struct Subscriber {
     client: AsyncClient,
     rx: mpsc::UnboundedReceiver<(String, Value, Option<PublishProperties>)>,
+    /// Messages received while waiting on another topic, by topic, in order.
+    held: std::collections::HashMap<String, std::collections::VecDeque<Message>>,
 }
+
+type Message = (Value, Option<PublishProperties>);
+
+/// How long a test waits for a message before it fails.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 impl Subscriber {
     async fn connect(port: u16, id: &str, filters: &[&str]) -> Self {
@@ -168,17 +180,34 @@ impl Subscriber {
                 }
             }
         });
-        subscribed.wait_for(|n| *n >= wanted).await.unwrap();
-        Self { client, rx }
+        tokio::time::timeout(PATIENCE, subscribed.wait_for(|n| *n >= wanted))
+            .await
+            .expect("the broker acknowledges the subscriptions")
+            .unwrap();
+        Self {
+            client,
+            rx,
+            held: Default::default(),
+        }
     }
 
     /// The next message on `topic` (others are skipped).
-    async fn next_on(&mut self, topic: &str) -> (Value, Option<PublishProperties>) {
+    async fn next_on(&mut self, topic: &str) -> Message {
+        if let Some(message) = self.held.get_mut(topic).and_then(|q| q.pop_front()) {
+            return message;
+        }
         loop {
-            let (t, value, properties) = self.rx.recv().await.expect("the subscriber runs");
+            let (t, value, properties) = tokio::time::timeout(PATIENCE, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("nothing came on {topic} within {PATIENCE:?}"))
+                .expect("the subscriber runs");
             if t == topic {
                 return (value, properties);
             }
+            self.held
+                .entry(t)
+                .or_default()
+                .push_back((value, properties));
         }
     }
 
@@ -398,7 +427,7 @@ async fn a_broker_restart_during_a_burst_loses_no_final_value() {
 
 #[tokio::test]
 async fn the_td_carries_mqtt_forms_valid_against_the_w3c_schema() {
-    let mqtt = labthings::Mqtt::new("mqtt://broker.lab:1883")
+    let mqtt = labthings::Mqtt::new("mqtt://127.0.0.1:1")
         .unwrap()
         .prefix("lab")
         .unwrap();
@@ -433,7 +462,7 @@ async fn the_td_carries_mqtt_forms_valid_against_the_w3c_schema() {
     assert_eq!(count.len(), 1, "read-only: observe only");
     assert_eq!(
         count[0]["href"],
-        "mqtt://broker.lab:1883/lab/counter/properties/count"
+        "mqtt://127.0.0.1:1/lab/counter/properties/count"
     );
     assert_eq!(count[0]["mqv:filter"], "lab/counter/properties/count");
     assert_eq!(count[0]["mqv:retain"], true);
@@ -546,4 +575,64 @@ async fn mqtts_with_credentials_from_a_file() {
     assert_eq!(watcher.next_on(COUNT).await.0, json!(0));
     counter.count.set(5);
     watcher.until(COUNT, &json!(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_is_never_published_into_the_servers_own_topics() {
+    let Some(program) = mosquitto() else { return };
+    let broker = Broker::start(&program, None).await;
+    let mut me = Subscriber::connect(
+        broker.port,
+        "mischief",
+        &[COUNT, "lab/counter/errors", "replies/mischief"],
+    )
+    .await;
+    // A retained request left on the broker is never carried out: a reconnection would
+    // repeat it.
+    me.client
+        .publish("lab/counter/actions/increment", QoS::AtLeastOnce, true, "")
+        .await
+        .unwrap();
+    let (_addr, counter, _shutdown) = serve(broker.port).await;
+    assert_eq!(me.next_on(COUNT).await.0, json!(0));
+    // A write whose reply would land on the count topic (passing for a value, or a request).
+    let sneaky = PublishProperties {
+        response_topic: Some(COUNT.into()),
+        ..Default::default()
+    };
+    me.client
+        .publish_with_properties(
+            "lab/counter/properties/step/set",
+            QoS::AtLeastOnce,
+            false,
+            "3",
+            sneaky,
+        )
+        .await
+        .unwrap();
+    let (problem, _) = me.next_on("lab/counter/errors").await;
+    assert_eq!(problem["status"], 403, "{problem}");
+    assert_eq!(counter.step.get(), 1, "a refused request changes nothing");
+    // Requests are taken (the server is subscribed): the retained one was not.
+    let fair = PublishProperties {
+        response_topic: Some("replies/mischief".into()),
+        ..Default::default()
+    };
+    me.client
+        .publish_with_properties(
+            "lab/counter/properties/label/set",
+            QoS::AtLeastOnce,
+            false,
+            "\"after\"",
+            fair,
+        )
+        .await
+        .unwrap();
+    assert_eq!(me.next_on("replies/mischief").await.0, Value::Null);
+    assert_eq!(counter.label.get(), "after");
+    assert_eq!(
+        counter.count.get(),
+        0,
+        "the retained invocation did not run"
+    );
 }

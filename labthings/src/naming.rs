@@ -13,6 +13,7 @@ pub(crate) const RESERVED_THING_NAMES: &[&str] = &[
     "blob",
     "ws",
     ".well-known",
+    "directory",
 ];
 
 /// Names that the server's own routes use under `/{thing}/`.

@@ -164,6 +164,13 @@ impl Drop for Advertisement {
     }
 }
 
+/// The host name the advertisement gives: `{host}.local`.
+pub(crate) fn local_host_name() -> String {
+    let name = gethostname::gethostname();
+    let name = name.to_string_lossy();
+    format!("{}.local", name.split('.').next().unwrap_or("labthings"))
+}
+
 /// The DNS-SD service type of a Thing Description Directory.
 pub(crate) const SERVICE_TYPE: &str = "_directory._sub._wot._tcp.local.";
 
@@ -174,20 +181,20 @@ pub(crate) fn advertise(
     tls: bool,
 ) -> Result<Advertisement, String> {
     let daemon = mdns_sd::ServiceDaemon::new().map_err(|e| e.to_string())?;
-    let host = format!(
-        "{}.local.",
-        gethostname::gethostname()
-            .to_string_lossy()
-            .split('.')
-            .next()
-            .unwrap_or("labthings")
-    );
+    let host = format!("{}.", local_host_name());
     let properties = [
         ("td", WELL_KNOWN),
         ("type", "Directory"),
         ("scheme", if tls { "https" } else { "http" }),
     ];
     let ip = bind.ip();
+    // The addresses of the listener's family only (a `0.0.0.0` listener takes no IPv6).
+    let other = if ip.is_ipv4() {
+        mdns_sd::IfKind::IPv6
+    } else {
+        mdns_sd::IfKind::IPv4
+    };
+    daemon.disable_interface(other).map_err(|e| e.to_string())?;
     let service = if ip.is_unspecified() {
         mdns_sd::ServiceInfo::new(
             SERVICE_TYPE,

@@ -415,7 +415,21 @@ impl ThingServer {
         if let Err(error) = self.prepare(saver_stop) {
             panic!("the Things cannot start:\n{error}");
         }
-        self.build(None).0
+        let stop = self.shutdown.clone();
+        let (router, state) = self.build(None);
+        // The TDs give MQTT forms: the binding runs until the shutdown handle is used.
+        if let Some(config) = state.mqtt.clone() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    let id = state.server_id.clone();
+                    runtime.spawn(mqtt::run(state.clone(), config, id, stop));
+                }
+                Err(_) => tracing::error!(
+                    "the MQTT binding needs a tokio runtime: call `into_router` inside one"
+                ),
+            }
+        }
+        router
     }
 
     /// Start the Things: connect their slots, load their settings, and run their start hooks

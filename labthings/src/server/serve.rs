@@ -88,6 +88,13 @@ impl Serve {
         let advertise = server
             .advertise
             .unwrap_or_else(|| bind.is_some_and(|a| !a.ip().is_loopback()));
+        let mut server = server;
+        if advertise {
+            // The advertisement names the host `{name}.local`: answer to that name.
+            server
+                .allowed_hosts
+                .push(super::discovery::local_host_name());
+        }
         let (router, state) = server.build(bind);
         // Withdrawn when dropped, at the end of the shutdown.
         let _advertisement = match bind.filter(|_| advertise) {

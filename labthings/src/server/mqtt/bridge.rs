@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties};
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, PublishProperties, RetainForwardRule};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -51,9 +52,12 @@ pub(crate) async fn run(
     let client_id = config
         .client_id
         .clone()
-        .unwrap_or_else(|| format!("labthings-{server_id}"));
+        .unwrap_or_else(|| format!("labthings-{server_id}-{}", std::process::id()));
     let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);
     options.set_keep_alive(Duration::from_secs(30));
+    // Requests as large as an HTTP body may be; the broker is told, and drops larger ones.
+    let max_packet = u32::try_from(state.limits.max_body.saturating_add(1024)).unwrap_or(u32::MAX);
+    options.set_max_packet_size(Some(max_packet));
     // Property values are small and must not wait for Nagle.
     let mut network = rumqttc::NetworkOptions::new();
     network.set_tcp_nodelay(true);
@@ -88,10 +92,15 @@ pub(crate) async fn run(
     let (connected_tx, connected) = tokio::sync::watch::channel(0u64);
     let level = qos(config.qos);
 
-    // The connection: reconnects on its own when polled after an error.
+    // The connection: reconnects on its own when polled after an error. It is stopped after
+    // the publisher has sent what was pending and disconnected.
     let requests = config.requests;
     let (req_state, req_client, req_things) = (state.clone(), client.clone(), things.clone());
-    let connection_stop = stop.clone();
+    let prefix = config.prefix.clone();
+    let connection_stop = CancellationToken::new();
+    let stop_connection = connection_stop.clone();
+    // Requests answered at once; more are refused (503) until some are done.
+    let answering = Arc::new(tokio::sync::Semaphore::new(MAX_REQUESTS));
     let connection = tokio::spawn(async move {
         let mut away_since: Option<std::time::Instant> = None;
         loop {
@@ -109,22 +118,30 @@ pub(crate) async fn run(
                     if requests {
                         let (client, things) = (req_client.clone(), req_things.clone());
                         tokio::spawn(async move {
-                            for bridged in things.iter() {
-                                for filter in bridged.topics.request_filters() {
-                                    let _ = client.subscribe(filter, level).await;
-                                }
-                            }
+                            // Not its own messages (a reply must never be taken for a
+                            // request), and no retained request is ever carried out.
+                            let filters = things.iter().flat_map(|b| b.topics.request_filters());
+                            let filters = filters.map(|path| Filter {
+                                nolocal: true,
+                                retain_forward_rule: RetainForwardRule::Never,
+                                ..Filter::new(path, level)
+                            });
+                            let _ = client.subscribe_many(filters.collect::<Vec<_>>()).await;
                         });
                     }
                     connected_tx.send_modify(|n| *n += 1);
                 }
-                Ok(Event::Incoming(Packet::Publish(publish))) if requests => {
+                Ok(Event::Incoming(Packet::Publish(publish))) if requests && !publish.retain => {
                     let (state, client, things) =
                         (req_state.clone(), req_client.clone(), req_things.clone());
+                    let (prefix, permit) = (prefix.clone(), answering.clone().try_acquire_owned());
                     tokio::spawn(async move {
-                        answer(&state, &client, &things, publish, level).await;
+                        let _permit = permit.as_ref().ok();
+                        let busy = permit.is_err();
+                        answer(&state, &client, &things, &prefix, publish, level, busy).await;
                     });
                 }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
                 Ok(_) => {}
                 Err(error) => {
                     if away_since.is_none() {
@@ -141,9 +158,18 @@ pub(crate) async fn run(
     });
 
     publish_changes(&things, &client, connected, &config, level, &stop).await;
-    let _ = client.disconnect().await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+    // What was pending is queued: disconnect once it is sent (or give up after 2 s).
+    let _ = tokio::time::timeout(Duration::from_millis(500), client.disconnect()).await;
+    if tokio::time::timeout(Duration::from_secs(2), connection)
+        .await
+        .is_err()
+    {
+        stop_connection.cancel();
+    }
 }
+
+/// Requests carried out at once; more are refused with 503 until some are done.
+const MAX_REQUESTS: usize = 64;
 
 /// Publish every change of the Things until `stop`; after each (re)connection, republish
 /// the current value of every observable property (retained).
@@ -166,7 +192,17 @@ async fn publish_changes(
             tokio::select! {
                 biased;
                 () = stop.cancelled() => {
+                    // The last changes (e.g. the statuses of cancelled invocations) go out.
                     unsubscribe(things, &mailbox, &targets);
+                    let _ = mailbox.drain_into(&mut batch);
+                    let last = async {
+                        for delivery in batch.drain(..) {
+                            if let Some((topic, payload, retain)) = message(things, &targets, delivery) {
+                                let _ = client.publish(topic, level, retain, payload).await;
+                            }
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_millis(500), last).await;
                     return;
                 }
                 changed = connected.changed() => {
@@ -296,8 +332,10 @@ async fn answer(
     state: &ServerState,
     client: &AsyncClient,
     things: &[Bridged],
+    prefix: &str,
     publish: Publish,
     level: QoS,
+    busy: bool,
 ) {
     let topic = String::from_utf8_lossy(&publish.topic).into_owned();
     let Some((bridged, (write, name))) = things
@@ -306,8 +344,30 @@ async fn answer(
     else {
         return;
     };
-    let result = carry_out(state, &*bridged.thing, write, name, &publish.payload).await;
-    let properties = publish.properties.unwrap_or_default();
+    let mut properties = publish.properties.unwrap_or_default();
+    // A reply is published with the server's rights: never into its own topics (where it
+    // would pass for a value, or a request), nor the broker's (`$…`).
+    let forbidden = properties
+        .response_topic
+        .as_deref()
+        .filter(|t| t.starts_with('$') || *t == prefix || t.starts_with(&format!("{prefix}/")));
+    let result = if let Some(reply_to) = forbidden {
+        let problem = Problem::new(
+            403,
+            format!(
+                "the response topic '{reply_to}' is refused: it is one of the server's own topics, or the broker's"
+            ),
+        );
+        properties.response_topic = None;
+        Err(problem)
+    } else if busy {
+        Err(Problem::new(
+            503,
+            format!("the server is carrying out {MAX_REQUESTS} MQTT requests already: try again"),
+        ))
+    } else {
+        carry_out(state, &*bridged.thing, write, name, &publish.payload).await
+    };
     let (payload, content_type) = match &result {
         Ok(value) => (value.to_string(), "application/json"),
         Err(problem) => (

@@ -34,6 +34,11 @@ pub(crate) use bridge::run;
 /// node-wot reads the topic from the path: both find it. `readproperty` is offered only on
 /// retained topics, as the binding asks.
 ///
+/// A broker that is away holds up nothing: changes wait in a bounded queue where each
+/// property keeps its latest value, and after a reconnection every current value is
+/// republished. Events and invocation statuses queued during an outage may be lost (the
+/// session starts clean).
+///
 /// The server connects as an MQTT 5 client (Mosquitto 1.6 and later, EMQX, HiveMQ and the
 /// cloud brokers speak it), over TCP or TLS with the root certificates given.
 ///
@@ -103,22 +108,41 @@ impl Mqtt {
             )));
         }
         let default = if tls { 8883 } else { 1883 };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                let port = port.parse::<u16>().map_err(|_| {
-                    MqttError(format!(
-                        "the broker '{broker}' has an invalid port '{port}'"
-                    ))
-                })?;
-                (host, port)
+        // `host`, `host:port`, `[v6]` or `[v6]:port`.
+        let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| MqttError(format!("the broker '{broker}' has an unclosed `[`")))?;
+            match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None if after.is_empty() => (host, None),
+                None => {
+                    return Err(MqttError(format!(
+                        "the broker '{broker}' is not `mqtt://[address]:port`"
+                    )));
+                }
             }
-            _ => (authority, default),
+        } else {
+            match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
         };
+        let port = match port {
+            None => default,
+            Some(port) => port.parse::<u16>().map_err(|_| {
+                MqttError(format!(
+                    "the broker '{broker}' has an invalid port '{port}'"
+                ))
+            })?,
+        };
+        if host.is_empty() || (!authority.starts_with('[') && host.contains([':', '[', ']'])) {
+            return Err(MqttError(format!(
+                "the broker '{broker}' has no valid host (an IPv6 address goes in brackets)"
+            )));
+        }
         Ok(Self {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
+            host: host.to_owned(),
             port,
             tls,
             client_id: None,
@@ -169,14 +193,17 @@ impl Mqtt {
     /// The first level(s) of every topic (default `labthings`): no wildcards (`+`, `#`),
     /// no leading or trailing `/`.
     pub fn prefix(mut self, prefix: &str) -> Result<Self, MqttError> {
-        if prefix.is_empty()
-            || prefix.contains(['+', '#', '\0'])
-            || prefix.starts_with('/')
-            || prefix.ends_with('/')
-            || prefix.split('/').any(str::is_empty)
-        {
+        // Levels of letters, digits, `_`, `-` and `.`: valid in topics and in URL paths alike
+        // (the TD's `href`s carry the topics), and never the broker's own `$` topics.
+        let level_ok = |level: &str| {
+            !level.is_empty()
+                && level
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        };
+        if !prefix.split('/').all(level_ok) {
             return Err(MqttError(format!(
-                "the MQTT topic prefix '{prefix}' must be topic levels without wildcards, e.g. `lab/room-2`"
+                "the MQTT topic prefix '{prefix}' must be levels of letters, digits, `_`, `-` and `.` separated by `/`, e.g. `lab/room-2`"
             )));
         }
         self.prefix = prefix.to_owned();
@@ -384,12 +411,15 @@ mod tests {
         let m = Mqtt::new("mqtt://[::1]:1884").unwrap();
         assert_eq!((m.host.as_str(), m.port), ("::1", 1884));
         assert_eq!(m.broker_url(), "mqtt://[::1]:1884");
+        assert_eq!(Mqtt::new("mqtt://[::1]").unwrap().port, 1883);
         for bad in [
             "http://x",
             "mqtt://",
             "mqtt://x/y",
             "mqtt://u:p@x",
             "mqtt://x:99999",
+            "mqtt://::1",
+            "mqtt://[::1",
         ] {
             assert!(Mqtt::new(bad).is_err(), "{bad}");
         }
@@ -397,6 +427,8 @@ mod tests {
         assert!(m.clone().prefix("a/+").is_err());
         assert!(m.clone().prefix("/a").is_err());
         assert!(m.clone().prefix("a//b").is_err());
+        assert!(m.clone().prefix("$SYS").is_err());
+        assert!(m.clone().prefix("a b").is_err());
         assert!(m.clone().prefix("lab/room-2").is_ok());
         assert!(m.qos(3).is_err());
     }
