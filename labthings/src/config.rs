@@ -149,7 +149,7 @@ pub struct Config {
 pub struct MqttConfig {
     /// `mqtt://host[:port]` or `mqtts://host[:port]`.
     pub broker: String,
-    /// The client identifier (default `labthings-{server id}`).
+    /// The client identifier (default `labthings-{server id}-{process id}`).
     #[serde(default)]
     pub client_id: Option<String>,
     /// A file with the user name on its first line and the password on its second.

@@ -11,11 +11,13 @@
 //!   its completion arrives as a notification: no polling. Against a server without one
 //!   (LabThings-FastAPI) it is invoked with `POST` and its invocation polled, 5 ms after it
 //!   started, then twice as long each time up to 250 ms ([`ClientBuilder::poll_interval`]);
-//! - a property is observed, and an event subscribed to, over a Web Thing Protocol socket of
-//!   its own (so that two streams of one property are independent),
+//! - a property is observed over a Web Thing Protocol socket of its own (so that two streams
+//!   of one property are independent),
 //!   or over LabThings-FastAPI's own WebSocket dialect (`{thing}/ws`,
 //!   `addPropertyObservation`) when the TD has no WebSocket form. The Web Thing Protocol
 //!   sends the current value first; LabThings-FastAPI sends changes only;
+//! - an event is subscribed to over a Web Thing Protocol socket of its own (there is no
+//!   fallback: a TD without such a form gives [`ClientError::Unsupported`]);
 //! - a server whose `invokeaction` answers the output itself, rather than an invocation
 //!   to follow, gives that output.
 //!

@@ -155,7 +155,7 @@ impl Mqtt {
         })
     }
 
-    /// The client identifier (default `labthings-{server id}`): unique among the broker's
+    /// The client identifier (default `labthings-{server id}-{process id}`): unique among the broker's
     /// clients.
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.client_id = Some(id.into());
