@@ -168,11 +168,19 @@ fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Bound> {
                 .parse()
                 .map_err(|_| syn::Error::new_spanned(i, "the bound does not fit in an `i64`"))?,
         ),
-        Lit::Float(f) => NumberLit::Float(
-            format!("{sign}{}", f.base10_digits())
+        Lit::Float(f) => {
+            let value: f64 = format!("{sign}{}", f.base10_digits())
                 .parse()
-                .map_err(|_| syn::Error::new_spanned(f, "invalid number"))?,
-        ),
+                .map_err(|_| syn::Error::new_spanned(f, "invalid number"))?;
+            // `1e999` parses as infinity, which no JSON Schema (nor literal) can hold.
+            if !value.is_finite() {
+                return Err(syn::Error::new_spanned(
+                    f,
+                    "the bound is too large for an `f64`: give a finite number",
+                ));
+            }
+            NumberLit::Float(value)
+        }
         _ => return Err(not_a_number(&expr, keyword)),
     };
     Ok(Bound {
@@ -471,6 +479,16 @@ mod tests {
             o.maximum.is_some(),
             "options after mistakes are still parsed"
         );
+    }
+
+    #[test]
+    fn an_infinite_bound_is_an_error_not_a_panic() {
+        // Found by fuzzing: `1e999` parsed as infinity, and emitting it panicked.
+        let (o, errors) =
+            parse_property(parse_quote!(#[property(minimum = -9e888, maximum = 1e999)]));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|e| e.contains("too large for an `f64`")));
+        assert!(o.minimum.is_none() && o.maximum.is_none());
     }
 
     #[test]
