@@ -307,6 +307,15 @@ async fn spinning_device_code_does_not_freeze_the_server() {
         .thing("counter", counter::Counter::new())
         .device_threads(2);
     let (addr, _) = support::start(server).await;
+    // The spinning starts in the same poll that reports it running: once both have been
+    // reported, both device threads are taken.
+    let mut statuses = support::ws::connect(addr, "spinner").await;
+    support::ws::send(
+        &mut statuses,
+        json!({"messageType": "addActionObservation", "data": {"spin": true}}),
+    )
+    .await;
+    support::ws::observe(&mut statuses, &[]).await;
     let mut spinning = Vec::new();
     for _ in 0..2 {
         let inv: Value = post(addr, "/spinner/spin", json!({"seconds": 5}))
@@ -315,6 +324,9 @@ async fn spinning_device_code_does_not_freeze_the_server() {
             .await
             .unwrap();
         spinning.push(inv["href"].as_str().unwrap().to_owned());
+    }
+    for _ in 0..2 {
+        support::ws::next_matching(&mut statuses, |m| m["data"]["status"] == "running").await;
     }
     let waiting: Value = post(addr, "/counter/wait", json!({"seconds": 30}))
         .await
