@@ -9,6 +9,7 @@
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+mod support;
 
 use counter::CounterClient;
 use futures_util::StreamExt;
@@ -24,17 +25,7 @@ struct PythonServer {
 
 /// Start the Python server, or `None` (having said so) when the test cannot run here.
 async fn python_server() -> Option<PythonServer> {
-    let Some(python) = std::env::var_os("LABTHINGS_PYTHON") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "LABTHINGS_PYTHON is not set: the Python server test cannot run"
-        );
-        eprintln!(
-            "NOT RUN: the client test against LabThings-FastAPI needs LABTHINGS_PYTHON, a Python \
-             with labthings-fastapi==0.3.0 (`bash .ci/run` sets one up; under CI this fails)"
-        );
-        return None;
-    };
+    let python = support::needs::python("the client test against LabThings-FastAPI")?;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/counter_server.py"

@@ -14,119 +14,14 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
 use counter::Counter;
-
-/// A Mosquitto broker on 127.0.0.1, killed when dropped.
-struct Broker {
-    child: tokio::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
+use support::mosquitto::{Broker, free_port};
 
 /// The `mosquitto` program, or `None` (having said so) when the tests cannot run here.
 fn mosquitto() -> Option<std::path::PathBuf> {
-    let on_path: Vec<_> = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("mosquitto"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let found = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .chain(on_path)
-        .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "mosquitto is not installed: the MQTT tests cannot run"
-        );
-        eprintln!(
-            "NOT RUN: the MQTT tests need Mosquitto (Debian `mosquitto`; `bash .ci/run` installs it; under CI this fails)"
-        );
-    }
-    found
-}
-
-impl Broker {
-    /// Start a broker on `port` (a free one if `None`); returns once it listens.
-    async fn start(program: &std::path::Path, port: Option<u16>) -> Self {
-        let port = port.unwrap_or_else(free_port);
-        let dir = tempfile::tempdir().unwrap();
-        Self::run(
-            program,
-            port,
-            dir,
-            &format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-        )
-        .await
-    }
-
-    /// Start a broker with `listeners` (the rest of the configuration is common); `port` is
-    /// the first listener's.
-    async fn run(
-        program: &std::path::Path,
-        port: u16,
-        dir: tempfile::TempDir,
-        listeners: &str,
-    ) -> Self {
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "{listeners}persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-            ),
-        )
-        .unwrap();
-        let mut child = tokio::process::Command::new(program)
-            .arg("-c")
-            .arg(&conf)
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("mosquitto starts");
-        // Its log (on stderr, which is not buffered) says when it listens.
-        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let running = async {
-            loop {
-                let line = lines
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .expect("mosquitto says it runs");
-                if line.contains("running") {
-                    break;
-                }
-            }
-        };
-        tokio::time::timeout(PATIENCE, running)
-            .await
-            .expect("mosquitto starts within the patience");
-        // Keep reading its log, so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    async fn kill(mut self) -> u16 {
-        self.child.kill().await.unwrap();
-        self.port
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    support::needs::mosquitto("the MQTT tests")
 }
 
 /// A test's MQTT client: every message of its subscriptions, with its properties; it
@@ -249,7 +144,7 @@ const COUNT: &str = "lab/counter/properties/count";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_see_every_change_and_the_retained_latest_value() {
     let Some(program) = mosquitto() else { return };
-    let broker = Broker::start(&program, None).await;
+    let broker = Broker::start(&program, None, "").await;
     let mut early = Subscriber::connect(broker.port, "early", &[COUNT]).await;
     let (_addr, counter, _shutdown) = serve(broker.port).await;
     // The binding publishes the current value (retained) once connected.
@@ -275,7 +170,7 @@ async fn subscribers_see_every_change_and_the_retained_latest_value() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
     let Some(program) = mosquitto() else { return };
-    let broker = Broker::start(&program, None).await;
+    let broker = Broker::start(&program, None, "").await;
     let mut me = Subscriber::connect(
         broker.port,
         "requester",
@@ -396,7 +291,7 @@ async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_during_a_burst_loses_no_final_value() {
     let Some(program) = mosquitto() else { return };
-    let broker = Broker::start(&program, None).await;
+    let broker = Broker::start(&program, None, "").await;
     let mut watcher = Subscriber::connect(broker.port, "watcher", &[COUNT]).await;
     let (addr, counter, _shutdown) = serve(broker.port).await;
     assert_eq!(watcher.next_on(COUNT).await.0, json!(0));
@@ -414,7 +309,7 @@ async fn a_broker_restart_during_a_burst_loses_no_final_value() {
     )
     .await;
     assert_eq!((status, body.trim()), (200, "2000"));
-    let _broker = Broker::start(&program, Some(port)).await;
+    let _broker = Broker::start(&program, Some(port), "").await;
     for n in 2_001..=3_000 {
         counter.count.set(n);
     }
@@ -488,18 +383,12 @@ async fn the_td_carries_mqtt_forms_valid_against_the_w3c_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_wot_reads_observes_writes_invokes_and_subscribes_over_mqtt() {
     let Some(program) = mosquitto() else { return };
-    let Some(modules) = std::env::var_os("LABTHINGS_NODE_MODULES") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "LABTHINGS_NODE_MODULES is not set: the node-wot MQTT test cannot run"
-        );
-        eprintln!(
-            "NOT RUN: the node-wot MQTT test needs LABTHINGS_NODE_MODULES, a node_modules with \
-             @node-wot/binding-mqtt (`bash .ci/run` sets one up; under CI this fails)"
-        );
+    let Some(modules) =
+        support::needs::node_modules("the node-wot MQTT test", "@node-wot/binding-mqtt")
+    else {
         return;
     };
-    let broker = Broker::start(&program, None).await;
+    let broker = Broker::start(&program, None, "").await;
     let mut ready = Subscriber::connect(broker.port, "ready", &[COUNT]).await;
     let (addr, _counter, _shutdown) = serve(broker.port).await;
     // The binding is connected once the retained value is there.
@@ -580,7 +469,7 @@ async fn mqtts_with_credentials_from_a_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_is_never_published_into_the_servers_own_topics() {
     let Some(program) = mosquitto() else { return };
-    let broker = Broker::start(&program, None).await;
+    let broker = Broker::start(&program, None, "").await;
     let mut me = Subscriber::connect(
         broker.port,
         "mischief",

@@ -13,16 +13,10 @@ mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_wot_consumes_the_counter() {
-    let Some(modules) = std::env::var_os("LABTHINGS_NODE_MODULES") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "LABTHINGS_NODE_MODULES is not set: the node-wot test cannot run"
-        );
-        eprintln!(
-            "NOT RUN: the node-wot test needs LABTHINGS_NODE_MODULES, a node_modules with \
-             @node-wot/core and @node-wot/binding-http (`bash .ci/run` sets one up; under CI \
-             this fails)"
-        );
+    let Some(modules) = support::needs::node_modules(
+        "the node-wot test",
+        "@node-wot/core and @node-wot/binding-http",
+    ) else {
         return;
     };
     let (addr, _shutdown) =

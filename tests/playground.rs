@@ -19,15 +19,9 @@ use microscope::{Autofocus, Camera, Stage};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_tds_pass_the_thingweb_playground() {
-    let Some(modules) = std::env::var_os("LABTHINGS_NODE_MODULES") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "LABTHINGS_NODE_MODULES is not set: the Playground test cannot run"
-        );
-        eprintln!(
-            "NOT RUN: the Playground test needs LABTHINGS_NODE_MODULES, a node_modules with \
-             @thing-description-playground/core (`bash .ci/run` sets one up; under CI this fails)"
-        );
+    let Some(modules) =
+        support::needs::node_modules("the Playground test", "@thing-description-playground/core")
+    else {
         return;
     };
     let settings = tempfile::tempdir().unwrap();

@@ -18,18 +18,7 @@ use microscope::{Autofocus, Camera, Stage};
 
 /// The interpreter, or `None` (having said so) when the test cannot run here.
 fn python() -> Option<std::ffi::OsString> {
-    let python = std::env::var_os("LABTHINGS_PYTHON");
-    if python.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "LABTHINGS_PYTHON is not set: the compatibility test cannot run"
-        );
-        eprintln!(
-            "NOT RUN: the LabThings-FastAPI compatibility test needs LABTHINGS_PYTHON, a Python \
-             with labthings-fastapi==0.3.0 (`bash .ci/run` sets one up; under CI this fails)"
-        );
-    }
-    python
+    support::needs::python("the LabThings-FastAPI compatibility test")
 }
 
 /// Run `tests/python/{script}` against `url`; it prints "all checks passed" on success.

@@ -19,6 +19,9 @@ mod counter;
 mod events;
 mod http;
 mod mjpeg;
+#[path = "../../tests/support/mosquitto.rs"]
+#[allow(dead_code)]
+mod mosquitto;
 mod mqtt;
 mod servers;
 mod soak;

@@ -4,62 +4,13 @@
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tokio::io::AsyncBufReadExt;
 
+use crate::mosquitto::{self, Broker};
 use crate::servers::Server;
 use crate::stats::Latencies;
 use crate::ws::{self, FanOut, Target};
 
 const TOPIC: &str = "lab/counter/properties/step";
-
-/// A Mosquitto broker on a free loopback port, killed when dropped.
-struct Broker {
-    _child: tokio::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nmax_queued_messages 10000\nset_tcp_nodelay true\nlog_dest stderr\nlog_type error\nlog_type notice\nlog_type information\n"
-            ),
-        )
-        .unwrap();
-        let program = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .unwrap_or("mosquitto");
-        let mut child = tokio::process::Command::new(program)
-            .arg("-c")
-            .arg(&conf)
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("mosquitto starts (Debian `mosquitto`)");
-        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("running") {
-                break;
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            _child: child,
-            port,
-            _dir: dir,
-        }
-    }
-}
 
 /// `subscribers` MQTT subscribers of `step` (QoS 1); `writes` writes `gap` apart over HTTP;
 /// latency from each write to each delivery.
@@ -177,7 +128,13 @@ fn cell(f: &FanOut) -> String {
 /// Print the table: for each number of subscribers, MQTT through Mosquitto and the
 /// WebSocket, from the same server.
 pub(crate) async fn report(subscribers: &[usize], writes: i64) {
-    let broker = Broker::start().await;
+    let program = mosquitto::program().expect("mosquitto is installed (Debian `mosquitto`)");
+    let broker = Broker::start(
+        &program,
+        None,
+        "max_connections -1\nmax_queued_messages 10000\nset_tcp_nodelay true\n",
+    )
+    .await;
     let url = format!("mqtt://127.0.0.1:{}", broker.port);
     let mut server = Server::spawn("labthings", &["--mqtt", &url]);
     let target = Target::Labthings(server.addr);
