@@ -254,3 +254,76 @@ async fn blobs_come_back_as_links_to_download_or_pass_on() {
     let stats = serde_json::to_value(stats).unwrap();
     assert!(stats.is_object(), "{stats}");
 }
+
+/// A TCP relay to `target` that can go silent: a network lost without a FIN or a reset (the
+/// bytes stop, the connections stay open).
+struct Relay {
+    addr: std::net::SocketAddr,
+    silent: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (silent, watch) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let lost = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => false,
+                        _ = watch.wait_for(|silent| *silent) => true,
+                    };
+                    if lost {
+                        // Hold both connections open, relaying nothing.
+                        std::future::pending::<()>().await;
+                    }
+                });
+            }
+        });
+        Self { addr, silent }
+    }
+
+    fn go_silent(&self) {
+        self.silent.send_replace(true);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_is_noticed_by_the_keepalive() {
+    let (url, counter, _shutdown) = serve_counter().await;
+    let server = url["http://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let relay = Relay::start(server).await;
+    let every = std::time::Duration::from_millis(100);
+    let client = Client::builder().keepalive(Some(every)).build().unwrap();
+    let thing = client
+        .thing(&format!("http://{}/counter/", relay.addr))
+        .await
+        .unwrap();
+    let mut steps = thing.observe::<i64>("step").await.unwrap();
+    assert_eq!(steps.next().await.unwrap().unwrap(), 1);
+    // A healthy server that has nothing to say answers the pings: after several keepalive
+    // periods of silence (the subject of this test, not a synchronisation), the stream is
+    // still open.
+    tokio::time::sleep(every * 5).await;
+    counter.step.set(7);
+    assert_eq!(steps.next().await.unwrap().unwrap(), 7);
+    // The network goes: the stream ends once a ping brings nothing back.
+    relay.go_silent();
+    let end = tokio::time::timeout(support::ws::LIMIT, steps.next())
+        .await
+        .expect("a lost connection is noticed");
+    match end {
+        Some(Err(ClientError::Disconnected(Some(reason)))) => {
+            assert!(reason.contains("not even a ping"), "{reason}")
+        }
+        other => panic!("the stream ended with {other:?}"),
+    }
+}

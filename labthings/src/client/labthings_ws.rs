@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::error::problem_from_json;
+use super::liveness::{Liveness, Next};
 use super::session::{Notifications, connect};
 use super::{Client, ClientError};
 
@@ -41,13 +42,30 @@ pub(crate) async fn observe(
     sink.send(Message::text(subscribe.to_string())).await?;
     let (tx, rx) = mpsc::unbounded_channel();
     let name = name.to_owned();
+    let mut liveness = Liveness::new(client.shared().keepalive);
+    // A dead peer's full buffers must not hold a ping (and this task) forever.
+    let patience = client.shared().timeout;
     tokio::spawn(async move {
         // The sink is kept (not dropped) so that the socket stays open until `tx` is closed.
-        let _sink = sink;
         loop {
-            let message = tokio::select! {
-                message = stream.next() => message,
+            let next = tokio::select! {
+                next = liveness.next(&mut stream) => next,
                 () = tx.closed() => return,
+            };
+            let message = match next {
+                Next::Frame(message) => message,
+                Next::Ping => {
+                    let ping = sink.send(Message::Ping(Default::default()));
+                    if !matches!(tokio::time::timeout(patience, ping).await, Ok(Ok(()))) {
+                        let _ = tx.send(Err(ClientError::Disconnected(None)));
+                        return;
+                    }
+                    continue;
+                }
+                Next::Dead(reason) => {
+                    let _ = tx.send(Err(ClientError::Disconnected(Some(reason))));
+                    return;
+                }
             };
             let message: Value = match message {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {

@@ -22,12 +22,14 @@
 //!   to follow, gives that output.
 //!
 //! A stream ends, after an error, when its connection is lost; the client does not
-//! reconnect by itself.
+//! reconnect by itself. A lost network that closes nothing (a half-open connection) is
+//! noticed too: a socket silent for 20 s is pinged, and one that does not answer within as
+//! long again is taken as lost ([`ClientBuilder::keepalive`]).
 //!
 //! Every refusal carries the server's problem details ([`ClientError::problem`]); a bearer
 //! token ([`ClientBuilder::bearer_token`]) is sent on every request and WebSocket upgrade to
-//! the Thing's own host and port, and `https` / `wss` use rustls with the web's root certificates plus any given with
-//! [`ClientBuilder::root_certificate_pem`].
+//! the Thing's own host and port, and `https` / `wss` use rustls with the web's root
+//! certificates plus any given with [`ClientBuilder::root_certificate_pem`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), labthings::client::ClientError> {
@@ -65,6 +67,7 @@ mod error;
 mod forms;
 mod invocation;
 mod labthings_ws;
+mod liveness;
 mod session;
 mod streams;
 mod thing;
@@ -119,6 +122,7 @@ struct Shared {
     timeout: Duration,
     poll: (Duration, Duration),
     websocket: bool,
+    keepalive: Option<Duration>,
 }
 
 impl Default for Client {
@@ -188,6 +192,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     poll: (Duration, Duration),
     websocket: bool,
+    keepalive: Option<Duration>,
 }
 
 impl Default for ClientBuilder {
@@ -199,6 +204,7 @@ impl Default for ClientBuilder {
             timeout: Duration::from_secs(30),
             poll: (Duration::from_millis(5), Duration::from_millis(250)),
             websocket: true,
+            keepalive: Some(Duration::from_secs(20)),
         }
     }
 }
@@ -255,6 +261,16 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a WebSocket (an observation, a subscription, the socket actions are followed
+    /// on) may be silent before it is pinged; when a ping brings nothing back within as long
+    /// again, the connection is taken as lost and its streams end with
+    /// [`ClientError::Disconnected`]. 20 s by default (at least 10 ms); `None` waits as long as
+    /// TCP does, which on a lost network can be hours.
+    pub fn keepalive(mut self, every: Option<Duration>) -> Self {
+        self.keepalive = every.map(|every| every.max(Duration::from_millis(10)));
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Result<Client, ClientError> {
         let mut roots = rustls::RootCertStore::empty();
@@ -285,6 +301,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 poll: self.poll,
                 websocket: self.websocket,
+                keepalive: self.keepalive,
             }),
         })
     }

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::error::problem_from_json;
+use super::liveness::{Liveness, Next};
 use super::{Client, ClientError};
 
 /// Where the messages of one `correlationID` go.
@@ -149,9 +150,22 @@ impl Session {
             let _ = sink.close().await;
         });
         let reader_routes = routes.clone();
+        // Weak: the writer ends (and closes the socket) once the session is dropped.
+        let pings = out.downgrade();
+        let mut liveness = Liveness::new(client.shared().keepalive);
         tokio::spawn(async move {
             let reason = loop {
-                match stream.next().await {
+                let frame = match liveness.next(&mut stream).await {
+                    Next::Frame(frame) => frame,
+                    Next::Ping => match pings.upgrade() {
+                        Some(out) if out.send(Message::Ping(Default::default())).is_ok() => {
+                            continue;
+                        }
+                        _ => break None,
+                    },
+                    Next::Dead(reason) => break Some(reason),
+                };
+                match frame {
                     Some(Ok(Message::Text(text))) => route(&reader_routes, text.as_str()),
                     Some(Ok(Message::Close(frame))) => {
                         break frame.map(|f| format!("{} {}", u16::from(f.code), f.reason));
