@@ -255,58 +255,118 @@ async fn blobs_come_back_as_links_to_download_or_pass_on() {
     assert!(stats.is_object(), "{stats}");
 }
 
-/// A TCP relay to `target` that can go silent: a network lost without a FIN or a reset (the
-/// bytes stop, the connections stay open).
+/// What a [`Relay`] does with connections.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Network {
+    /// Relays them.
+    Up,
+    /// Closes them, and every new one at once: a server restarting, a cable pulled and put
+    /// back.
+    Down,
+    /// Holds them open, relaying nothing: a network lost without a FIN or a reset.
+    Silent,
+}
+
+/// A TCP relay to `target` whose network can go down or silent.
 struct Relay {
     addr: std::net::SocketAddr,
-    silent: tokio::sync::watch::Sender<bool>,
+    network: tokio::sync::watch::Sender<Network>,
+    /// How many connections it relays (or holds) now.
+    open: tokio::sync::watch::Receiver<usize>,
 }
 
 impl Relay {
     async fn start(target: std::net::SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (silent, watch) = tokio::sync::watch::channel(false);
+        let (network, watch) = tokio::sync::watch::channel(Network::Up);
+        let (count, open) = tokio::sync::watch::channel(0usize);
+        let count = Arc::new(count);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
                 let mut watch = watch.clone();
+                let count = count.clone();
+                count.send_modify(|n| *n += 1);
                 tokio::spawn(async move {
-                    let lost = tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => false,
-                        _ = watch.wait_for(|silent| *silent) => true,
-                    };
-                    if lost {
-                        // Hold both connections open, relaying nothing.
+                    let _closed = Closed(count);
+                    if *watch.borrow() == Network::Up {
+                        let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = watch.wait_for(|n| *n != Network::Up) => {}
+                        }
+                        if *watch.borrow() == Network::Silent {
+                            // Hold both connections open, relaying nothing.
+                            std::future::pending::<()>().await;
+                        }
+                    } else if *watch.borrow() == Network::Silent {
                         std::future::pending::<()>().await;
                     }
+                    // Down: the connections close as they are dropped.
                 });
             }
         });
-        Self { addr, silent }
+        Self {
+            addr,
+            network,
+            open,
+        }
     }
 
-    fn go_silent(&self) {
-        self.silent.send_replace(true);
+    fn set(&self, network: Network) {
+        self.network.send_replace(network);
+    }
+
+    /// Take the network down, and return once every connection it relayed is closed: from
+    /// then on, nothing sent on them can arrive.
+    async fn cut(&mut self) {
+        self.set(Network::Down);
+        self.open.wait_for(|n| *n == 0).await.unwrap();
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_connection_is_noticed_by_the_keepalive() {
-    let (url, counter, _shutdown) = serve_counter().await;
-    let server = url["http://".len()..]
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+/// Counts a relayed connection out when its task ends.
+struct Closed(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Drop for Closed {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// A counter served with `limits` behind a relay, and a client of it through the relay.
+async fn counter_behind_a_relay(
+    client: Client,
+    limits: labthings::Limits,
+) -> (
+    Relay,
+    labthings::client::ThingClient,
+    Arc<Counter>,
+    labthings::ShutdownHandle,
+) {
+    let counter = Arc::new(Counter::new());
+    let server = labthings::ThingServer::new()
+        .shared_thing("counter", counter.clone())
+        .limits(limits);
+    let (server, shutdown) = support::start(server).await;
     let relay = Relay::start(server).await;
-    let every = std::time::Duration::from_millis(100);
-    let client = Client::builder().keepalive(Some(every)).build().unwrap();
     let thing = client
         .thing(&format!("http://{}/counter/", relay.addr))
         .await
         .unwrap();
+    (relay, thing, counter, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_is_noticed_by_the_keepalive() {
+    let every = std::time::Duration::from_millis(100);
+    let client = Client::builder()
+        .keepalive(Some(every))
+        .reconnect(None)
+        .build()
+        .unwrap();
+    let (relay, thing, counter, _shutdown) =
+        counter_behind_a_relay(client, Default::default()).await;
     let mut steps = thing.observe::<i64>("step").await.unwrap();
     assert_eq!(steps.next().await.unwrap().unwrap(), 1);
     // A healthy server that has nothing to say answers the pings: after several keepalive
@@ -316,7 +376,7 @@ async fn a_lost_connection_is_noticed_by_the_keepalive() {
     counter.step.set(7);
     assert_eq!(steps.next().await.unwrap().unwrap(), 7);
     // The network goes: the stream ends once a ping brings nothing back.
-    relay.go_silent();
+    relay.set(Network::Silent);
     let end = tokio::time::timeout(support::ws::LIMIT, steps.next())
         .await
         .expect("a lost connection is noticed");
@@ -326,4 +386,59 @@ async fn a_lost_connection_is_noticed_by_the_keepalive() {
         }
         other => panic!("the stream ended with {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_reconnect_and_resume_after_a_lost_connection() {
+    let (mut relay, thing, counter, _shutdown) =
+        counter_behind_a_relay(Client::new(), Default::default()).await;
+    let mut steps = thing.observe::<i64>("step").await.unwrap();
+    let mut ticks = thing.subscribe::<u64>("ticked").await.unwrap();
+    assert_eq!(steps.next().await.unwrap().unwrap(), 1);
+    counter.ticked.emit(1);
+    assert_eq!(ticks.next().await.unwrap().unwrap(), 1);
+    // The connections drop, and new ones fail, while the Thing goes on.
+    relay.cut().await;
+    for n in 2..=4 {
+        counter.ticked.emit(n);
+    }
+    counter.step.set(9);
+    relay.set(Network::Up);
+    // Each stream reconnects: the events it missed come, in order, none twice; the property
+    // comes back with its current value.
+    for expected in 2..=4 {
+        let next = tokio::time::timeout(support::ws::LIMIT, ticks.next()).await;
+        assert_eq!(next.unwrap().unwrap().unwrap(), expected);
+    }
+    let step = tokio::time::timeout(support::ws::LIMIT, steps.next()).await;
+    assert_eq!(step.unwrap().unwrap().unwrap(), 9);
+    // And they go on.
+    counter.ticked.emit(5);
+    assert_eq!(ticks.next().await.unwrap().unwrap(), 5);
+
+    // A server that no longer keeps all that was missed (here it keeps 4 notifications)
+    // says so: the stream reports it once, and goes on.
+    let limits = labthings::Limits {
+        history: 4,
+        ..Default::default()
+    };
+    let (mut relay, thing, counter, _shutdown) =
+        counter_behind_a_relay(Client::new(), limits).await;
+    let mut ticks = thing.subscribe::<u64>("ticked").await.unwrap();
+    counter.ticked.emit(1);
+    assert_eq!(ticks.next().await.unwrap().unwrap(), 1);
+    relay.cut().await;
+    for n in 2..=20 {
+        counter.ticked.emit(n);
+    }
+    relay.set(Network::Up);
+    let gap = tokio::time::timeout(support::ws::LIMIT, ticks.next()).await;
+    match gap.unwrap() {
+        Some(Err(ClientError::Missed(detail))) => {
+            assert!(detail.contains("no longer all kept"), "{detail}")
+        }
+        other => panic!("expected the gap to be reported, got {other:?}"),
+    }
+    counter.ticked.emit(21);
+    assert_eq!(ticks.next().await.unwrap().unwrap(), 21);
 }

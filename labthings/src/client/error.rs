@@ -46,6 +46,11 @@ pub enum ClientError {
     /// The WebSocket closed while a request or a subscription was waiting on it.
     #[error("the WebSocket connection closed{}", .0.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     Disconnected(Option<String>),
+    /// A stream reconnected after its connection was lost, but the server could no longer
+    /// tell what had been sent meanwhile (it restarted, or no longer keeps that far back):
+    /// some notifications may be missing. The stream goes on.
+    #[error("notifications may have been missed while reconnecting: {0}")]
+    Missed(String),
     /// No answer came within the client's timeout.
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),

@@ -21,8 +21,9 @@
 //! - a server whose `invokeaction` answers the output itself, rather than an invocation
 //!   to follow, gives that output.
 //!
-//! A stream ends, after an error, when its connection is lost; the client does not
-//! reconnect by itself. A lost network that closes nothing (a half-open connection) is
+//! A stream whose connection is lost reconnects and resumes after the last notification it
+//! gave, for up to a minute ([`ClientBuilder::reconnect`]); an event stream that the server
+//! can no longer resume says so with [`ClientError::Missed`]. A lost network that closes nothing (a half-open connection) is
 //! noticed too: a socket silent for 20 s is pinged, and one that does not answer within as
 //! long again is taken as lost ([`ClientBuilder::keepalive`]).
 //!
@@ -68,6 +69,7 @@ mod forms;
 mod invocation;
 mod labthings_ws;
 mod liveness;
+mod resume;
 mod session;
 mod streams;
 mod thing;
@@ -123,6 +125,7 @@ struct Shared {
     poll: (Duration, Duration),
     websocket: bool,
     keepalive: Option<Duration>,
+    reconnect: Option<Duration>,
 }
 
 impl Default for Client {
@@ -193,6 +196,7 @@ pub struct ClientBuilder {
     poll: (Duration, Duration),
     websocket: bool,
     keepalive: Option<Duration>,
+    reconnect: Option<Duration>,
 }
 
 impl Default for ClientBuilder {
@@ -205,6 +209,7 @@ impl Default for ClientBuilder {
             poll: (Duration::from_millis(5), Duration::from_millis(250)),
             websocket: true,
             keepalive: Some(Duration::from_secs(20)),
+            reconnect: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -271,6 +276,16 @@ impl ClientBuilder {
         self
     }
 
+    /// How long an observation or an event subscription keeps trying to reconnect after its
+    /// connection is lost (waiting 50 ms, then twice as long each time up to 2 s), before it
+    /// ends with [`ClientError::Disconnected`]. It resumes after the last notification it
+    /// gave (the Web Thing Protocol's `lastNotificationID`), so that a server that still
+    /// keeps them sends what was missed. 60 s by default; `None` ends a stream at once.
+    pub fn reconnect(mut self, within: Option<Duration>) -> Self {
+        self.reconnect = within;
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Result<Client, ClientError> {
         let mut roots = rustls::RootCertStore::empty();
@@ -302,6 +317,7 @@ impl ClientBuilder {
                 poll: self.poll,
                 websocket: self.websocket,
                 keepalive: self.keepalive,
+                reconnect: self.reconnect,
             }),
         })
     }

@@ -64,6 +64,11 @@ impl Notifications {
         }
     }
 
+    /// Notifications that never come (a placeholder until a subscription is attached).
+    pub(crate) fn empty() -> Self {
+        Self::new(mpsc::unbounded_channel().1)
+    }
+
     pub(crate) fn poll_recv(
         &mut self,
         cx: &mut std::task::Context<'_>,

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::ClientError;
+use super::resume::{Reopening, Resume, Subscription};
 use super::session::{Notifications, Session};
 
 /// What to send when a stream is dropped.
@@ -33,18 +34,87 @@ struct Feed {
     rx: Notifications,
     member: &'static str,
     last_id: Option<String>,
-    _unsubscribe: Option<Unsubscribe>,
+    unsubscribe: Option<Unsubscribe>,
+    /// How to subscribe again after a lost connection (Web Thing Protocol streams).
+    resume: Option<Resume>,
+    reopening: Option<Reopening>,
+    /// Whether notifications missed while reconnecting are reported as an error: each event
+    /// counts, while a property's current value follows anyway.
+    reports_gaps: bool,
 }
 
 impl Feed {
+    fn own(rx: Notifications, member: &'static str) -> Self {
+        Self {
+            rx,
+            member,
+            last_id: None,
+            unsubscribe: None,
+            resume: None,
+            reopening: None,
+            reports_gaps: false,
+        }
+    }
+
+    async fn open(resume: Resume, member: &'static str) -> Result<Self, ClientError> {
+        let subscription = resume.open(None).await?;
+        let mut feed = Self::own(Notifications::empty(), member);
+        feed.reports_gaps = member == "data";
+        feed.attach(subscription, &resume);
+        feed.resume = Some(resume);
+        Ok(feed)
+    }
+
+    /// Take `subscription`'s notifications from now on; returns its gap, if any.
+    fn attach(&mut self, subscription: Subscription, resume: &Resume) -> Option<String> {
+        self.rx = subscription.rx;
+        self.unsubscribe = Some(Unsubscribe {
+            session: subscription.session,
+            correlation: subscription.correlation,
+            request: resume.stop_request(),
+        });
+        subscription.gap
+    }
+
     fn poll_value<T: DeserializeOwned>(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<T, ClientError>>> {
         loop {
+            if let Some(reopening) = &mut self.reopening {
+                let reopened = std::task::ready!(reopening.as_mut().poll(cx));
+                self.reopening = None;
+                let resume = self.resume.take().expect("reopening needs a resume");
+                match reopened {
+                    Ok(subscription) => {
+                        let gap = self.attach(subscription, &resume);
+                        self.resume = Some(resume);
+                        if let Some(gap) = gap.filter(|_| self.reports_gaps) {
+                            return Poll::Ready(Some(Err(ClientError::Missed(gap))));
+                        }
+                        continue;
+                    }
+                    // Given up: the error, then the end.
+                    Err(error) => return Poll::Ready(Some(Err(error))),
+                }
+            }
             let message = match self.rx.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(lost @ ClientError::Disconnected(_)))) => {
+                    let within = self
+                        .resume
+                        .as_ref()
+                        .and_then(|r| r.thing.client().shared().reconnect.map(|w| (r, w)));
+                    match within {
+                        Some((resume, within)) => {
+                            self.reopening =
+                                Some(resume.reopen(self.last_id.clone(), lost, within));
+                            continue;
+                        }
+                        None => return Poll::Ready(Some(Err(lost))),
+                    }
+                }
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
                 Poll::Ready(Some(Ok(message))) => message,
             };
@@ -77,36 +147,19 @@ macro_rules! typed_stream {
         }
 
         impl<T> $name<T> {
-            pub(crate) fn over_socket(
-                session: Arc<Session>,
-                correlation: String,
-                rx: Notifications,
-                unsubscribe: Map<String, Value>,
-            ) -> Self {
-                Self {
-                    feed: Feed {
-                        rx,
-                        member: $member,
-                        last_id: None,
-                        _unsubscribe: Some(Unsubscribe {
-                            session,
-                            correlation,
-                            request: unsubscribe,
-                        }),
-                    },
+            /// Subscribe on a socket of its own, resuming after a lost connection.
+            pub(crate) async fn over_socket(resume: Resume) -> Result<Self, ClientError> {
+                Ok(Self {
+                    feed: Feed::open(resume, $member).await?,
                     _value: PhantomData,
-                }
+                })
             }
 
+            /// Notifications that arrive on their own (LabThings-FastAPI's dialect).
             #[allow(dead_code)]
             pub(crate) fn own(rx: Notifications) -> Self {
                 Self {
-                    feed: Feed {
-                        rx,
-                        member: $member,
-                        last_id: None,
-                        _unsubscribe: None,
-                    },
+                    feed: Feed::own(rx, $member),
                     _value: PhantomData,
                 }
             }
@@ -131,16 +184,21 @@ macro_rules! typed_stream {
 typed_stream!(
     /// The values of an observed property, from
     /// [`ThingClient::observe`](super::ThingClient::observe): over the Web Thing Protocol the
-    /// current value first, then each change. It ends, after an error, when the connection
-    /// closes; dropping it stops the observation.
+    /// current value first, then each change. When its connection is lost it reconnects and
+    /// goes on, with the current value ([`ClientBuilder::reconnect`](super::ClientBuilder::reconnect));
+    /// it ends, after an error, when that fails or over LabThings-FastAPI's dialect. Dropping
+    /// it stops the observation.
     PropertyStream,
     "value"
 );
 
 typed_stream!(
     /// The emissions of an event, from
-    /// [`ThingClient::subscribe`](super::ThingClient::subscribe), in order. It ends, after an
-    /// error, when the connection closes; dropping it unsubscribes.
+    /// [`ThingClient::subscribe`](super::ThingClient::subscribe), in order. When its
+    /// connection is lost it reconnects and resumes after the last emission it gave, so that
+    /// none is lost ([`ClientBuilder::reconnect`](super::ClientBuilder::reconnect)); when the
+    /// server can no longer tell what was missed, it yields [`ClientError::Missed`] and goes
+    /// on. It ends, after an error, when reconnecting fails. Dropping it unsubscribes.
     EventStream,
     "data"
 );

@@ -10,6 +10,7 @@ use url::Url;
 
 use super::error::problem_from_body;
 use super::forms::{Description, Kind, Via};
+use super::resume::Resume;
 use super::session::Session;
 use super::{Client, ClientError, EventStream, Invocation, PropertyStream, labthings_ws};
 use crate::blob::{Blob, MediaType};
@@ -176,15 +177,7 @@ impl ThingClient {
             "observeproperty",
             Via::WebThingProtocol,
         )? {
-            let (session, correlation, rx) =
-                self.subscribe_over(&url, "observeproperty", name).await?;
-            let unobserve = request("unobserveproperty", name);
-            return Ok(PropertyStream::over_socket(
-                session,
-                correlation,
-                rx,
-                unobserve,
-            ));
+            return PropertyStream::over_socket(self.resume(url, "observeproperty", name)).await;
         }
         if td.has_websocket_form() {
             return Err(ClientError::Unsupported(format!(
@@ -208,14 +201,7 @@ impl ThingClient {
         let url = self
             .td()
             .require(Kind::Event, name, "subscribeevent", Via::WebThingProtocol)?;
-        let (session, correlation, rx) = self.subscribe_over(&url, "subscribeevent", name).await?;
-        let unsubscribe = request("unsubscribeevent", name);
-        Ok(EventStream::over_socket(
-            session,
-            correlation,
-            rx,
-            unsubscribe,
-        ))
+        EventStream::over_socket(self.resume(url, "subscribeevent", name)).await
     }
 
     /// Download a blob an action gave (its output, read by this client): its bytes, in
@@ -230,17 +216,19 @@ impl ThingClient {
         Ok(Blob::from_bytes_as(bytes, blob.media_type()))
     }
 
-    async fn subscribe_over(
-        &self,
-        url: &Url,
-        operation: &str,
-        name: &str,
-    ) -> Result<(Arc<Session>, String, super::session::Notifications), ClientError> {
-        // A socket of its own: the server keeps one subscription per affordance and socket,
-        // so two streams of one property on a shared socket would replace each other.
-        let session = Session::open(self.client(), url, self.token(url)).await?;
-        let (correlation, _response, rx) = session.subscribe(request(operation, name)).await?;
-        Ok((session, correlation, rx))
+    /// How a stream of `operation` on `name` at `url` subscribes (again).
+    fn resume(&self, url: Url, operation: &'static str, name: &str) -> Resume {
+        let stop = match operation {
+            "observeproperty" => "unobserveproperty",
+            _ => "unsubscribeevent",
+        };
+        Resume {
+            thing: self.clone(),
+            url,
+            operation,
+            stop,
+            name: name.to_owned(),
+        }
     }
 
     /// The Web Thing Protocol socket at `url` shared by invocations, opened if it is not (or
@@ -256,7 +244,7 @@ impl ThingClient {
     }
 
     /// The token to send to `url`: only to where the TD came from.
-    fn token(&self, url: &Url) -> Option<&str> {
+    pub(crate) fn token(&self, url: &Url) -> Option<&str> {
         self.client().token_for(self.url(), url)
     }
 
@@ -292,14 +280,6 @@ impl ThingClient {
             .await
             .map(drop)
     }
-}
-
-/// A Web Thing Protocol request naming an affordance.
-fn request(operation: &str, name: &str) -> Map<String, Value> {
-    let mut request = Map::new();
-    request.insert("operation".into(), operation.into());
-    request.insert("name".into(), name.into());
-    request
 }
 
 /// Send `request` with `token`; an answer other than 2xx is the server's refusal.
