@@ -114,9 +114,13 @@ pub(crate) async fn run(
                         tracing::info!(after = ?since.elapsed(), "the MQTT broker is back");
                     }
                     // Never awaited here: the requests' queue may be full of publications
-                    // that only this loop, polling, can send.
+                    // that only this loop, polling, can send. The publisher is told of the
+                    // connection only once the subscriptions are queued, so that they reach
+                    // the broker before the current values do: a client that has seen a
+                    // value knows that its requests are heard.
                     if requests {
                         let (client, things) = (req_client.clone(), req_things.clone());
+                        let connected_tx = connected_tx.clone();
                         tokio::spawn(async move {
                             // Not its own messages (a reply must never be taken for a
                             // request), and no retained request is ever carried out.
@@ -127,9 +131,11 @@ pub(crate) async fn run(
                                 ..Filter::new(path, level)
                             });
                             let _ = client.subscribe_many(filters.collect::<Vec<_>>()).await;
+                            connected_tx.send_modify(|n| *n += 1);
                         });
+                    } else {
+                        connected_tx.send_modify(|n| *n += 1);
                     }
-                    connected_tx.send_modify(|n| *n += 1);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) if requests && !publish.retain => {
                     let (state, client, things) =
