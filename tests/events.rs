@@ -142,12 +142,21 @@ async fn a_client_that_reconnects_gets_what_it_missed_exactly_once() {
     let (addr, counter) = start(labthings::ThingServer::new()).await;
     let mut ws = support::ws::connect_wtp(addr, "counter").await;
     subscribe(&mut ws, "ticked", None).await;
-    post(addr, "/counter/tick", json!({"n": 10})).await;
+    // Started with the client, to learn from a notification when all ten were emitted.
+    let client = labthings::client::Client::new()
+        .thing(&format!("http://{addr}/counter/"))
+        .await
+        .unwrap();
+    let tick = client
+        .start::<_, u64>("tick", &json!({"n": 10}))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     for _ in 0..5 {
         seen.push(tick_of(&mut ws).await);
     }
     drop(ws);
+    assert_eq!(tick.wait().await.unwrap(), 10);
     // Emitted while the client was away (and 6..10, which it had not read).
     for _ in 0..10 {
         counter.ticked.emit(99);
@@ -433,6 +442,8 @@ async fn invocations_report_progress_and_log_lines_as_they_happen() {
         json!({"messageType": "addActionObservation", "data": {"wait": true}}),
     )
     .await;
+    // A round trip: the observation is in place.
+    support::ws::observe(&mut ws, &[]).await;
     let invocation = post(addr, "/counter/wait", json!({"seconds": 0.3})).await;
     let mut saw_progress = false;
     loop {

@@ -17,7 +17,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 fn limits() -> labthings::Limits {
     labthings::Limits {
-        header_timeout: Duration::from_millis(300),
+        // Short, but not so short that a loaded machine stalls a healthy client past it.
+        header_timeout: Duration::from_secs(2),
         body_timeout: Duration::from_millis(300),
         ..Default::default()
     }
@@ -283,17 +284,33 @@ mod spinner {
     pub(crate) struct Spinner {
         #[property]
         pub(crate) level: i64,
+        /// Set to stop every spin.
+        pub(crate) release: std::sync::atomic::AtomicBool,
     }
 
     #[thing]
     impl Spinner {
-        /// Busy-loop for `seconds` (an async action that never awaits).
+        /// Busy-loop until released, for `seconds` at most (an async action that never
+        /// awaits).
         #[action]
         async fn spin(&self, seconds: f64) {
             let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
-            while std::time::Instant::now() < end {
+            while std::time::Instant::now() < end
+                && !self.release.load(std::sync::atomic::Ordering::Relaxed)
+            {
                 std::hint::spin_loop();
             }
+        }
+    }
+
+    /// Releases the spinner when dropped, even when the test fails.
+    pub(crate) struct Release(pub(crate) std::sync::Arc<Spinner>);
+
+    impl Drop for Release {
+        fn drop(&mut self) {
+            self.0
+                .release
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -302,8 +319,13 @@ mod spinner {
 /// including cancelling another invocation, are answered while it spins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spinning_device_code_does_not_freeze_the_server() {
+    let spinner = std::sync::Arc::new(spinner::Spinner {
+        level: 1.into(),
+        release: false.into(),
+    });
+    let _release = spinner::Release(spinner.clone());
     let server = labthings::ThingServer::new()
-        .thing("spinner", spinner::Spinner { level: 1.into() })
+        .shared_thing("spinner", spinner)
         .thing("counter", counter::Counter::new())
         .device_threads(2);
     let (addr, _) = support::start(server).await;
@@ -318,7 +340,7 @@ async fn spinning_device_code_does_not_freeze_the_server() {
     support::ws::observe(&mut statuses, &[]).await;
     let mut spinning = Vec::new();
     for _ in 0..2 {
-        let inv: Value = post(addr, "/spinner/spin", json!({"seconds": 5}))
+        let inv: Value = post(addr, "/spinner/spin", json!({"seconds": 120}))
             .await
             .json()
             .await

@@ -165,6 +165,26 @@ async fn settings_survive_kill_9_at_any_moment() {
                 }
             })
         };
+        // Every other run first waits for a save of its own, so that kills land among saves
+        // however slow the disk is today.
+        if kill % 2 == 0 {
+            let file = dir.path().join("stage.json");
+            let saved = |file: &std::path::Path| {
+                std::fs::read_to_string(file)
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                    .and_then(|value| value["speed"].as_f64())
+            };
+            let start = saved(&file);
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while saved(&file) == start {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "run {kill} never saved"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
         // Saving is coalesced every 100 ms: kill anywhere across a few saves.
         tokio::time::sleep(Duration::from_millis(random_ms(350))).await;
         child.kill().unwrap();

@@ -11,7 +11,7 @@ const { HttpClientFactory } = require("@node-wot/binding-http");
 const tdUrl = process.argv[2];
 const base = new URL(tdUrl).origin;
 const sleepUntil = async (check, what) => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 800; i++) {
         if (check()) return;
         await new Promise((r) => setTimeout(r, 25));
     }

@@ -14,7 +14,7 @@ const tdUrl = process.argv[2];
 const base = new URL(tdUrl).origin;
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 const until = async (check) => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 800; i++) {
         if (await check()) return true;
         await wait(25);
     }
@@ -44,7 +44,7 @@ const value = async (path) => (await http("GET", path)).json();
     const results = {};
     const attempt = async (what, run) => {
         try {
-            const ok = await Promise.race([run(), wait(5000).then(() => false)]);
+            const ok = await Promise.race([run(), wait(20000).then(() => false)]);
             results[what] = ok;
             console.log(`${ok ? "works" : "fails"}: ${what}`);
         } catch (e) {

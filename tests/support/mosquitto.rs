@@ -35,13 +35,19 @@ pub(crate) fn program() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// A free TCP port of 127.0.0.1.
+/// A free TCP port of 127.0.0.1, below the range Linux hands out to outgoing connections
+/// (32768 and up), so that no client's connection takes it while a broker restarts on it.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..1000 {
+        let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+        random.write_u32(std::process::id());
+        let port = 20_000 + (random.finish() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000")
 }
 
 impl Broker {
