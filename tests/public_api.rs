@@ -17,6 +17,8 @@ use syn::{Attribute, ImplItem, Item, UseTree, Visibility};
 /// Every item of the crate, by name, with the module path it is defined in.
 struct Crate {
     items: HashMap<String, Vec<(String, Item)>>,
+    /// The `use` items, with the module path they are in.
+    uses: Vec<(String, Item)>,
     impls: Vec<syn::ItemImpl>,
 }
 
@@ -71,6 +73,7 @@ impl Crate {
     fn load(root: &Path) -> Self {
         let mut krate = Crate {
             items: HashMap::new(),
+            uses: Vec::new(),
             impls: Vec::new(),
         };
         krate.walk(root, "labthings");
@@ -103,6 +106,7 @@ impl Crate {
                     self.items_of(content, dir, &format!("{module}::{name}"), file);
                 }
                 Item::Impl(i) => self.impls.push(i.clone()),
+                Item::Use(_) => self.uses.push((module.to_owned(), item.clone())),
                 _ => {}
             }
             if let Some(name) = item_name(&item) {
@@ -188,6 +192,7 @@ fn module_items(krate: &Crate, path: &str) -> Vec<Item> {
         .items
         .values()
         .flatten()
+        .chain(&krate.uses)
         .filter(|(module, _)| module == path)
         .map(|(_, item)| item.clone())
         .collect()
@@ -247,7 +252,10 @@ fn list_definition(krate: &Crate, name: &str, path: &str, out: &mut BTreeSet<Str
             out.insert(format!("enum {path}{}", text(&e.generics)));
             list_derives(&e.attrs, path, out);
             for v in &e.variants {
-                out.insert(format!("variant {path}::{}{}", v.ident, text(&v.fields)));
+                // Without the fields' attributes (their docs, `#[from]`).
+                let mut fields = v.fields.clone();
+                fields.iter_mut().for_each(|f| f.attrs.clear());
+                out.insert(format!("variant {path}::{}{}", v.ident, text(&fields)));
             }
             list_impls(krate, name, path, out);
         }
