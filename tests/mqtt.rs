@@ -91,8 +91,9 @@ impl Subscriber {
         if let Some(message) = self.held.get_mut(topic).and_then(|q| q.pop_front()) {
             return message;
         }
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let (t, value, properties) = tokio::time::timeout(PATIENCE, self.rx.recv())
+            let (t, value, properties) = tokio::time::timeout_at(deadline, self.rx.recv())
                 .await
                 .unwrap_or_else(|_| panic!("nothing came on {topic} within {PATIENCE:?}"))
                 .expect("the subscriber runs");
@@ -523,5 +524,61 @@ async fn a_reply_is_never_published_into_the_servers_own_topics() {
         counter.count.get(),
         0,
         "the retained invocation did not run"
+    );
+}
+
+mod note {
+    /// A Thing with a value that can outgrow a broker's packets.
+    #[labthings::thing]
+    pub(crate) struct Note {
+        /// Free text.
+        #[property(observable)]
+        pub(crate) text: String,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_larger_than_the_broker_takes_is_reported_and_the_rest_goes_on() {
+    let Some(program) = mosquitto() else { return };
+    let broker = Broker::start(&program, None, "max_packet_size 2000\n").await;
+    let mut watcher = Subscriber::connect(
+        broker.port,
+        "watcher",
+        &[COUNT, "lab/note/properties/text", "lab/note/errors"],
+    )
+    .await;
+    let note = Arc::new(note::Note {
+        text: String::from("short").into(),
+    });
+    let counter = Arc::new(Counter::new());
+    let mqtt = labthings::Mqtt::new(&format!("mqtt://127.0.0.1:{}", broker.port))
+        .unwrap()
+        .prefix("lab")
+        .unwrap();
+    let server = labthings::ThingServer::new()
+        .shared_thing("counter", counter.clone())
+        .shared_thing("note", note.clone())
+        .mqtt(mqtt);
+    let (_addr, _shutdown) = support::start(server).await;
+    assert_eq!(watcher.next_on(COUNT).await.0, json!(0));
+    assert_eq!(
+        watcher.next_on("lab/note/properties/text").await.0,
+        json!("short")
+    );
+    // Too large for the broker: not sent, and said so on the Thing's errors topic.
+    note.text.set("x".repeat(5000));
+    let (problem, _) = watcher.next_on("lab/note/errors").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("'text'") && detail.contains("2000"),
+        "{detail}"
+    );
+    // The binding goes on: other changes, and this property's next value that fits.
+    counter.count.set(5);
+    assert_eq!(watcher.next_on(COUNT).await.0, json!(5));
+    note.text.set("fits".into());
+    assert_eq!(
+        watcher.next_on("lab/note/properties/text").await.0,
+        json!("fits")
     );
 }

@@ -5,8 +5,10 @@
 //! HTTP answers them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, PublishProperties, RetainForwardRule};
@@ -90,6 +92,9 @@ pub(crate) async fn run(
             .collect(),
     );
     let (connected_tx, connected) = tokio::sync::watch::channel(0u64);
+    // The largest packet the broker takes (0: it set none), from its latest ConnAck.
+    let limit = Arc::new(AtomicU32::new(0));
+    let connack_limit = limit.clone();
     let level = qos(config.qos);
 
     // The connection: reconnects on its own when polled after an error. It is stopped after
@@ -109,7 +114,9 @@ pub(crate) async fn run(
                 event = eventloop.poll() => event,
             };
             match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    let max = ack.properties.as_ref().and_then(|p| p.max_packet_size);
+                    connack_limit.store(max.unwrap_or(0), Ordering::Relaxed);
                     if let Some(since) = away_since.take() {
                         tracing::info!(after = ?since.elapsed(), "the MQTT broker is back");
                     }
@@ -163,7 +170,7 @@ pub(crate) async fn run(
         }
     });
 
-    publish_changes(&things, &client, connected, &config, level, &stop).await;
+    publish_changes(&things, &client, &limit, connected, &config, level, &stop).await;
     // What was pending is queued: disconnect once it is sent (or give up after 2 s).
     let _ = tokio::time::timeout(Duration::from_millis(500), client.disconnect()).await;
     if tokio::time::timeout(Duration::from_secs(2), connection)
@@ -182,6 +189,7 @@ const MAX_REQUESTS: usize = 64;
 async fn publish_changes(
     things: &[Bridged],
     client: &AsyncClient,
+    limit: &AtomicU32,
     mut connected: tokio::sync::watch::Receiver<u64>,
     config: &Mqtt,
     level: QoS,
@@ -203,8 +211,8 @@ async fn publish_changes(
                     let _ = mailbox.drain_into(&mut batch);
                     let last = async {
                         for delivery in batch.drain(..) {
-                            if let Some((topic, payload, retain)) = message(things, &targets, delivery) {
-                                let _ = client.publish(topic, level, retain, payload).await;
+                            if let Some(publication) = message(things, &targets, delivery) {
+                                publish(client, things, limit, level, publication).await;
                             }
                         }
                     };
@@ -223,12 +231,12 @@ async fn publish_changes(
                         break;
                     }
                     for delivery in batch.drain(..) {
-                        let Some((topic, payload, retain)) = message(things, &targets, delivery) else {
+                        let Some(publication) = message(things, &targets, delivery) else {
                             continue;
                         };
                         tokio::select! {
                             () = stop.cancelled() => return,
-                            _ = client.publish(topic, level, retain, payload) => {}
+                            () = publish(client, things, limit, level, publication) => {}
                         }
                     }
                 }
@@ -302,34 +310,101 @@ fn current_values(things: &[Bridged], mailbox: &Arc<Mailbox>, targets: &[Target]
     }
 }
 
-/// The topic, payload and retain flag of a delivery.
-fn message(
-    things: &[Bridged],
-    targets: &[Target],
-    delivery: Delivery,
-) -> Option<(String, Vec<u8>, bool)> {
-    let (slot, note, _) = match delivery {
-        Delivery::Property(slot, note) => (slot, note, true),
-        Delivery::Event(slot, note) => (slot, note, false),
+/// A publication of the bridge.
+struct Publication {
+    topic: String,
+    payload: Bytes,
+    retain: bool,
+    /// The Thing it is of.
+    thing: usize,
+    /// What it is, for a report: "property 'x'", "event 'y'", "action 'z'".
+    what: String,
+}
+
+/// The publication of a delivery.
+fn message(things: &[Bridged], targets: &[Target], delivery: Delivery) -> Option<Publication> {
+    let (slot, note) = match delivery {
+        Delivery::Property(slot, note) => (slot, note),
+        Delivery::Event(slot, note) => (slot, note),
         Delivery::Message(_) => return None,
     };
-    let payload = note.json.as_bytes().to_vec();
-    match *targets.get(slot as usize)? {
+    let payload = Bytes::copy_from_slice(note.json.as_bytes());
+    let (thing, topic, retain, what) = match *targets.get(slot as usize)? {
         Target::Property(t, i) => {
             let name = things[t].thing.property_name(i);
-            Some((things[t].topics.property(name), payload, true))
+            (
+                t,
+                things[t].topics.property(name),
+                true,
+                format!("property '{name}'"),
+            )
         }
         Target::Event(t, i) => {
             let name = things[t].thing.event_name(i);
-            Some((things[t].topics.event(name), payload, false))
+            (
+                t,
+                things[t].topics.event(name),
+                false,
+                format!("event '{name}'"),
+            )
         }
         Target::Action(t, i) => {
             let name = things[t].thing.action_name(i);
             let status: Value = serde_json::from_str(&note.json).ok()?;
             let id = status.get("id")?.as_str()?;
-            Some((things[t].topics.invocation(name, id), payload, false))
+            let topic = things[t].topics.invocation(name, id);
+            (t, topic, false, format!("action '{name}'"))
         }
+    };
+    Some(Publication {
+        topic,
+        payload,
+        retain,
+        thing,
+        what,
+    })
+}
+
+/// Publish `publication`, unless it is larger than the broker takes (`limit`, from its
+/// ConnAck; 0 when it set none): a client must not send such a packet, and rumqttc would
+/// drop the connection over it, again after every reconnection. Instead, the Thing's
+/// `errors` topic says what was left out.
+async fn publish(
+    client: &AsyncClient,
+    things: &[Bridged],
+    limit: &AtomicU32,
+    level: QoS,
+    publication: Publication,
+) {
+    let max = limit.load(Ordering::Relaxed) as usize;
+    let size = Publish::new(
+        publication.topic.as_str(),
+        level,
+        publication.payload.clone(),
+        None,
+    )
+    .size();
+    if max == 0 || size <= max {
+        let Publication {
+            topic,
+            payload,
+            retain,
+            ..
+        } = publication;
+        let _ = client.publish(topic, level, retain, payload).await;
+        return;
     }
+    let detail = format!(
+        "the {} was not published to '{}': as an MQTT packet it is {size} bytes, and the broker takes {max} at most",
+        publication.what, publication.topic
+    );
+    tracing::error!("{detail}");
+    let mut report = serde_json::to_value(Problem::new(413, detail)).unwrap_or_default();
+    report["topic"] = publication.topic.into();
+    let errors = things[publication.thing].topics.errors();
+    let _ = client
+        .publish(errors, level, false, report.to_string())
+        .await;
 }
 
 /// Answer one request: validated and carried out as over HTTP; the answer goes to the

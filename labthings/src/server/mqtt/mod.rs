@@ -20,7 +20,7 @@ pub(crate) use bridge::run;
 /// | `{prefix}/{thing}/events/{name}` | each emission of an event | no |
 /// | `{prefix}/{thing}/actions/{name}` | an invocation request (its input object) | – |
 /// | `{prefix}/{thing}/actions/{name}/invocations/{id}` | each status of an invocation | no |
-/// | `{prefix}/{thing}/errors` | a refused request without an MQTT 5 response topic | no |
+/// | `{prefix}/{thing}/errors` | a refused request without an MQTT 5 response topic; a value too large for the broker | no |
 ///
 /// Payloads are JSON. A request is validated exactly as over HTTP; its answer (the
 /// invocation's status, `null` for a write, or problem details) is published to the
@@ -37,7 +37,9 @@ pub(crate) use bridge::run;
 /// A broker that is away holds up nothing: changes wait in a bounded queue where each
 /// property keeps its latest value, and after a reconnection every current value is
 /// republished. Events and invocation statuses queued during an outage may be lost (the
-/// session starts clean).
+/// session starts clean). A value larger than the broker's maximum packet size (from its
+/// ConnAck) is not sent, since the broker would drop the connection over it: problem details
+/// (status 413) on the Thing's `errors` topic say what was left out, and the rest goes on.
 ///
 /// The server connects as an MQTT 5 client (Mosquitto 1.6 and later, EMQX, HiveMQ and the
 /// cloud brokers speak it), over TCP or TLS with the root certificates given.
