@@ -250,9 +250,27 @@ async fn blobs_come_back_as_links_to_download_or_pass_on() {
     let bytes = jpeg.as_bytes().unwrap();
     assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG starts with SOI");
     // The link is an argument of another action.
-    let stats = camera.analyse(image).await.unwrap();
-    let stats = serde_json::to_value(stats).unwrap();
+    let stats = serde_json::to_value(camera.analyse(image).await.unwrap()).unwrap();
     assert!(stats.is_object(), "{stats}");
+
+    // Local data is uploaded first, from memory or streamed from a file; the links it gives
+    // are arguments like any other, and the analysis is the same.
+    let uploaded = camera.thing().upload(&jpeg).await.unwrap();
+    assert!(uploaded.href().unwrap().contains("/blob/"), "{uploaded:?}");
+    let again = serde_json::to_value(camera.analyse(uploaded).await.unwrap()).unwrap();
+    assert_eq!(again, stats);
+    let file = settings.path().join("frame.jpg");
+    std::fs::write(&file, bytes).unwrap();
+    let from_file = labthings::Blob::from_file(&file, "image/jpeg");
+    let uploaded = camera.thing().upload(&from_file).await.unwrap();
+    let again = serde_json::to_value(camera.analyse(uploaded).await.unwrap()).unwrap();
+    assert_eq!(again, stats);
+    // A link is passed as it is.
+    let link = camera.capture().await.unwrap();
+    assert!(matches!(
+        camera.thing().upload(&link).await,
+        Err(ClientError::Unsupported(_))
+    ));
 }
 
 /// What a [`Relay`] does with connections.

@@ -154,6 +154,12 @@ impl<M: MediaType> Blob<M> {
         )
     }
 
+    /// A blob of another server, known by its link (what a client receives).
+    #[cfg(feature = "client")]
+    pub(crate) fn remote(href: String, media_type: String) -> Self {
+        Self::new(media_type, Data::Remote { href })
+    }
+
     fn fixed_media_type() -> &'static str {
         assert!(
             M::MEDIA_TYPE != "*/*",

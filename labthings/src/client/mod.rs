@@ -27,6 +27,10 @@
 //! noticed too: a socket silent for 20 s is pinged, and one that does not answer within as
 //! long again is taken as lost ([`ClientBuilder::keepalive`]).
 //!
+//! A [`Blob`](crate::Blob) in an action's output arrives as a link: [`ThingClient::download`]
+//! fetches its bytes, and the link can be passed to another action as it is. Local data
+//! becomes such a link with [`ThingClient::upload`].
+//!
 //! Every refusal carries the server's problem details ([`ClientError::problem`]); a bearer
 //! token ([`ClientBuilder::bearer_token`]) is sent on every request and WebSocket upgrade to
 //! the Thing's own host and port, and `https` / `wss` use rustls with the web's root

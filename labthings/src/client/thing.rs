@@ -216,6 +216,36 @@ impl ThingClient {
         Ok(Blob::from_bytes_as(bytes, blob.media_type()))
     }
 
+    /// Upload a blob (bytes, or a file, streamed) to the server of this Thing, to pass as an
+    /// action's argument: the blob it gives back is a link to the uploaded data. The upload
+    /// goes to `POST {prefix}/blob` beside the Thing (a labthings server's; LabThings-FastAPI
+    /// takes no uploads), within the server's size limit (a refusal is a 413 problem).
+    pub async fn upload<M: MediaType>(&self, blob: &Blob<M>) -> Result<Blob<M>, ClientError> {
+        let body = if let Some(bytes) = blob.as_bytes() {
+            reqwest::Body::from(bytes.clone())
+        } else if let Some(path) = blob.path() {
+            let file = tokio::fs::File::open(path).await.map_err(|e| {
+                ClientError::Unsupported(format!("{} cannot be read: {e}", path.display()))
+            })?;
+            reqwest::Body::from(file)
+        } else {
+            return Err(ClientError::Unsupported(
+                "this blob is on a server already: pass it as it is".into(),
+            ));
+        };
+        let url = upload_url(self.url())?;
+        let request = self
+            .http()
+            .post(url.clone())
+            .header("content-type", blob.media_type())
+            .body(body);
+        let answer: Value = send(request, self.token(&url)).await?.json().await?;
+        let href = answer.get("href").and_then(Value::as_str).ok_or_else(|| {
+            ClientError::Protocol(format!("the upload was answered without an href: {answer}"))
+        })?;
+        Ok(Blob::remote(href.to_owned(), blob.media_type().to_owned()))
+    }
+
     /// How a stream of `operation` on `name` at `url` subscribes (again).
     fn resume(&self, url: Url, operation: &'static str, name: &str) -> Resume {
         let stop = match operation {
@@ -300,4 +330,28 @@ async fn send(
         status.as_u16(),
         &body,
     )))
+}
+
+/// `{prefix}/blob`: beside the Thing whose URL is `{prefix}/{thing}`.
+fn upload_url(thing: &Url) -> Result<Url, ClientError> {
+    let mut url = thing.clone();
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    url.set_query(None);
+    Ok(url.join("blob")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_go_beside_the_thing() {
+        let at = |s: &str| upload_url(&Url::parse(s).unwrap()).unwrap().to_string();
+        assert_eq!(at("http://lab:5000/counter/"), "http://lab:5000/blob");
+        assert_eq!(
+            at("https://lab/api/v1/camera?x=1"),
+            "https://lab/api/v1/blob"
+        );
+    }
 }
