@@ -1,8 +1,8 @@
 //! The dashboard in a real browser: headless Chromium driven through WebDriver
 //! (`chromedriver`) opens the page of the example counter, sees `count`, invokes `increment`
 //! and sees `count` change without a reload, is refused `step` 1000 with the server's
-//! explanation, starts `wait` and cancels it; and, on a server that needs tokens, is asked for
-//! one and then shows the Thing. Screenshots are saved under `target/dashboard/`.
+//! explanation, starts `wait` and cancels it; uploads a JPEG file for the camera's `analyse`;
+//! and, on a server that needs tokens, is asked for one and then shows the Thing. Screenshots are saved under `target/dashboard/`.
 //!
 //! It needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`, which
 //! `.ci/run` installs; `LABTHINGS_CHROMEDRIVER` and `LABTHINGS_CHROMIUM` name others). Without
@@ -11,6 +11,9 @@
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
 mod counter;
+#[path = "../examples/things/microscope/mod.rs"]
+#[allow(unused_imports, dead_code)]
+mod microscope;
 mod support;
 
 use std::net::SocketAddr;
@@ -100,6 +103,67 @@ async fn the_dashboard_drives_the_counter_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(body, "2");
+    browser.close().await;
+}
+
+/// An action that takes binary data gets a file input: the file is uploaded, and its link
+/// passed; the camera analyses it as it analyses the same JPEG passed by the Rust client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_uploads_a_file_for_an_action_that_takes_one() {
+    use labthings::client::TypedClient;
+    use microscope::camera::{CameraArgs, CameraClient};
+    use microscope::{Camera, Stage};
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let settings = tempfile::tempdir().unwrap();
+    let server = labthings::ThingServer::new()
+        .settings_dir(settings.path())
+        .thing("stage", Stage::new())
+        .thing("camera", Camera::new(CameraArgs::default()));
+    let (addr, _shutdown) = support::start(server).await;
+    // A JPEG on disk, and what the camera makes of it.
+    let camera = CameraClient::connect(&format!("http://{addr}/camera/"))
+        .await
+        .unwrap();
+    let image = camera.capture().await.unwrap();
+    let jpeg = camera.thing().download(&image).await.unwrap();
+    let file = settings.path().join("frame.jpg");
+    std::fs::write(&file, jpeg.as_bytes().unwrap()).unwrap();
+    let expected = serde_json::to_value(camera.analyse(image).await.unwrap()).unwrap();
+
+    let page = &browser.client;
+    page.goto(&format!("http://{addr}/")).await.unwrap();
+    let analyse = r#"[data-thing="camera"][data-action="analyse"]"#;
+    let input = page
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(&format!(
+            r#"{analyse} input[type="file"][data-field="image"]"#
+        )))
+        .await
+        .expect("a file input for the image");
+    assert_eq!(
+        input.attr("accept").await.unwrap().as_deref(),
+        Some("image/jpeg")
+    );
+    // Invoked without a file: said so, nothing sent.
+    click(page, &format!("{analyse} .invoke")).await;
+    wait_text(page, &format!("{analyse} > .problem"), |t| {
+        t.contains("choose a file")
+    })
+    .await;
+    input.send_keys(file.to_str().unwrap()).await.unwrap();
+    click(page, &format!("{analyse} .invoke")).await;
+    let status = format!("{analyse} .invocation .status");
+    wait_text(page, &status, |t| t == "completed").await;
+    let output = wait_text(page, &format!("{analyse} .invocation pre"), |t| {
+        !t.is_empty()
+    })
+    .await;
+    let shown: serde_json::Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(shown, expected);
+    browser.screenshot("camera-upload").await;
     browser.close().await;
 }
 

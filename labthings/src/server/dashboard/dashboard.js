@@ -224,15 +224,17 @@ function schemaType(schema) {
  * An editor for a value of `schema`: `{input, read(), show(value), dirty}`. `read()` returns
  * undefined when the input was left empty (an `optional` field is then left out) and throws
  * an Error for an invalid entry; `dirty` is set once the user edits the input, so that live
- * values stop overwriting it.
+ * values stop overwriting it. With `files` (an action's input), binary data is a file to
+ * upload, and `read()` returns a promise of its link.
  */
-function makeEditor(schema = {}, optional = false) {
+function makeEditor(schema = {}, optional = false, files = false) {
   const type = schemaType(schema);
   let editor;
   if (type === 'integer' || type === 'number') editor = numberEditor(schema, type === 'integer');
   else if (type === 'boolean') editor = checkboxEditor();
   else if (type === 'string' && Array.isArray(schema.enum)) editor = selectEditor(schema.enum, optional);
   else if (type === 'string') editor = textEditor(schema, optional);
+  else if (files && isBlobSchema(schema)) editor = fileEditor(schema, optional);
   else editor = jsonEditor();
   editor.dirty = false;
   const touched = () => { editor.dirty = true; };
@@ -299,6 +301,38 @@ function textEditor(schema, optional) {
     show(value) {
       input.value = value ?? '';
     },
+  };
+}
+
+/** Whether `schema` is a blob link's: an argument that takes binary data. */
+function isBlobSchema(schema) {
+  const properties = schema.properties ?? {};
+  return schemaType(schema) === 'object' && 'href' in properties && 'media_type' in properties;
+}
+
+/**
+ * Binary data: a file, uploaded with `POST {prefix}/blob` when the action is invoked; the link
+ * the server answers is the value.
+ */
+function fileEditor(schema, optional) {
+  const fixed = schema.properties.media_type?.const;
+  const input = el('input', { type: 'file', class: 'input' });
+  if (typeof fixed === 'string') input.accept = fixed;
+  return {
+    input,
+    async read() {
+      const file = input.files[0];
+      if (!file) {
+        if (optional) return undefined;
+        throw new Error('choose a file');
+      }
+      const type = typeof fixed === 'string' ? fixed : file.type || 'application/octet-stream';
+      const response = await request(new URL('blob', ROOT),
+        { method: 'POST', headers: { 'Content-Type': type }, body: file });
+      const link = parseJson(await response.text());
+      return { href: link.href, media_type: link.media_type };
+    },
+    show() {},
   };
 }
 
@@ -785,15 +819,18 @@ class ActionPanel {
       label(name, action), form, this.problem.element, this.list);
   }
 
-  /** The input: an object of the fields' values, or the value of a whole-input field. */
-  readInput() {
+  /**
+   * The input: an object of the fields' values, or the value of a whole-input field (files
+   * are uploaded first).
+   */
+  async readInput() {
     if (this.fields.length === 1 && this.fields[0].field === null) {
-      return this.fields[0].editor.read() ?? null;
+      return (await this.fields[0].editor.read()) ?? null;
     }
     const input = {};
     for (const { field, editor } of this.fields) {
       try {
-        const value = editor.read();
+        const value = await editor.read();
         if (value !== undefined) input[field] = value;
       } catch (error) {
         throw new Error(`${field}: ${error.message}`);
@@ -805,7 +842,7 @@ class ActionPanel {
   async invoke() {
     let input;
     try {
-      input = this.readInput();
+      input = await this.readInput();
     } catch (error) {
       this.problem.set(error.message);
       return;
@@ -892,7 +929,7 @@ function inputFields(schema) {
 function inputField(field, fieldSchema, optional) {
   // A sub-schema may be `true` (anything goes).
   const schema = fieldSchema && typeof fieldSchema === 'object' ? fieldSchema : {};
-  const editor = makeEditor(schema, optional);
+  const editor = makeEditor(schema, optional, true);
   if (field !== null) editor.input.dataset.field = field;
   if ('default' in schema) editor.show(schema.default);
   const element = el('label', { class: 'field', title: schema.description },
