@@ -12,7 +12,7 @@
 #[allow(dead_code)]
 mod counter;
 #[path = "../examples/things/microscope/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod microscope;
 mod support;
 
