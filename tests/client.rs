@@ -459,4 +459,38 @@ async fn streams_reconnect_and_resume_after_a_lost_connection() {
     }
     counter.ticked.emit(21);
     assert_eq!(ticks.next().await.unwrap().unwrap(), 21);
+
+    // A stream that had no event yet when its connection went resumes from where it
+    // subscribed: what was emitted meanwhile comes.
+    let mut fresh = thing.subscribe::<u64>("ticked").await.unwrap();
+    relay.cut().await;
+    counter.ticked.emit(22);
+    relay.set(Network::Up);
+    let next = tokio::time::timeout(support::ws::LIMIT, fresh.next()).await;
+    assert_eq!(next.unwrap().unwrap().unwrap(), 22);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_over_the_limit_is_refused_with_its_reason() {
+    let limits = labthings::Limits {
+        max_blob: 1000,
+        ..Default::default()
+    };
+    let (_relay, thing, _counter, _shutdown) = counter_behind_a_relay(Client::new(), limits).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, vec![7u8; 5000]).unwrap();
+    for blob in [
+        labthings::Blob::<labthings::blob::Any>::from_file(&file, "application/octet-stream"),
+        labthings::Blob::from_bytes_as(vec![7u8; 5000], "application/octet-stream"),
+    ] {
+        let error = thing.upload(&blob).await.unwrap_err();
+        assert_eq!(error.status(), Some(413), "{error}");
+        assert!(error.to_string().contains("1000 bytes"), "{error}");
+    }
+    let small = labthings::Blob::<labthings::blob::Any>::from_bytes_as(
+        vec![7u8; 10],
+        "application/octet-stream",
+    );
+    assert!(thing.upload(&small).await.unwrap().href().is_some());
 }

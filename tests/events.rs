@@ -489,3 +489,49 @@ async fn events_are_typed_for_rust_subscribers_and_overflow_is_an_event() {
     );
     assert_eq!(counter.count.get(), i64::MAX - 1);
 }
+
+/// A subscription's response names the latest notification so far: a client that has had no
+/// notification yet resumes from it and misses nothing; and a resumed property observation
+/// gives the latest value once, not again as its current value.
+#[tokio::test]
+async fn a_subscription_can_be_resumed_before_its_first_notification() {
+    let (addr, counter) = start(labthings::ThingServer::new()).await;
+    let mut ws = support::ws::connect_wtp(addr, "counter").await;
+    let response = subscribe(&mut ws, "ticked", None).await;
+    let so_far = response["lastNotificationID"].as_str().unwrap().to_owned();
+    drop(ws);
+    counter.ticked.emit(1);
+    counter.ticked.emit(2);
+    let mut ws = support::ws::connect_wtp(addr, "counter").await;
+    let response = subscribe(&mut ws, "ticked", Some(&so_far)).await;
+    assert_eq!(response["resumed"], true, "{response}");
+    assert_eq!(tick_of(&mut ws).await.0, 1);
+    assert_eq!(tick_of(&mut ws).await.0, 2);
+
+    send(&mut ws, wtp("observeproperty", json!({"name": "step"}))).await;
+    let response = next(&mut ws).await;
+    assert_eq!(response["operation"], "observeproperty", "{response}");
+    let current = next(&mut ws).await;
+    assert_eq!(current["value"], 1, "{current}");
+    counter.step.set(8);
+    let changed = next(&mut ws).await;
+    assert_eq!(changed["value"], 8, "{changed}");
+    let last = changed["messageID"].as_str().unwrap().to_owned();
+    drop(ws);
+    counter.step.set(9);
+    let mut ws = support::ws::connect_wtp(addr, "counter").await;
+    send(
+        &mut ws,
+        wtp(
+            "observeproperty",
+            json!({"name": "step", "lastNotificationID": last}),
+        ),
+    )
+    .await;
+    let response = next(&mut ws).await;
+    assert_eq!(response["resumed"], true, "{response}");
+    assert_eq!(next(&mut ws).await["value"], 9);
+    counter.step.set(10);
+    // Not 9 again (as a current value), but the next change.
+    assert_eq!(next(&mut ws).await["value"], 10);
+}

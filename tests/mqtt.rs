@@ -544,7 +544,12 @@ async fn a_value_larger_than_the_broker_takes_is_reported_and_the_rest_goes_on()
     let mut watcher = Subscriber::connect(
         broker.port,
         "watcher",
-        &[COUNT, "lab/note/properties/text", "lab/note/errors"],
+        &[
+            COUNT,
+            "lab/note/properties/text",
+            "lab/note/errors",
+            "replies/me",
+        ],
     )
     .await;
     let note = Arc::new(note::Note {
@@ -581,4 +586,35 @@ async fn a_value_larger_than_the_broker_takes_is_reported_and_the_rest_goes_on()
         watcher.next_on("lab/note/properties/text").await.0,
         json!("fits")
     );
+
+    // A request whose answer outgrows the broker's packets: an input of many unknown fields
+    // to an action that takes none is refused with each of them named, three times over.
+    let fields: serde_json::Map<String, Value> = (0..40)
+        .map(|i| (format!("an_unexpected_field_{i:02}"), json!(0)))
+        .collect();
+    let input = Value::Object(fields).to_string();
+    assert!(input.len() < 1800, "the request fits: {}", input.len());
+    let properties = PublishProperties {
+        response_topic: Some("replies/me".into()),
+        correlation_data: Some("big".into()),
+        ..Default::default()
+    };
+    watcher
+        .client
+        .publish_with_properties(
+            "lab/counter/actions/increment",
+            QoS::AtLeastOnce,
+            false,
+            input,
+            properties,
+        )
+        .await
+        .unwrap();
+    let (answer, properties) = watcher.next_on("replies/me").await;
+    assert_eq!(answer["status"], 413, "{answer}");
+    let properties = properties.unwrap();
+    assert_eq!(properties.correlation_data.as_deref(), Some(&b"big"[..]));
+    // And the binding is still connected.
+    counter.count.set(6);
+    assert_eq!(watcher.next_on(COUNT).await.0, json!(6));
 }

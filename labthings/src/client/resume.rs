@@ -26,6 +26,9 @@ pub(crate) struct Subscription {
     /// When it resumed after `lastNotificationID` and the server could not give everything
     /// after it: why.
     pub(crate) gap: Option<String>,
+    /// The server's latest notification when it subscribed: where to resume from while no
+    /// notification has come.
+    pub(crate) so_far: Option<String>,
 }
 
 /// What a stream needs to subscribe (again).
@@ -66,34 +69,45 @@ impl Resume {
         let session = Session::open(self.thing.client(), &self.url, token).await?;
         let (correlation, response, rx) = session.subscribe(self.request(last_id)).await?;
         let gap = match response.get("resumed") {
-            Some(Value::Bool(false)) => Some(
+            Some(Value::Bool(true)) => None,
+            Some(_) => Some(
                 response
                     .get("resumeDetail")
                     .and_then(Value::as_str)
                     .unwrap_or("the server could not tell what was missed")
                     .to_owned(),
             ),
-            _ => None,
+            // A server that does not resume says nothing about it.
+            None => last_id.map(|_| {
+                "the server does not resume subscriptions: what was sent while reconnecting is missing".to_owned()
+            }),
         };
+        let so_far = response
+            .get("lastNotificationID")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Subscription {
             session,
             correlation,
             rx,
             gap,
+            so_far,
         })
     }
 
-    /// Reconnect after the connection closed (`lost` says why), trying for up to `within`
-    /// with waits from 50 ms doubling to 2 s. A refusal (the Thing is gone, the token no
-    /// longer accepted) ends the attempts at once.
+    /// Reconnect after the connection closed (`lost` says why), after `delay`, then trying
+    /// for up to `within` with waits from 50 ms doubling to 2 s. A refusal of the request
+    /// itself (the token no longer accepted, the affordance gone) ends the attempts at once.
     pub(crate) fn reopen(
         &self,
         last_id: Option<String>,
         lost: ClientError,
         within: Duration,
+        delay: Duration,
     ) -> Reopening {
         let this = self.clone();
         Box::pin(async move {
+            tokio::time::sleep(delay).await;
             let give_up = Instant::now() + within;
             let mut wait = FIRST_WAIT;
             loop {
@@ -114,10 +128,26 @@ impl Resume {
     }
 }
 
-/// Whether trying again later may succeed.
+/// How long a connection must have lasted for its loss to be reconnected at once; one lost
+/// sooner waits as long as the last attempt did, doubled, so that a server that accepts and
+/// then closes at once is not hammered.
+pub(crate) const STABLE: Duration = Duration::from_secs(5);
+
+/// The wait before reconnecting, after one of `previous` for a connection that lasted
+/// `lasted`.
+pub(crate) fn backoff(previous: Duration, lasted: Duration) -> Duration {
+    if lasted >= STABLE {
+        Duration::ZERO
+    } else {
+        (previous * 2).clamp(FIRST_WAIT, LONGEST_WAIT)
+    }
+}
+
+/// Whether trying again later may succeed: anything but a refusal of the request itself (a
+/// proxy may answer 404 or 502 while a server restarts).
 fn passing(error: &ClientError) -> bool {
     match error {
-        ClientError::Refused(problem) => problem.status >= 500 || problem.status == 429,
+        ClientError::Refused(problem) => !matches!(problem.status, 400 | 401 | 403 | 405 | 422),
         ClientError::Http(_)
         | ClientError::WebSocket(_)
         | ClientError::Disconnected(_)
@@ -132,4 +162,32 @@ pub(crate) fn request(operation: &str, name: &str) -> Map<String, Value> {
     request.insert("operation".into(), operation.into());
     request.insert("name".into(), name.into());
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnections_back_off_only_when_connections_do_not_last() {
+        let brief = Duration::from_millis(10);
+        assert_eq!(backoff(Duration::ZERO, STABLE), Duration::ZERO);
+        assert_eq!(backoff(Duration::ZERO, brief), FIRST_WAIT);
+        assert_eq!(backoff(FIRST_WAIT, brief), FIRST_WAIT * 2);
+        assert_eq!(backoff(LONGEST_WAIT, brief), LONGEST_WAIT);
+        assert_eq!(backoff(LONGEST_WAIT, STABLE * 2), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_request_itself_is_final() {
+        let refused = |status| ClientError::Refused(crate::problem::Problem::new(status, "x"));
+        for status in [404, 408, 429, 500, 502, 503] {
+            assert!(passing(&refused(status)), "{status}");
+        }
+        for status in [400, 401, 403, 422] {
+            assert!(!passing(&refused(status)), "{status}");
+        }
+        assert!(passing(&ClientError::Disconnected(None)));
+        assert!(!passing(&ClientError::Protocol("x".into())));
+    }
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::ClientError;
-use super::resume::{Reopening, Resume, Subscription};
+use super::resume::{Reopening, Resume, Subscription, backoff};
 use super::session::{Notifications, Session};
 
 /// What to send when a stream is dropped.
@@ -33,11 +33,18 @@ impl Drop for Unsubscribe {
 struct Feed {
     rx: Notifications,
     member: &'static str,
+    /// The `messageID` of the last notification yielded.
     last_id: Option<String>,
+    /// Where to resume from: the last notification yielded, or until one is, the server's
+    /// latest when the stream subscribed.
+    resume_from: Option<String>,
     unsubscribe: Option<Unsubscribe>,
     /// How to subscribe again after a lost connection (Web Thing Protocol streams).
     resume: Option<Resume>,
     reopening: Option<Reopening>,
+    /// When the current connection was made, and the wait before the last reconnection.
+    connected_at: std::time::Instant,
+    backoff: std::time::Duration,
     /// Whether notifications missed while reconnecting are reported as an error: each event
     /// counts, while a property's current value follows anyway.
     reports_gaps: bool,
@@ -49,9 +56,12 @@ impl Feed {
             rx,
             member,
             last_id: None,
+            resume_from: None,
             unsubscribe: None,
             resume: None,
             reopening: None,
+            connected_at: std::time::Instant::now(),
+            backoff: std::time::Duration::ZERO,
             reports_gaps: false,
         }
     }
@@ -68,6 +78,10 @@ impl Feed {
     /// Take `subscription`'s notifications from now on; returns its gap, if any.
     fn attach(&mut self, subscription: Subscription, resume: &Resume) -> Option<String> {
         self.rx = subscription.rx;
+        self.connected_at = std::time::Instant::now();
+        if self.resume_from.is_none() {
+            self.resume_from = subscription.so_far;
+        }
         self.unsubscribe = Some(Unsubscribe {
             session: subscription.session,
             correlation: subscription.correlation,
@@ -108,8 +122,9 @@ impl Feed {
                         .and_then(|r| r.thing.client().shared().reconnect.map(|w| (r, w)));
                     match within {
                         Some((resume, within)) => {
-                            self.reopening =
-                                Some(resume.reopen(self.last_id.clone(), lost, within));
+                            self.backoff = backoff(self.backoff, self.connected_at.elapsed());
+                            let last = self.resume_from.clone();
+                            self.reopening = Some(resume.reopen(last, lost, within, self.backoff));
                             continue;
                         }
                         None => return Poll::Ready(Some(Err(lost))),
@@ -123,6 +138,7 @@ impl Feed {
             }
             if let Some(id) = message.get("messageID").and_then(Value::as_str) {
                 self.last_id = Some(id.to_owned());
+                self.resume_from = self.last_id.clone();
             }
             let value = message.get(self.member).cloned().unwrap_or(Value::Null);
             return Poll::Ready(Some(super::decode::<T>(value)));

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -221,23 +222,36 @@ impl ThingClient {
     /// goes to `POST {prefix}/blob` beside the Thing (a labthings server's; LabThings-FastAPI
     /// takes no uploads), within the server's size limit (a refusal is a 413 problem).
     pub async fn upload<M: MediaType>(&self, blob: &Blob<M>) -> Result<Blob<M>, ClientError> {
-        let body = if let Some(bytes) = blob.as_bytes() {
-            reqwest::Body::from(bytes.clone())
+        let unreadable = |path: &std::path::Path, e: std::io::Error| {
+            ClientError::Unsupported(format!("{} cannot be read: {e}", path.display()))
+        };
+        let (body, size) = if let Some(bytes) = blob.as_bytes() {
+            (reqwest::Body::from(bytes.clone()), bytes.len() as u64)
         } else if let Some(path) = blob.path() {
-            let file = tokio::fs::File::open(path).await.map_err(|e| {
-                ClientError::Unsupported(format!("{} cannot be read: {e}", path.display()))
-            })?;
-            reqwest::Body::from(file)
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| unreadable(path, e))?;
+            let size = file
+                .metadata()
+                .await
+                .map_err(|e| unreadable(path, e))?
+                .len();
+            (reqwest::Body::from(file), size)
         } else {
             return Err(ClientError::Unsupported(
                 "this blob is on a server already: pass it as it is".into(),
             ));
         };
         let url = upload_url(self.url())?;
+        // The client's timeout, and a second more per MiB (a slow link may carry a large
+        // file); the size is announced, so that a server refuses one too large at once.
+        let timeout = self.client().shared().timeout + Duration::from_secs(size >> 20);
         let request = self
             .http()
             .post(url.clone())
             .header("content-type", blob.media_type())
+            .header("content-length", size)
+            .timeout(timeout)
             .body(body);
         let answer: Value = send(request, self.token(&url)).await?.json().await?;
         let href = answer.get("href").and_then(Value::as_str).ok_or_else(|| {

@@ -92,15 +92,18 @@ pub(crate) async fn run(
             .collect(),
     );
     let (connected_tx, connected) = tokio::sync::watch::channel(0u64);
-    // The largest packet the broker takes (0: it set none), from its latest ConnAck.
-    let limit = Arc::new(AtomicU32::new(0));
-    let connack_limit = limit.clone();
     let level = qos(config.qos);
+    let sender = Sender {
+        client: client.clone(),
+        limit: Arc::new(AtomicU32::new(0)),
+        level,
+    };
+    let connack_limit = sender.limit.clone();
 
     // The connection: reconnects on its own when polled after an error. It is stopped after
     // the publisher has sent what was pending and disconnected.
     let requests = config.requests;
-    let (req_state, req_client, req_things) = (state.clone(), client.clone(), things.clone());
+    let (req_state, req_sender, req_things) = (state.clone(), sender.clone(), things.clone());
     let prefix = config.prefix.clone();
     let connection_stop = CancellationToken::new();
     let stop_connection = connection_stop.clone();
@@ -126,7 +129,7 @@ pub(crate) async fn run(
                     // the broker before the current values do: a client that has seen a
                     // value knows that its requests are heard.
                     if requests {
-                        let (client, things) = (req_client.clone(), req_things.clone());
+                        let (client, things) = (req_sender.client.clone(), req_things.clone());
                         let connected_tx = connected_tx.clone();
                         tokio::spawn(async move {
                             // Not its own messages (a reply must never be taken for a
@@ -145,13 +148,13 @@ pub(crate) async fn run(
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) if requests && !publish.retain => {
-                    let (state, client, things) =
-                        (req_state.clone(), req_client.clone(), req_things.clone());
+                    let (state, sender, things) =
+                        (req_state.clone(), req_sender.clone(), req_things.clone());
                     let (prefix, permit) = (prefix.clone(), answering.clone().try_acquire_owned());
                     tokio::spawn(async move {
                         let _permit = permit.as_ref().ok();
                         let busy = permit.is_err();
-                        answer(&state, &client, &things, &prefix, publish, level, busy).await;
+                        answer(&state, &sender, &things, &prefix, publish, busy).await;
                     });
                 }
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
@@ -170,7 +173,7 @@ pub(crate) async fn run(
         }
     });
 
-    publish_changes(&things, &client, &limit, connected, &config, level, &stop).await;
+    publish_changes(&things, &sender, connected, &config, &stop).await;
     // What was pending is queued: disconnect once it is sent (or give up after 2 s).
     let _ = tokio::time::timeout(Duration::from_millis(500), client.disconnect()).await;
     if tokio::time::timeout(Duration::from_secs(2), connection)
@@ -188,11 +191,9 @@ const MAX_REQUESTS: usize = 64;
 /// the current value of every observable property (retained).
 async fn publish_changes(
     things: &[Bridged],
-    client: &AsyncClient,
-    limit: &AtomicU32,
+    sender: &Sender,
     mut connected: tokio::sync::watch::Receiver<u64>,
     config: &Mqtt,
-    level: QoS,
     stop: &CancellationToken,
 ) {
     loop {
@@ -212,7 +213,7 @@ async fn publish_changes(
                     let last = async {
                         for delivery in batch.drain(..) {
                             if let Some(publication) = message(things, &targets, delivery) {
-                                publish(client, things, limit, level, publication).await;
+                                publish(sender, things, publication).await;
                             }
                         }
                     };
@@ -236,7 +237,7 @@ async fn publish_changes(
                         };
                         tokio::select! {
                             () = stop.cancelled() => return,
-                            () = publish(client, things, limit, level, publication) => {}
+                            () = publish(sender, things, publication) => {}
                         }
                     }
                 }
@@ -365,45 +366,94 @@ fn message(things: &[Bridged], targets: &[Target], delivery: Delivery) -> Option
     })
 }
 
-/// Publish `publication`, unless it is larger than the broker takes (`limit`, from its
-/// ConnAck; 0 when it set none): a client must not send such a packet, and rumqttc would
-/// drop the connection over it, again after every reconnection. Instead, the Thing's
-/// `errors` topic says what was left out.
-async fn publish(
-    client: &AsyncClient,
-    things: &[Bridged],
-    limit: &AtomicU32,
+/// The MQTT client, with what bounds its packets.
+#[derive(Clone)]
+struct Sender {
+    client: AsyncClient,
+    /// The largest packet the broker takes (0: it set none), from its latest ConnAck.
+    limit: Arc<AtomicU32>,
     level: QoS,
-    publication: Publication,
-) {
-    let max = limit.load(Ordering::Relaxed) as usize;
-    let size = Publish::new(
-        publication.topic.as_str(),
-        level,
-        publication.payload.clone(),
-        None,
-    )
-    .size();
-    if max == 0 || size <= max {
-        let Publication {
-            topic,
-            payload,
-            retain,
-            ..
-        } = publication;
-        let _ = client.publish(topic, level, retain, payload).await;
-        return;
+}
+
+impl Sender {
+    /// Publish, unless the packet would be larger than the broker takes: a client must not
+    /// send one, and rumqttc drops the connection over it (and, for a retained value,
+    /// again after every reconnection). Then its size and the broker's limit are returned.
+    async fn send(
+        &self,
+        topic: String,
+        retain: bool,
+        payload: Bytes,
+        properties: Option<PublishProperties>,
+    ) -> Result<(), (usize, usize)> {
+        let max = self.limit.load(Ordering::Relaxed) as usize;
+        let mut packet = Publish::new(
+            topic.as_str(),
+            self.level,
+            payload.clone(),
+            properties.clone(),
+        );
+        if self.level != QoS::AtMostOnce {
+            packet.pkid = 1; // counted in the size
+        }
+        let size = packet.size();
+        if max != 0 && size > max {
+            return Err((size, max));
+        }
+        let _ = match properties {
+            Some(properties) => {
+                self.client
+                    .publish_with_properties(topic, self.level, retain, payload, properties)
+                    .await
+            }
+            None => {
+                self.client
+                    .publish(topic, self.level, retain, payload)
+                    .await
+            }
+        };
+        Ok(())
     }
+
+    /// Publish `problem` on a Thing's `errors` topic, naming the `topic` it is about; when
+    /// that is larger than the broker takes, a shorter report without the details.
+    async fn report(&self, errors: String, problem: Problem, topic: &str) {
+        let mut report = serde_json::to_value(&problem).unwrap_or_default();
+        report["topic"] = topic.into();
+        let full = self.send(errors.clone(), false, report.to_string().into(), None);
+        if full.await.is_ok() {
+            return;
+        }
+        tracing::warn!(topic, "{}", problem.detail);
+        let short = Problem::new(
+            problem.status,
+            "these problem details are larger than the broker takes: the server's log has them",
+        );
+        let short = serde_json::to_string(&short).unwrap_or_default();
+        let _ = self.send(errors, false, short.into(), None).await;
+    }
+}
+
+/// Publish `publication`; one larger than the broker takes is left out, and the Thing's
+/// `errors` topic says so.
+async fn publish(sender: &Sender, things: &[Bridged], publication: Publication) {
+    let Publication {
+        topic,
+        payload,
+        retain,
+        thing,
+        what,
+    } = publication;
+    let Err((size, max)) = sender.send(topic.clone(), retain, payload, None).await else {
+        return;
+    };
     let detail = format!(
-        "the {} was not published to '{}': as an MQTT packet it is {size} bytes, and the broker takes {max} at most",
-        publication.what, publication.topic
+        "the {what} was not published to '{topic}': as an MQTT packet it is {size} bytes, and the broker takes {max} at most"
     );
     tracing::error!("{detail}");
-    let mut report = serde_json::to_value(Problem::new(413, detail)).unwrap_or_default();
-    report["topic"] = publication.topic.into();
-    let errors = things[publication.thing].topics.errors();
-    let _ = client
-        .publish(errors, level, false, report.to_string())
+    let errors = things[thing].topics.errors();
+    sender
+        .report(errors, Problem::new(413, detail), &topic)
         .await;
 }
 
@@ -411,11 +461,10 @@ async fn publish(
 /// request's response topic, and a refusal without one to the Thing's `errors` topic.
 async fn answer(
     state: &ServerState,
-    client: &AsyncClient,
+    sender: &Sender,
     things: &[Bridged],
     prefix: &str,
     publish: Publish,
-    level: QoS,
     busy: bool,
 ) {
     let topic = String::from_utf8_lossy(&publish.topic).into_owned();
@@ -426,6 +475,8 @@ async fn answer(
         return;
     };
     let mut properties = publish.properties.unwrap_or_default();
+    // An empty topic is none (a PUBLISH to it would be a protocol error).
+    properties.response_topic = properties.response_topic.filter(|t| !t.is_empty());
     // A reply is published with the server's rights: never into its own topics (where it
     // would pass for a value, or a request), nor the broker's (`$…`).
     let forbidden = properties
@@ -457,19 +508,37 @@ async fn answer(
         ),
     };
     if let Some(response_topic) = properties.response_topic {
-        let reply = PublishProperties {
-            correlation_data: properties.correlation_data,
+        let reply = |content_type: &str| PublishProperties {
+            correlation_data: properties.correlation_data.clone(),
             content_type: Some(content_type.to_owned()),
             ..Default::default()
         };
-        let _ = client
-            .publish_with_properties(response_topic, level, false, payload, reply)
-            .await;
+        let answered = sender.send(
+            response_topic.clone(),
+            false,
+            payload.into(),
+            Some(reply(content_type)),
+        );
+        if let Err((size, max)) = answered.await {
+            let problem = Problem::new(
+                413,
+                format!(
+                    "the answer is {size} bytes as an MQTT packet, and the broker takes {max} at most"
+                ),
+            );
+            let problem = serde_json::to_string(&problem).unwrap_or_default();
+            let properties = Some(reply("application/problem+json"));
+            let refused = sender.send(response_topic, false, problem.into(), properties);
+            if refused.await.is_err() {
+                tracing::warn!(
+                    topic,
+                    "an answer was too large for the broker, even as a 413"
+                );
+            }
+        }
     } else if let Err(problem) = result {
-        let mut report = serde_json::to_value(&problem).unwrap_or_default();
-        report["topic"] = topic.into();
-        let _ = client
-            .publish(bridged.topics.errors(), level, false, report.to_string())
+        sender
+            .report(bridged.topics.errors(), problem, &topic)
             .await;
     }
 }

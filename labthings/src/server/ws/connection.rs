@@ -281,7 +281,10 @@ impl Context {
     /// Subscribe to `targets` of Thing `view` (properties and events; re-subscribing
     /// replaces), then queue `reply`'s message, then what the client missed since
     /// `last_id` (when given), then live notifications. Properties in `current` get their
-    /// current value first, unless the client resumed.
+    /// current value first, unless the client resumed (what it missed then ends on the
+    /// latest value, and nothing is sent twice). `reply` is also given the identifier of the
+    /// latest notification so far: a client that resumes from it later misses nothing, even
+    /// before its first notification.
     ///
     /// The Thing's history is locked throughout: a notification is either replayed or
     /// delivered live, never both, never neither.
@@ -292,7 +295,7 @@ impl Context {
         format: &Format,
         current: bool,
         last_id: Option<&str>,
-        reply: impl FnOnce(Option<&Resumed>) -> Option<String>,
+        reply: impl FnOnce(Option<&Resumed>, Option<&str>) -> Option<String>,
     ) {
         let v = &self.views[view];
         let thing = &v.thing;
@@ -307,7 +310,10 @@ impl Context {
             Some(locked) => locked.after(id).map(|_| ()),
             None => Err(Unresumable::Unknown),
         });
-        if let Some(text) = reply(resumed.as_ref()) {
+        let so_far = history
+            .zip(locked.as_ref())
+            .map(|(history, locked)| history.id(locked.last()).to_string());
+        if let Some(text) = reply(resumed.as_ref(), so_far.as_deref()) {
             self.send(text);
         }
         if let (Some(id), Some(locked), Some(Ok(()))) = (last_id, &locked, &resumed) {
@@ -336,7 +342,11 @@ impl Context {
         }
         // A current value stands for everything recorded so far: resuming from it is exact.
         let seq = locked.as_ref().map(|l| l.last());
-        let with_current = current || matches!(resumed, Some(Err(_)));
+        let with_current = match resumed {
+            Some(Ok(())) => false,
+            Some(Err(_)) => true,
+            None => current,
+        };
         for &target in targets {
             let slot = slot(view, v.local(target));
             match target {

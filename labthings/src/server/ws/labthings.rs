@@ -57,7 +57,7 @@ fn observe_property(context: &Context, name: &str) -> Result<(), (Problem, &'sta
     }
     // As LabThings-FastAPI: changes only, no current value.
     let targets = [Target::Property(index)];
-    context.subscribe(0, &targets, &Format::LabThings, false, None, |_| None);
+    context.subscribe(0, &targets, &Format::LabThings, false, None, |_, _| None);
     Ok(())
 }
 

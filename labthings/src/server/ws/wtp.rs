@@ -318,12 +318,22 @@ fn subscribe(
         correlation: call.request.correlation(),
     };
     let last = call.request.last_notification_id.as_deref();
-    call.context
-        .subscribe(call.view, targets, &format, current, last, |resumed| {
+    call.context.subscribe(
+        call.view,
+        targets,
+        &format,
+        current,
+        last,
+        |resumed, so_far| {
             let mut body = body;
             resumed_members(&mut body, resumed);
+            if let Some(id) = so_far {
+                // Where to resume from, for a client that has no notification yet.
+                body.insert("lastNotificationID".into(), id.into());
+            }
             Some(response(call.context, call.view, &call.request, body))
-        });
+        },
+    );
 }
 
 fn observe_property(call: &Call<'_>) -> Result<(), Problem> {
