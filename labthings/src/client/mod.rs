@@ -230,13 +230,8 @@ impl ClientBuilder {
     /// Trust the certificates of `pem` (e.g. a lab's own certificate authority, or a
     /// server's self-signed certificate) besides the web's root certificates.
     pub fn root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, ClientError> {
-        use rustls_pki_types::pem::PemObject;
-        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ClientError::Tls(format!("the root certificate does not parse: {e}")))?;
-        if certs.is_empty() {
-            return Err(ClientError::Tls("no certificate in the PEM given".into()));
-        }
+        let certs = crate::server::tls::certificates(pem)
+            .map_err(|e| ClientError::Tls(format!("the root certificate: {e}")))?;
         self.roots.extend(certs);
         Ok(self)
     }

@@ -17,7 +17,7 @@ pub(crate) mod security;
 mod serve;
 mod settings;
 mod sse;
-mod tls;
+pub(crate) mod tls;
 pub(crate) mod ws;
 
 use std::collections::HashMap;

@@ -224,10 +224,8 @@ impl Mqtt {
     /// Trust the certificates of `pem` for an `mqtts://` broker (a lab's certificate
     /// authority, or the broker's own certificate): no others are trusted.
     pub fn root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, MqttError> {
-        use rustls_pki_types::pem::PemObject;
-        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| MqttError(format!("the root certificate does not parse: {e}")))?;
+        let certs = crate::server::tls::certificates(pem)
+            .map_err(|e| MqttError(format!("the root certificate: {e}")))?;
         self.roots.extend(certs);
         Ok(self)
     }
