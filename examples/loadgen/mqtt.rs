@@ -7,7 +7,6 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 use crate::mosquitto::{self, Broker};
 use crate::servers::Server;
-use crate::stats::Latencies;
 use crate::ws::{self, FanOut, Target};
 
 const TOPIC: &str = "lab/counter/properties/step";
@@ -73,30 +72,16 @@ async fn fan_out(
         target.write(value).await;
         tokio::time::sleep(gap).await;
     }
-    let mut latencies = Vec::new();
-    let mut received = 0u64;
-    let mut all_saw_final = true;
+    let mut seen = Vec::with_capacity(subscribers);
     for reader in readers {
-        let seen = match tokio::time::timeout(Duration::from_secs(30), reader).await {
-            Ok(seen) => seen.unwrap(),
-            Err(_) => Vec::new(),
-        };
-        all_saw_final &= seen.last().is_some_and(|(v, _)| *v == writes);
-        let mut distinct = std::collections::HashSet::new();
-        for (v, at) in seen {
-            if let Some(Some(sent)) = times.get(v as usize)
-                && distinct.insert(v)
-            {
-                latencies.push(at.saturating_duration_since(*sent));
-            }
-        }
-        received += distinct.len() as u64;
+        seen.push(
+            match tokio::time::timeout(Duration::from_secs(30), reader).await {
+                Ok(seen) => seen.unwrap(),
+                Err(_) => Vec::new(),
+            },
+        );
     }
-    FanOut {
-        latencies: Latencies::new(latencies),
-        missed: subscribers as u64 * writes as u64 - received,
-        all_saw_final,
-    }
+    FanOut::tally(seen, &times, writes)
 }
 
 fn uuid_like() -> String {

@@ -168,6 +168,39 @@ pub(crate) struct FanOut {
     pub(crate) all_saw_final: bool,
 }
 
+impl FanOut {
+    /// The tally of what each subscriber `seen` (values with when they arrived), against
+    /// when each value was written (`times[value]`), for values 1 to `writes`: a latency per
+    /// first arrival of each value, what never arrived, whether all ended on the last.
+    pub(crate) fn tally(
+        seen: impl IntoIterator<Item = Vec<(i64, Instant)>>,
+        times: &[Option<Instant>],
+        writes: i64,
+    ) -> Self {
+        let mut latencies = Vec::new();
+        let (mut expected, mut received) = (0u64, 0u64);
+        let mut all_saw_final = true;
+        for seen in seen {
+            expected += writes as u64;
+            all_saw_final &= seen.last().is_some_and(|(v, _)| *v == writes);
+            let mut distinct = std::collections::HashSet::new();
+            for (v, at) in seen {
+                if let Some(Some(sent)) = times.get(v as usize)
+                    && distinct.insert(v)
+                {
+                    latencies.push(at.saturating_duration_since(*sent));
+                }
+            }
+            received += distinct.len() as u64;
+        }
+        Self {
+            latencies: Latencies::new(latencies),
+            missed: expected - received,
+            all_saw_final,
+        }
+    }
+}
+
 /// `observers` observers of `step`; `writes` writes `gap` apart; latency from each write.
 pub(crate) async fn fan_out(
     target: Target,
@@ -213,27 +246,11 @@ pub(crate) async fn fan_out(
         tokio::time::sleep(gap).await;
     }
     let times = write_times.lock().unwrap().clone();
-    let mut latencies = Vec::new();
-    let mut received = 0u64;
-    let mut all_saw_final = true;
+    let mut seen = Vec::with_capacity(observers);
     for reader in readers {
-        let seen = reader.await.unwrap();
-        all_saw_final &= seen.last().is_some_and(|(v, _)| *v == writes);
-        let mut distinct = std::collections::HashSet::new();
-        for (v, at) in seen {
-            if let Some(Some(sent)) = times.get(v as usize)
-                && distinct.insert(v)
-            {
-                latencies.push(at.saturating_duration_since(*sent));
-            }
-        }
-        received += distinct.len() as u64;
+        seen.push(reader.await.unwrap());
     }
-    FanOut {
-        latencies: Latencies::new(latencies),
-        missed: observers as u64 * writes as u64 - received,
-        all_saw_final,
-    }
+    FanOut::tally(seen, &times, writes)
 }
 
 /// Open `n` idle WebSockets and keep them open until the returned sockets are dropped.
