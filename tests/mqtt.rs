@@ -618,3 +618,92 @@ async fn a_value_larger_than_the_broker_takes_is_reported_and_the_rest_goes_on()
     counter.count.set(6);
     assert_eq!(watcher.next_on(COUNT).await.0, json!(6));
 }
+
+mod slow {
+    /// A Thing whose writes take a while.
+    #[labthings::thing]
+    pub(crate) struct Slow {
+        /// Told when a write starts.
+        pub(crate) started: std::sync::Arc<tokio::sync::Notify>,
+    }
+
+    #[labthings::thing]
+    impl Slow {
+        /// Always 0.
+        #[property]
+        fn level(&self) -> i64 {
+            0
+        }
+
+        /// Takes a second.
+        #[property(setter)]
+        async fn set_level(&self, level: i64) {
+            let _ = level;
+            self.started.notify_one();
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// A request being carried out when the server shuts down is answered before the binding
+/// disconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_progress_at_shutdown_is_answered() {
+    let Some(program) = mosquitto() else { return };
+    let broker = Broker::start(&program, None, "").await;
+    let mut me = Subscriber::connect(broker.port, "me", &["replies/me", COUNT]).await;
+    let started = Arc::new(tokio::sync::Notify::new());
+    let mqtt = labthings::Mqtt::new(&format!("mqtt://127.0.0.1:{}", broker.port))
+        .unwrap()
+        .prefix("lab")
+        .unwrap();
+    let server = labthings::ThingServer::new()
+        .thing("counter", Counter::new())
+        .thing(
+            "slow",
+            slow::Slow {
+                started: started.clone(),
+            },
+        )
+        .mqtt(mqtt);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(std::future::IntoFuture::into_future(
+        server
+            .serve(listener)
+            .with_graceful_shutdown(async move { drop(stopped.await) }),
+    ));
+    // Connected, and its requests heard.
+    assert_eq!(me.next_on(COUNT).await.0, json!(0));
+    let properties = PublishProperties {
+        response_topic: Some("replies/me".into()),
+        correlation_data: Some("slow".into()),
+        ..Default::default()
+    };
+    me.client
+        .publish_with_properties(
+            "lab/slow/properties/level/set",
+            QoS::AtLeastOnce,
+            false,
+            "3",
+            properties,
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(PATIENCE, started.notified())
+        .await
+        .expect("the write starts");
+    // The write has a second to go: the server is stopped meanwhile.
+    stop.send(()).unwrap();
+    let (answer, properties) = me.next_on("replies/me").await;
+    assert_eq!(answer, Value::Null);
+    assert_eq!(
+        properties.unwrap().correlation_data.as_deref(),
+        Some(&b"slow"[..])
+    );
+    tokio::time::timeout(PATIENCE, serving)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}

@@ -109,6 +109,8 @@ pub(crate) async fn run(
     let stop_connection = connection_stop.clone();
     // Requests answered at once; more are refused (503) until some are done.
     let answering = Arc::new(tokio::sync::Semaphore::new(MAX_REQUESTS));
+    let answered = answering.clone();
+    let stopping = stop.clone();
     let connection = tokio::spawn(async move {
         let mut away_since: Option<std::time::Instant> = None;
         loop {
@@ -151,10 +153,21 @@ pub(crate) async fn run(
                     let (state, sender, things) =
                         (req_state.clone(), req_sender.clone(), req_things.clone());
                     let (prefix, permit) = (prefix.clone(), answering.clone().try_acquire_owned());
+                    let refusal = if stopping.is_cancelled() {
+                        Some(Problem::new(503, "the server is shutting down"))
+                    } else if permit.is_err() {
+                        Some(Problem::new(
+                            503,
+                            format!(
+                                "the server is carrying out {MAX_REQUESTS} MQTT requests already: try again"
+                            ),
+                        ))
+                    } else {
+                        None
+                    };
                     tokio::spawn(async move {
                         let _permit = permit.as_ref().ok();
-                        let busy = permit.is_err();
-                        answer(&state, &sender, &things, &prefix, publish, busy).await;
+                        answer(&state, &sender, &things, &prefix, publish, refusal).await;
                     });
                 }
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
@@ -174,6 +187,16 @@ pub(crate) async fn run(
     });
 
     publish_changes(&things, &sender, connected, &config, &stop).await;
+    // The requests being carried out are answered (within the shutdown deadline); new ones
+    // are refused meanwhile.
+    let all = u32::try_from(MAX_REQUESTS).unwrap_or(u32::MAX);
+    let deadline = state.limits.shutdown_deadline;
+    if tokio::time::timeout(deadline, answered.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("MQTT requests were still being carried out at the shutdown deadline");
+    }
     // What was pending is queued: disconnect once it is sent (or give up after 2 s).
     let _ = tokio::time::timeout(Duration::from_millis(500), client.disconnect()).await;
     if tokio::time::timeout(Duration::from_secs(2), connection)
@@ -465,7 +488,7 @@ async fn answer(
     things: &[Bridged],
     prefix: &str,
     publish: Publish,
-    busy: bool,
+    refusal: Option<Problem>,
 ) {
     let topic = String::from_utf8_lossy(&publish.topic).into_owned();
     let Some((bridged, (write, name))) = things
@@ -492,11 +515,8 @@ async fn answer(
         );
         properties.response_topic = None;
         Err(problem)
-    } else if busy {
-        Err(Problem::new(
-            503,
-            format!("the server is carrying out {MAX_REQUESTS} MQTT requests already: try again"),
-        ))
+    } else if let Some(problem) = refusal {
+        Err(problem)
     } else {
         carry_out(state, &*bridged.thing, write, name, &publish.payload).await
     };

@@ -41,6 +41,10 @@ pub(crate) use bridge::run;
 /// ConnAck) is not sent, since the broker would drop the connection over it: problem details
 /// (status 413) on the Thing's `errors` topic say what was left out, and the rest goes on.
 ///
+/// On a graceful shutdown the binding goes after the HTTP requests: the requests it is
+/// carrying out are answered (within the shutdown deadline; new ones get a 503), the last
+/// changes are published, then it disconnects.
+///
 /// The server connects as an MQTT 5 client (Mosquitto 1.6 and later, EMQX, HiveMQ and the
 /// cloud brokers speak it), over TCP or TLS with the root certificates given.
 ///
