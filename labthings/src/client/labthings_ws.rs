@@ -36,13 +36,13 @@ pub(crate) async fn observe(
     name: &str,
     token: Option<&str>,
 ) -> Result<Notifications, ClientError> {
-    let socket = connect(client, url, None, token).await?;
+    let (socket, heard) = connect(client, url, None, token).await?;
     let (mut sink, mut stream) = socket.split();
     let subscribe = json!({"messageType": "addPropertyObservation", "data": {name: true}});
     sink.send(Message::text(subscribe.to_string())).await?;
     let (tx, rx) = mpsc::unbounded_channel();
     let name = name.to_owned();
-    let mut liveness = Liveness::new(client.shared().keepalive);
+    let mut liveness = Liveness::new(client.shared().keepalive, heard);
     // A dead peer's full buffers must not hold a ping (and this task) forever.
     let patience = client.shared().timeout;
     tokio::spawn(async move {

@@ -266,8 +266,9 @@ impl ClientBuilder {
     }
 
     /// How long a WebSocket (an observation, a subscription, the socket actions are followed
-    /// on) may be silent before it is pinged; when a ping brings nothing back within as long
-    /// again, the connection is taken as lost and its streams end with
+    /// on) may be silent (no byte arriving: a large message that arrives slowly is not
+    /// silence) before it is pinged; when a ping brings nothing back within as long again,
+    /// the connection is taken as lost and its streams end with
     /// [`ClientError::Disconnected`]. 20 s by default (at least 10 ms); `None` waits as long as
     /// TCP does, which on a lost network can be hours.
     pub fn keepalive(mut self, every: Option<Duration>) -> Self {

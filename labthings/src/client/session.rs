@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::error::problem_from_json;
-use super::liveness::{Liveness, Next};
+use super::liveness::{Heard, Liveness, Next, Watched};
 use super::{Client, ClientError};
 
 /// Where the messages of one `correlationID` go.
@@ -84,16 +85,18 @@ impl Notifications {
     }
 }
 
-/// Open a WebSocket to `url` with `token` and the client's TLS, offering `subprotocol`.
+/// A client WebSocket, whose connection notes when bytes arrive.
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<Watched<TcpStream>>>;
+
+/// Open a WebSocket to `url` with `token` and the client's TLS, offering `subprotocol`; with
+/// it, what tells its keepalive when bytes last arrived.
 pub(crate) async fn connect(
     client: &Client,
     url: &Url,
     subprotocol: Option<&str>,
     token: Option<&str>,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    ClientError,
-> {
+) -> Result<(Socket, Arc<Heard>), ClientError> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::http::HeaderValue;
     let shared = client.shared();
@@ -111,14 +114,30 @@ pub(crate) async fn connect(
         })?;
         headers.insert("authorization", value);
     }
+    let host = match url.host() {
+        Some(url::Host::Domain(name)) => name.to_owned(),
+        Some(url::Host::Ipv4(address)) => address.to_string(),
+        Some(url::Host::Ipv6(address)) => address.to_string(),
+        None => return Err(ClientError::Protocol(format!("{url} names no host"))),
+    };
+    let port = url.port_or_known_default().unwrap_or(80);
     let connector = tokio_tungstenite::Connector::Rustls(shared.tls.clone());
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector));
+    let heard = Heard::new();
+    let connecting = async {
+        let tcp = TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| ClientError::from(tokio_tungstenite::tungstenite::Error::Io(e)))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| ClientError::from(tokio_tungstenite::tungstenite::Error::Io(e)))?;
+        let tcp = Watched::new(tcp, heard.clone());
+        tokio_tungstenite::client_async_tls_with_config(request, tcp, None, Some(connector))
+            .await
+            .map_err(refusal)
+    };
     let (socket, _) = tokio::time::timeout(shared.timeout, connecting)
         .await
-        .map_err(|_| ClientError::Timeout(shared.timeout))?
-        .map_err(refusal)?;
-    Ok(socket)
+        .map_err(|_| ClientError::Timeout(shared.timeout))??;
+    Ok((socket, heard))
 }
 
 /// A failed handshake with an HTTP answer is the server's refusal (e.g. 401): its problem.
@@ -141,7 +160,7 @@ impl Session {
         url: &Url,
         token: Option<&str>,
     ) -> Result<Arc<Self>, ClientError> {
-        let socket = connect(client, url, Some("webthingprotocol"), token).await?;
+        let (socket, heard) = connect(client, url, Some("webthingprotocol"), token).await?;
         let (mut sink, mut stream) = socket.split();
         let (out, mut outgoing) = mpsc::unbounded_channel::<Message>();
         let routes = Arc::new(Mutex::new(Routes::default()));
@@ -157,7 +176,7 @@ impl Session {
         let reader_routes = routes.clone();
         // Weak: the writer ends (and closes the socket) once the session is dropped.
         let pings = out.downgrade();
-        let mut liveness = Liveness::new(client.shared().keepalive);
+        let mut liveness = Liveness::new(client.shared().keepalive, heard);
         tokio::spawn(async move {
             let reason = loop {
                 let frame = match liveness.next(&mut stream).await {
