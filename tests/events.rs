@@ -534,4 +534,21 @@ async fn a_subscription_can_be_resumed_before_its_first_notification() {
     counter.step.set(10);
     // Not 9 again (as a current value), but the next change.
     assert_eq!(next(&mut ws).await["value"], 10);
+    // A property that did not change since sends its current value: the client may never
+    // have received it (its connection may have gone first).
+    send(
+        &mut ws,
+        wtp(
+            "observeproperty",
+            json!({"name": "count", "lastNotificationID": last}),
+        ),
+    )
+    .await;
+    let response = next(&mut ws).await;
+    assert_eq!(response["resumed"], true, "{response}");
+    let current = next(&mut ws).await;
+    assert_eq!(
+        (current["name"].as_str(), current["value"].as_i64()),
+        (Some("count"), Some(0))
+    );
 }

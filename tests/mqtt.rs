@@ -623,35 +623,43 @@ mod slow {
     /// A Thing whose writes take a while.
     #[labthings::thing]
     pub(crate) struct Slow {
+        /// What the last write of `target` reached.
+        #[property(observable, read_only)]
+        pub(crate) level: i64,
         /// Told when a write starts.
         pub(crate) started: std::sync::Arc<tokio::sync::Notify>,
     }
 
     #[labthings::thing]
     impl Slow {
-        /// Always 0.
+        /// Where `level` goes.
         #[property]
-        fn level(&self) -> i64 {
-            0
+        fn target(&self) -> i64 {
+            self.level.get()
         }
 
-        /// Takes a second.
+        /// Takes a second, then sets `level`.
         #[property(setter)]
-        async fn set_level(&self, level: i64) {
-            let _ = level;
+        async fn set_target(&self, target: i64) {
             self.started.notify_one();
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            self.level.set(target);
         }
     }
 }
 
-/// A request being carried out when the server shuts down is answered before the binding
-/// disconnects.
+/// A request being carried out when the server shuts down is answered, and what it changed
+/// published, before the binding disconnects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_progress_at_shutdown_is_answered() {
     let Some(program) = mosquitto() else { return };
     let broker = Broker::start(&program, None, "").await;
-    let mut me = Subscriber::connect(broker.port, "me", &["replies/me", COUNT]).await;
+    let mut me = Subscriber::connect(
+        broker.port,
+        "me",
+        &["replies/me", "lab/slow/properties/level"],
+    )
+    .await;
     let started = Arc::new(tokio::sync::Notify::new());
     let mqtt = labthings::Mqtt::new(&format!("mqtt://127.0.0.1:{}", broker.port))
         .unwrap()
@@ -662,6 +670,7 @@ async fn a_request_in_progress_at_shutdown_is_answered() {
         .thing(
             "slow",
             slow::Slow {
+                level: 0.into(),
                 started: started.clone(),
             },
         )
@@ -674,7 +683,7 @@ async fn a_request_in_progress_at_shutdown_is_answered() {
             .with_graceful_shutdown(async move { drop(stopped.await) }),
     ));
     // Connected, and its requests heard.
-    assert_eq!(me.next_on(COUNT).await.0, json!(0));
+    assert_eq!(me.next_on("lab/slow/properties/level").await.0, json!(0));
     let properties = PublishProperties {
         response_topic: Some("replies/me".into()),
         correlation_data: Some("slow".into()),
@@ -682,7 +691,7 @@ async fn a_request_in_progress_at_shutdown_is_answered() {
     };
     me.client
         .publish_with_properties(
-            "lab/slow/properties/level/set",
+            "lab/slow/properties/target/set",
             QoS::AtLeastOnce,
             false,
             "3",
@@ -701,6 +710,8 @@ async fn a_request_in_progress_at_shutdown_is_answered() {
         properties.unwrap().correlation_data.as_deref(),
         Some(&b"slow"[..])
     );
+    // What the write changed is published too, before the binding goes.
+    assert_eq!(me.next_on("lab/slow/properties/level").await.0, json!(3));
     tokio::time::timeout(PATIENCE, serving)
         .await
         .expect("the server stops")

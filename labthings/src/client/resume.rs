@@ -97,7 +97,8 @@ impl Resume {
 
     /// Reconnect after the connection closed (`lost` says why), after `delay`, then trying
     /// for up to `within` with waits from 50 ms doubling to 2 s. A refusal of the request
-    /// itself (the token no longer accepted, the affordance gone) ends the attempts at once.
+    /// itself (the token no longer accepted, a request the server does not take) ends the
+    /// attempts at once; a 404 does not, as a proxy answers it while a server restarts.
     pub(crate) fn reopen(
         &self,
         last_id: Option<String>,

@@ -79,7 +79,9 @@ impl Feed {
     fn attach(&mut self, subscription: Subscription, resume: &Resume) -> Option<String> {
         self.rx = subscription.rx;
         self.connected_at = std::time::Instant::now();
-        if self.resume_from.is_none() {
+        // From the subscription's point when there is nothing newer to resume from: no
+        // notification yet, or a resumption that failed (the old point is then useless).
+        if self.resume_from.is_none() || subscription.gap.is_some() {
             self.resume_from = subscription.so_far;
         }
         self.unsubscribe = Some(Unsubscribe {
@@ -201,7 +203,7 @@ typed_stream!(
     /// The values of an observed property, from
     /// [`ThingClient::observe`](super::ThingClient::observe): over the Web Thing Protocol the
     /// current value first, then each change. When its connection is lost it reconnects and
-    /// goes on, with the current value ([`ClientBuilder::reconnect`](super::ClientBuilder::reconnect));
+    /// goes on from the latest value ([`ClientBuilder::reconnect`](super::ClientBuilder::reconnect));
     /// it ends, after an error, when that fails or over LabThings-FastAPI's dialect. Dropping
     /// it stops the observation.
     PropertyStream,

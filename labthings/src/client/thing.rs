@@ -236,16 +236,22 @@ impl ThingClient {
                 .await
                 .map_err(|e| unreadable(path, e))?
                 .len();
-            (reqwest::Body::from(file), size)
+            // As long as it was when the upload began, even if it grows meanwhile.
+            let file = tokio::io::AsyncReadExt::take(file, size);
+            (
+                reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)),
+                size,
+            )
         } else {
             return Err(ClientError::Unsupported(
                 "this blob is on a server already: pass it as it is".into(),
             ));
         };
         let url = upload_url(self.url())?;
-        // The client's timeout, and a second more per MiB (a slow link may carry a large
-        // file); the size is announced, so that a server refuses one too large at once.
-        let timeout = self.client().shared().timeout + Duration::from_secs(size >> 20);
+        // The client's timeout, and a second more per 64 KiB (a slow link may carry a large
+        // file; a stalled upload is the server's to end); the size is announced, so that a
+        // server refuses one too large at once.
+        let timeout = self.client().shared().timeout + Duration::from_secs(size >> 16);
         let request = self
             .http()
             .post(url.clone())

@@ -234,7 +234,10 @@ function makeEditor(schema = {}, optional = false, files = false) {
   else if (type === 'boolean') editor = checkboxEditor();
   else if (type === 'string' && Array.isArray(schema.enum)) editor = selectEditor(schema.enum, optional);
   else if (type === 'string') editor = textEditor(schema, optional);
-  else if (files && isBlobSchema(schema)) editor = fileEditor(schema, optional);
+  else if (files && blobSchema(schema)) {
+    const { blob, nullable } = blobSchema(schema);
+    editor = fileEditor(blob, optional || nullable);
+  }
   else editor = jsonEditor();
   editor.dirty = false;
   const touched = () => { editor.dirty = true; };
@@ -306,8 +309,21 @@ function textEditor(schema, optional) {
 
 /** Whether `schema` is a blob link's: an argument that takes binary data. */
 function isBlobSchema(schema) {
-  const properties = schema.properties ?? {};
+  const properties = schema?.properties ?? {};
   return schemaType(schema) === 'object' && 'href' in properties && 'media_type' in properties;
+}
+
+/** The blob schema of `schema`, itself or as the one choice besides `null`; and whether null is allowed. */
+function blobSchema(schema) {
+  if (isBlobSchema(schema)) return { blob: schema, nullable: false };
+  const choices = schema?.anyOf ?? schema?.oneOf;
+  if (!Array.isArray(choices)) return null;
+  const blobs = choices.filter(isBlobSchema);
+  const nulls = choices.filter((c) => c?.type === 'null');
+  if (blobs.length === 1 && blobs.length + nulls.length === choices.length) {
+    return { blob: blobs[0], nullable: nulls.length > 0 };
+  }
+  return null;
 }
 
 /**
@@ -320,6 +336,7 @@ function fileEditor(schema, optional) {
   if (typeof fixed === 'string') input.accept = fixed;
   return {
     input,
+    uploads: true,
     async read() {
       const file = input.files[0];
       if (!file) {
@@ -828,7 +845,10 @@ class ActionPanel {
       return (await this.fields[0].editor.read()) ?? null;
     }
     const input = {};
-    for (const { field, editor } of this.fields) {
+    // Files last: nothing is uploaded while another field is invalid.
+    const files = this.fields.filter(({ editor }) => editor.uploads);
+    const others = this.fields.filter(({ editor }) => !editor.uploads);
+    for (const { field, editor } of [...others, ...files]) {
       try {
         const value = await editor.read();
         if (value !== undefined) input[field] = value;
@@ -840,15 +860,22 @@ class ActionPanel {
   }
 
   async invoke() {
-    let input;
+    // One invocation per click, even while its files upload.
+    if (this.invokeButton.disabled) return;
+    this.invokeButton.disabled = true;
     try {
-      input = await this.readInput();
-    } catch (error) {
-      this.problem.set(error.message);
-      return;
+      let input;
+      try {
+        input = await this.readInput();
+      } catch (error) {
+        this.problem.set(error.message);
+        return;
+      }
+      this.problem.clear();
+      if (!this.invokeOverSocket(input)) await this.invokeOverHttp(input);
+    } finally {
+      this.invokeButton.disabled = false;
     }
-    this.problem.clear();
-    if (!this.invokeOverSocket(input)) await this.invokeOverHttp(input);
   }
 
   /**
@@ -883,7 +910,6 @@ class ActionPanel {
 
   /** Invoke with `POST {thing}/{action}`, then poll the invocation. */
   async invokeOverHttp(input) {
-    this.invokeButton.disabled = true;
     try {
       const json = await api(this.url, 'POST', input);
       const invocation = this.track(json.id);
@@ -891,8 +917,6 @@ class ActionPanel {
       invocation.poll();
     } catch (error) {
       this.problem.set(error.message);
-    } finally {
-      this.invokeButton.disabled = false;
     }
   }
 
@@ -918,7 +942,7 @@ class ActionPanel {
  */
 function inputFields(schema) {
   if (!schema) return [];
-  if (schemaType(schema) === 'object' && schema.properties) {
+  if (schemaType(schema) === 'object' && schema.properties && !isBlobSchema(schema)) {
     const required = new Set(schema.required ?? []);
     return Object.entries(schema.properties)
       .map(([field, fieldSchema]) => inputField(field, fieldSchema, !required.has(field)));

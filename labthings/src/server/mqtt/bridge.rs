@@ -186,17 +186,26 @@ pub(crate) async fn run(
         }
     });
 
-    publish_changes(&things, &sender, connected, &config, &stop).await;
-    // The requests being carried out are answered (within the shutdown deadline); new ones
-    // are refused meanwhile.
-    let all = u32::try_from(MAX_REQUESTS).unwrap_or(u32::MAX);
-    let deadline = state.limits.shutdown_deadline;
-    if tokio::time::timeout(deadline, answered.acquire_many(all))
-        .await
-        .is_err()
-    {
-        tracing::warn!("MQTT requests were still being carried out at the shutdown deadline");
-    }
+    // On shutdown, the requests being carried out are answered (within the shutdown
+    // deadline; new ones are refused meanwhile) and what they changed is published before
+    // the publisher stops.
+    let publishing = CancellationToken::new();
+    let answers = async {
+        stop.cancelled().await;
+        let all = u32::try_from(MAX_REQUESTS).unwrap_or(u32::MAX);
+        let deadline = state.limits.shutdown_deadline;
+        if tokio::time::timeout(deadline, answered.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!("MQTT requests were still being carried out at the shutdown deadline");
+        }
+        publishing.cancel();
+    };
+    tokio::join!(
+        publish_changes(&things, &sender, connected, &config, &publishing),
+        answers
+    );
     // What was pending is queued: disconnect once it is sent (or give up after 2 s).
     let _ = tokio::time::timeout(Duration::from_millis(500), client.disconnect()).await;
     if tokio::time::timeout(Duration::from_secs(2), connection)

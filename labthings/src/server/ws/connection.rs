@@ -281,8 +281,8 @@ impl Context {
     /// Subscribe to `targets` of Thing `view` (properties and events; re-subscribing
     /// replaces), then queue `reply`'s message, then what the client missed since
     /// `last_id` (when given), then live notifications. Properties in `current` get their
-    /// current value first, unless the client resumed (what it missed then ends on the
-    /// latest value, and nothing is sent twice). `reply` is also given the identifier of the
+    /// current value first, unless the client resumed and their latest value is replayed
+    /// (it is not sent twice). `reply` is also given the identifier of the
     /// latest notification so far: a client that resumes from it later misses nothing, even
     /// before its first notification.
     ///
@@ -316,6 +316,9 @@ impl Context {
         if let Some(text) = reply(resumed.as_ref(), so_far.as_deref()) {
             self.send(text);
         }
+        // The properties whose latest value is replayed (their current value is then not
+        // sent as well).
+        let mut replayed = Vec::new();
         if let (Some(id), Some(locked), Some(Ok(()))) = (last_id, &locked, &resumed) {
             // What was missed: every event, and the latest value of each property.
             let missed: Vec<_> = locked.after(id).map(Iterator::collect).unwrap_or_default();
@@ -336,21 +339,27 @@ impl Context {
                 let slot = slot(view, v.local(target));
                 match target {
                     Target::Event(_) => self.mailbox.push_event(slot, entry.note.clone()),
-                    _ => self.mailbox.push_value(slot, entry.note.clone()),
+                    _ => {
+                        replayed.push(target);
+                        self.mailbox.push_value(slot, entry.note.clone());
+                    }
                 }
             }
         }
         // A current value stands for everything recorded so far: resuming from it is exact.
         let seq = locked.as_ref().map(|l| l.last());
-        let with_current = match resumed {
-            Some(Ok(())) => false,
-            Some(Err(_)) => true,
-            None => current,
-        };
         for &target in targets {
             let slot = slot(view, v.local(target));
             match target {
                 Target::Property(i) => {
+                    // Resumed, a property that changed meanwhile has its latest value
+                    // replayed; the others get their current value, as the client may never
+                    // have had it (its connection may have gone before it came).
+                    let with_current = match resumed {
+                        Some(Ok(())) => current && !replayed.contains(&target),
+                        Some(Err(_)) => true,
+                        None => current,
+                    };
                     thing.observe(i, &self.mailbox, slot, with_current, seq);
                 }
                 Target::Event(i) => thing.event_topic(i).subscribe(&self.mailbox, slot),
