@@ -110,7 +110,9 @@ pub(crate) async fn run(
     // Requests answered at once; more are refused (503) until some are done.
     let answering = Arc::new(tokio::sync::Semaphore::new(MAX_REQUESTS));
     let answered = answering.clone();
-    let stopping = stop.clone();
+    // Shutdown begins (HTTP drains meanwhile; the binding stops after it): no new requests.
+    let shutting_down = state.invocations.shutdown.clone();
+    let (stopping, stopped) = (shutting_down.clone(), stop.clone());
     let connection = tokio::spawn(async move {
         let mut away_since: Option<std::time::Instant> = None;
         loop {
@@ -153,7 +155,7 @@ pub(crate) async fn run(
                     let (state, sender, things) =
                         (req_state.clone(), req_sender.clone(), req_things.clone());
                     let (prefix, permit) = (prefix.clone(), answering.clone().try_acquire_owned());
-                    let refusal = if stopping.is_cancelled() {
+                    let refusal = if stopping.is_cancelled() || stopped.is_cancelled() {
                         Some(Problem::new(503, "the server is shutting down"))
                     } else if permit.is_err() {
                         Some(Problem::new(
@@ -191,7 +193,10 @@ pub(crate) async fn run(
     // the publisher stops.
     let publishing = CancellationToken::new();
     let answers = async {
-        stop.cancelled().await;
+        tokio::select! {
+            () = shutting_down.cancelled() => {}
+            () = stop.cancelled() => {}
+        }
         let all = u32::try_from(MAX_REQUESTS).unwrap_or(u32::MAX);
         let deadline = state.limits.shutdown_deadline;
         if tokio::time::timeout(deadline, answered.acquire_many(all))
@@ -200,6 +205,7 @@ pub(crate) async fn run(
         {
             tracing::warn!("MQTT requests were still being carried out at the shutdown deadline");
         }
+        stop.cancelled().await;
         publishing.cancel();
     };
     tokio::join!(
