@@ -86,6 +86,19 @@ impl Subscriber {
         }
     }
 
+    /// Publish a request to `topic` (QoS 1, not retained) with `properties`.
+    async fn request(
+        &self,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+        properties: PublishProperties,
+    ) {
+        self.client
+            .publish_with_properties(topic, QoS::AtLeastOnce, false, payload.into(), properties)
+            .await
+            .unwrap();
+    }
+
     /// The next message on `topic` (others are skipped).
     async fn next_on(&mut self, topic: &str) -> Message {
         if let Some(message) = self.held.get_mut(topic).and_then(|q| q.pop_front()) {
@@ -192,16 +205,8 @@ async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
         ..Default::default()
     };
     // A write, answered on the response topic with the correlation data.
-    me.client
-        .publish_with_properties(
-            "lab/counter/properties/step/set",
-            QoS::AtLeastOnce,
-            false,
-            "7",
-            request("w1"),
-        )
-        .await
-        .unwrap();
+    me.request("lab/counter/properties/step/set", "7", request("w1"))
+        .await;
     let (answer, properties) = me.next_on("replies/me").await;
     assert_eq!(answer, Value::Null);
     assert_eq!(
@@ -211,16 +216,8 @@ async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
     assert_eq!(counter.step.get(), 7);
 
     // Validated as over HTTP: the refusal is a problem, and nothing changes.
-    me.client
-        .publish_with_properties(
-            "lab/counter/properties/step/set",
-            QoS::AtLeastOnce,
-            false,
-            "1000",
-            request("w2"),
-        )
-        .await
-        .unwrap();
+    me.request("lab/counter/properties/step/set", "1000", request("w2"))
+        .await;
     let (problem, properties) = me.next_on("replies/me").await;
     assert_eq!(problem["status"], 422, "{problem}");
     let detail = problem["detail"].as_str().unwrap();
@@ -237,16 +234,8 @@ async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
     assert_eq!(counter.step.get(), 7);
 
     // An invocation: answered with its status, then its statuses on its own topic.
-    me.client
-        .publish_with_properties(
-            "lab/counter/actions/increment",
-            QoS::AtLeastOnce,
-            false,
-            "",
-            request("i1"),
-        )
-        .await
-        .unwrap();
+    me.request("lab/counter/actions/increment", "", request("i1"))
+        .await;
     let (status, _) = me.next_on("replies/me").await;
     let id = status["actionID"]
         .as_str()
@@ -394,20 +383,13 @@ async fn node_wot_reads_observes_writes_invokes_and_subscribes_over_mqtt() {
     let (addr, _counter, _shutdown) = serve(broker.port).await;
     // The binding is connected once the retained value is there.
     assert_eq!(ready.next_on(COUNT).await.0, json!(0));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/nodewot_mqtt.js");
-    let output = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(format!("http://{addr}/counter/"))
-        .env("NODE_PATH", modules)
-        .output()
-        .await
-        .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("done"),
-        "node-wot over MQTT:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = support::node(
+        modules,
+        "nodewot_mqtt.js",
+        format!("http://{addr}/counter/"),
+    )
+    .await;
+    assert!(stdout.contains("done"), "node-wot over MQTT:\n{stdout}");
     for operation in [
         "readproperty",
         "observeproperty",
@@ -490,16 +472,8 @@ async fn a_reply_is_never_published_into_the_servers_own_topics() {
         response_topic: Some(COUNT.into()),
         ..Default::default()
     };
-    me.client
-        .publish_with_properties(
-            "lab/counter/properties/step/set",
-            QoS::AtLeastOnce,
-            false,
-            "3",
-            sneaky,
-        )
-        .await
-        .unwrap();
+    me.request("lab/counter/properties/step/set", "3", sneaky)
+        .await;
     let (problem, _) = me.next_on("lab/counter/errors").await;
     assert_eq!(problem["status"], 403, "{problem}");
     assert_eq!(counter.step.get(), 1, "a refused request changes nothing");
@@ -508,16 +482,8 @@ async fn a_reply_is_never_published_into_the_servers_own_topics() {
         response_topic: Some("replies/mischief".into()),
         ..Default::default()
     };
-    me.client
-        .publish_with_properties(
-            "lab/counter/properties/label/set",
-            QoS::AtLeastOnce,
-            false,
-            "\"after\"",
-            fair,
-        )
-        .await
-        .unwrap();
+    me.request("lab/counter/properties/label/set", "\"after\"", fair)
+        .await;
     assert_eq!(me.next_on("replies/mischief").await.0, Value::Null);
     assert_eq!(counter.label.get(), "after");
     assert_eq!(
@@ -600,16 +566,8 @@ async fn a_value_larger_than_the_broker_takes_is_reported_and_the_rest_goes_on()
         ..Default::default()
     };
     watcher
-        .client
-        .publish_with_properties(
-            "lab/counter/actions/increment",
-            QoS::AtLeastOnce,
-            false,
-            input,
-            properties,
-        )
-        .await
-        .unwrap();
+        .request("lab/counter/actions/increment", input, properties)
+        .await;
     let (answer, properties) = watcher.next_on("replies/me").await;
     assert_eq!(answer["status"], 413, "{answer}");
     let properties = properties.unwrap();
@@ -689,16 +647,8 @@ async fn a_request_in_progress_at_shutdown_is_answered() {
         correlation_data: Some("slow".into()),
         ..Default::default()
     };
-    me.client
-        .publish_with_properties(
-            "lab/slow/properties/target/set",
-            QoS::AtLeastOnce,
-            false,
-            "3",
-            properties,
-        )
-        .await
-        .unwrap();
+    me.request("lab/slow/properties/target/set", "3", properties)
+        .await;
     tokio::time::timeout(PATIENCE, started.notified())
         .await
         .expect("the write starts");

@@ -22,22 +22,11 @@ async fn node_wot_consumes_the_counter() {
     let (addr, _shutdown) =
         support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
             .await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/node/nodewot_consumer.js"
-    );
-    let output = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(format!("http://{addr}/counter/"))
-        .env("NODE_PATH", modules)
-        .output()
-        .await
-        .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the node-wot consumer failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = support::node(
+        modules,
+        "nodewot_consumer.js",
+        format!("http://{addr}/counter/"),
+    )
+    .await;
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }

@@ -46,22 +46,6 @@ async fn published_tds_pass_the_thingweb_playground() {
         .unwrap();
     let file = settings.path().join("tds.json");
     std::fs::write(&file, tds).unwrap();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/node/playground_validate.js"
-    );
-    let output = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(&file)
-        .env("NODE_PATH", modules)
-        .output()
-        .await
-        .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the Playground refused a TD:\n{stdout}\n{stderr}"
-    );
+    let stdout = support::node(modules, "playground_validate.js", &file).await;
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }

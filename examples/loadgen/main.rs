@@ -474,15 +474,8 @@ async fn events(plan: &Plan, lt: Target, base: Target) {
         let gap = Duration::from_millis(50);
         let l = events::fan_out(lt, subscribers, plan.emissions, gap).await;
         let b = events::fan_out(base, subscribers, plan.emissions, gap).await;
-        let cell = |f: &events::FanOut| {
-            format!(
-                "{:.2} / {:.2} / {:.2} ms, {} missed",
-                f.latencies.percentile_ms(50.0),
-                f.latencies.percentile_ms(99.0),
-                f.latencies.max_ms(),
-                f.missed
-            )
-        };
+        let cell =
+            |f: &events::FanOut| format!("{}, {} missed", f.latencies.p50_p99_max(), f.missed);
         row(
             &format!(
                 "event fan-out to {subscribers} subscribers, {} emissions 50 ms apart: latency p50/p99/max",
@@ -577,10 +570,8 @@ fn burst_cell(b: &ws::Burst) -> String {
 
 fn fan_out_cell(f: &ws::FanOut) -> String {
     format!(
-        "{:.2} / {:.2} / {:.2} ms, {} missed, final value seen by all: {}",
-        f.latencies.percentile_ms(50.0),
-        f.latencies.percentile_ms(99.0),
-        f.latencies.max_ms(),
+        "{}, {} missed, final value seen by all: {}",
+        f.latencies.p50_p99_max(),
         f.missed,
         if f.all_saw_final { "yes" } else { "no" }
     )

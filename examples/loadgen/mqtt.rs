@@ -97,10 +97,8 @@ fn uuid_like() -> String {
 
 fn cell(f: &FanOut) -> String {
     format!(
-        "{:.2} / {:.2} / {:.2} ms, missed {}{}",
-        f.latencies.percentile_ms(50.0),
-        f.latencies.percentile_ms(99.0),
-        f.latencies.max_ms(),
+        "{}, missed {}{}",
+        f.latencies.p50_p99_max(),
         f.missed,
         if f.all_saw_final {
             ""

@@ -28,4 +28,14 @@ impl Latencies {
     pub(crate) fn max_ms(&self) -> f64 {
         self.0.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     }
+
+    /// `p50 / p99 / max ms`, as the fan-out tables show them.
+    pub(crate) fn p50_p99_max(&self) -> String {
+        format!(
+            "{:.2} / {:.2} / {:.2} ms",
+            self.percentile_ms(50.0),
+            self.percentile_ms(99.0),
+            self.max_ms()
+        )
+    }
 }

@@ -55,3 +55,27 @@ pub(crate) async fn raw(addr: SocketAddr, request: &str) -> (u16, String) {
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, body)
 }
+
+/// Run `tests/node/{script}` with `arg` and the `node_modules` at `modules`; it must succeed
+/// (else the test fails with its output). Returns what it printed.
+pub(crate) async fn node(
+    modules: std::ffi::OsString,
+    script: &str,
+    arg: impl AsRef<std::ffi::OsStr>,
+) -> String {
+    let path = format!("{}/tests/node/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::process::Command::new("node")
+        .arg(path)
+        .arg(arg)
+        .env("NODE_PATH", modules)
+        .output()
+        .await
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
