@@ -17,7 +17,7 @@
 //! Then, for example:
 //! ```sh
 //! curl http://127.0.0.1:5000/counter/count
-//! curl -X PUT -d 5 http://127.0.0.1:5000/counter/step
+//! curl -X PUT -H 'content-type: application/json' -d 5 http://127.0.0.1:5000/counter/step
 //! curl -X POST http://127.0.0.1:5000/counter/increment
 //! ```
 

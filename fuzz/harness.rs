@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use labthings::__private::fuzz::{Values, Ws};
+use labthings::internals::{Values, Ws};
 use serde_json::{Map, Number, Value};
 
 /// Messages of one WebSocket input are separated by this character.
@@ -151,14 +151,14 @@ pub fn values(data: &[u8]) {
 /// A configuration file's text, as JSON and as TOML.
 pub fn config(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        labthings::__private::fuzz::config(text);
+        labthings::internals::config(text);
     }
 }
 
 /// A settings file's text, applied to the microscope's stage.
 pub fn settings(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        labthings::__private::fuzz::settings(crate::microscope::Stage::new(), text);
+        labthings::internals::settings(crate::microscope::Stage::new(), text);
     }
 }
 

@@ -8,17 +8,10 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod support;
+
 fn counter() -> Command {
-    // tests live in target/<profile>/deps; examples in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/counter");
-    assert!(path.exists(), "{} is not built", path.display());
-    Command::new(path)
+    support::program::example("counter")
 }
 
 fn temp_file(name: &str, text: &str) -> PathBuf {

@@ -257,7 +257,10 @@ async fn an_event_stream_resumes_from_last_event_id() {
         .send()
         .await
         .unwrap();
-    assert_eq!(not_observable.status(), 406);
+    // The refusal every binding gives a property that is not observable.
+    assert_eq!(not_observable.status(), 403);
+    let problem: serde_json::Value = not_observable.json().await.unwrap();
+    assert_eq!(problem["detail"], "Property 'label' is not observable.");
 }
 
 #[tokio::test]

@@ -11,33 +11,12 @@ mod harness;
 #[path = "../examples/things/microscope/mod.rs"]
 mod microscope;
 
-#[path = "../labthings-macros/src/ast.rs"]
+#[path = "../labthings-macros/src/expand/mod.rs"]
 #[allow(dead_code)]
-mod ast;
-#[path = "../labthings-macros/src/attr.rs"]
+mod expand;
+#[path = "../labthings-macros/src/internals/mod.rs"]
 #[allow(dead_code)]
-mod attr;
-#[path = "../labthings-macros/src/check.rs"]
-#[allow(dead_code)]
-mod check;
-#[path = "../labthings-macros/src/ctx.rs"]
-#[allow(dead_code)]
-mod ctx;
-#[path = "../labthings-macros/src/doc.rs"]
-#[allow(dead_code)]
-mod doc;
-#[path = "../labthings-macros/src/error.rs"]
-#[allow(dead_code)]
-mod error;
-#[path = "../labthings-macros/src/expand_client.rs"]
-#[allow(dead_code)]
-mod expand_client;
-#[path = "../labthings-macros/src/expand_impl.rs"]
-#[allow(dead_code)]
-mod expand_impl;
-#[path = "../labthings-macros/src/expand_struct.rs"]
-#[allow(dead_code)]
-mod expand_struct;
+mod internals;
 #[path = "../labthings-macros/src/pipeline.rs"]
 #[allow(dead_code)]
 mod pipeline;

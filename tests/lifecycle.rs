@@ -277,3 +277,43 @@ async fn a_settings_file_that_is_not_json_leaves_the_defaults() {
         "{\"level\": 3, \"lab"
     );
 }
+
+/// Its own type under another name, which the macro cannot see through (`Slot<Selfish>` is a
+/// compile error).
+type Me = Selfish;
+
+/// A Thing that (by mistake) holds a slot to its own type.
+#[thing]
+#[derive(Debug)]
+pub struct Selfish {
+    /// Meant to reach its own properties.
+    #[slot]
+    this: Slot<Me>,
+}
+
+#[tokio::test]
+async fn a_slot_to_the_thing_itself_is_named_as_such() {
+    let alone = labthings::ThingServer::new().thing("me", Selfish { this: Slot::new() });
+    let error = alone.start().await.unwrap_err();
+    assert_eq!(error.problems.len(), 1, "{error}");
+    let problem = &error.problems[0];
+    assert!(
+        problem.contains(
+            "Thing 'me', slot `this`: the only `Selfish` of this server is Thing 'me' itself"
+        ),
+        "{problem}"
+    );
+    assert!(
+        problem.contains("through `self`") && problem.contains("remove the slot"),
+        "{problem}"
+    );
+    // Named in the configuration, it is the same mistake.
+    let named = labthings::ThingServer::new()
+        .thing("me", Selfish { this: Slot::new() })
+        .slot("me", "this", ["me"]);
+    let error = named.start().await.unwrap_err();
+    assert!(
+        error.problems[0].contains("the configuration names 'me', the Thing itself"),
+        "{error}"
+    );
+}

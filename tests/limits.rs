@@ -121,6 +121,77 @@ async fn a_body_announced_over_the_limit_gets_413_before_it_is_sent() {
     );
 }
 
+/// Send `head` and then `parts` of an upload, and a second request on the same connection;
+/// the status lines of the answers. The parts are together larger than one read of the
+/// server's, so that it cannot have taken them in with the head.
+async fn upload_then_get(addr: SocketAddr, head: &str, parts: &[Vec<u8>]) -> (Vec<String>, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for part in parts {
+        if stream.write_all(part).await.is_err() {
+            break; // the connection was closed: the caller's assertion says so
+        }
+    }
+    let next = "GET /counter/count HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let _ = stream.write_all(next.as_bytes()).await;
+    let mut answers = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_string(&mut answers));
+    let _ = read.await.expect("the server answers within 30 s");
+    let statuses = (answers.split("HTTP/1.1 ").skip(1))
+        .map(|answer| answer.lines().next().unwrap_or_default().to_owned())
+        .collect();
+    (statuses, answers)
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_read_to_its_end_and_the_connection_goes_on() {
+    let addr = start(labthings::Limits {
+        max_blob: 1000,
+        ..Default::default()
+    })
+    .await;
+    // A server that refused without reading the body would close the connection with the
+    // body unread: the client, still sending, could get a reset instead of the refusal, and
+    // the second request would get nothing. Announced, then chunked (found over the limit
+    // as it arrives).
+    let part = vec![7u8; 16 * 1024];
+    let head = "POST /blob HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 524288\r\n\r\n";
+    let (statuses, answers) = upload_then_get(addr, head, &vec![part.clone(); 32]).await;
+    assert_eq!(statuses, ["413 Payload Too Large", "200 OK"], "{answers}");
+    assert!(answers.contains("limit of 1000 bytes"), "{answers}");
+
+    let head = "POST /blob HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunk = [
+        format!("{:x}\r\n", part.len()).into_bytes(),
+        part,
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    let mut parts = vec![chunk; 32];
+    parts.push(b"0\r\n\r\n".to_vec());
+    let (statuses, answers) = upload_then_get(addr, head, &parts).await;
+    assert_eq!(statuses, ["413 Payload Too Large", "200 OK"], "{answers}");
+}
+
+#[tokio::test]
+async fn an_upload_that_waits_for_100_continue_is_refused_at_once() {
+    let addr = start(labthings::Limits {
+        max_blob: 1000,
+        ..Default::default()
+    })
+    .await;
+    // Only the head: the refusal comes without a `100 Continue` and without waiting for a
+    // body that the client will not send.
+    let (status, body) = support::raw(
+        addr,
+        "POST /blob HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("limit of 1000 bytes"), "{body}");
+}
+
 #[tokio::test]
 async fn a_websocket_message_over_the_limit_closes_with_1009() {
     let addr = start(labthings::Limits::default()).await;
@@ -226,6 +297,37 @@ async fn running_invocations_are_capped() {
             .unwrap()
             .contains("the server already runs 3"),
         "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_invocation_waits_for_a_place_before_it_is_refused() {
+    let addr = start(labthings::Limits {
+        max_running_per_action: 1,
+        admission_wait: std::time::Duration::from_secs(20),
+        ..Default::default()
+    })
+    .await;
+    let first: Value = post(addr, "/counter/wait", json!({"seconds": 0.3}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The second finds no place, waits for the first to end, and runs.
+    let second = post(addr, "/counter/wait", json!({"seconds": 0.0})).await;
+    assert_eq!(second.status(), 201);
+    let first = reqwest::get(format!(
+        "http://{addr}/action_invocations/{}",
+        first["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(
+        first["status"], "completed",
+        "the place was freed by the first's end"
     );
 }
 

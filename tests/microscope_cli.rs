@@ -4,24 +4,16 @@
 //! --examples` first.
 
 use std::hash::{BuildHasher, RandomState};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod support;
+
 fn microscope() -> Command {
-    // tests live in target/<profile>/deps; examples in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/microscope");
-    assert!(path.exists(), "{} is not built", path.display());
-    Command::new(path)
+    support::program::example("microscope")
 }
 
 /// The running program and the base URL it printed once listening.
@@ -30,31 +22,11 @@ fn spawn(args: &[&str]) -> (Child, String) {
 }
 
 fn spawn_with(args: &[&str], stderr: Stdio) -> (Child, String) {
-    let mut child = microscope()
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("labthings listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+    support::program::listening(microscope().args(["--port", "0"]).args(args).stderr(stderr))
 }
 
-fn terminate(mut child: Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
+fn terminate(child: Child) {
+    let exit = support::program::terminate(child);
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
 }
 

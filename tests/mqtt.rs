@@ -1,6 +1,9 @@
 //! The MQTT binding through a real broker: Mosquitto (Debian's `mosquitto`, installed by
-//! `.ci/run`), started by each test on a free loopback port. Without it the tests say, in one
-//! line, that they did not run; under CI they fail instead.
+//! `./test.sh`), started by each test on a free loopback port. Compiled only with the `interop`
+//! feature (`./test.sh` sets the parts up and turns it on); without the part the tests fail.
+
+// Without `interop`, the helpers of the tests that need outside parts go unused.
+#![cfg_attr(not(feature = "interop"), allow(dead_code, unused_imports))]
 
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
@@ -19,8 +22,8 @@ use tokio::sync::mpsc;
 use counter::Counter;
 use support::mosquitto::{Broker, free_port};
 
-/// The `mosquitto` program, or `None` (having said so) when the tests cannot run here.
-fn mosquitto() -> Option<std::path::PathBuf> {
+/// The `mosquitto` program (the test fails without it).
+fn mosquitto() -> std::path::PathBuf {
     support::needs::mosquitto("the MQTT tests")
 }
 
@@ -155,9 +158,10 @@ async fn serve(
 
 const COUNT: &str = "lab/counter/properties/count";
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_see_every_change_and_the_retained_latest_value() {
-    let Some(program) = mosquitto() else { return };
+    let program = mosquitto();
     let broker = Broker::start(&program, None, "").await;
     let mut early = Subscriber::connect(broker.port, "early", &[COUNT]).await;
     let (_addr, counter, _shutdown) = serve(broker.port).await;
@@ -181,9 +185,10 @@ async fn subscribers_see_every_change_and_the_retained_latest_value() {
     assert_eq!(ticks.next_on("lab/counter/events/ticked").await.0, json!(7));
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
-    let Some(program) = mosquitto() else { return };
+    let program = mosquitto();
     let broker = Broker::start(&program, None, "").await;
     let mut me = Subscriber::connect(
         broker.port,
@@ -278,10 +283,17 @@ async fn writes_and_invocations_over_mqtt_are_validated_and_answered() {
     assert_eq!(counter.count.get(), 7);
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_during_a_burst_loses_no_final_value() {
-    let Some(program) = mosquitto() else { return };
-    let broker = Broker::start(&program, None, "").await;
+    // The watcher shares the machine with the server and may fall behind the burst: with
+    // Mosquitto's default of 1000 queued messages per subscriber the broker would then drop
+    // the newest ones for it, the final value among them (its log says "Outgoing messages are
+    // being dropped for client watcher"). That is the broker's policy, not the binding's: the
+    // broker here queues without a limit.
+    const QUEUE_ALL: &str = "max_queued_messages 0\n";
+    let program = mosquitto();
+    let broker = Broker::start(&program, None, QUEUE_ALL).await;
     let mut watcher = Subscriber::connect(broker.port, "watcher", &[COUNT]).await;
     let (addr, counter, _shutdown) = serve(broker.port).await;
     assert_eq!(watcher.next_on(COUNT).await.0, json!(0));
@@ -299,7 +311,7 @@ async fn a_broker_restart_during_a_burst_loses_no_final_value() {
     )
     .await;
     assert_eq!((status, body.trim()), (200, "2000"));
-    let _broker = Broker::start(&program, Some(port), "").await;
+    let _broker = Broker::start(&program, Some(port), QUEUE_ALL).await;
     for n in 2_001..=3_000 {
         counter.count.set(n);
     }
@@ -370,14 +382,11 @@ async fn the_td_carries_mqtt_forms_valid_against_the_w3c_schema() {
     );
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_wot_reads_observes_writes_invokes_and_subscribes_over_mqtt() {
-    let Some(program) = mosquitto() else { return };
-    let Some(modules) =
-        support::needs::node_modules("the node-wot MQTT test", "@node-wot/binding-mqtt")
-    else {
-        return;
-    };
+    let program = mosquitto();
+    let modules = support::needs::node_modules("the node-wot MQTT test", "@node-wot/binding-mqtt");
     let broker = Broker::start(&program, None, "").await;
     let mut ready = Subscriber::connect(broker.port, "ready", &[COUNT]).await;
     let (addr, _counter, _shutdown) = serve(broker.port).await;
@@ -401,9 +410,10 @@ async fn node_wot_reads_observes_writes_invokes_and_subscribes_over_mqtt() {
     }
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtts_with_credentials_from_a_file() {
-    let Some(program) = mosquitto() else { return };
+    let program = mosquitto();
     let dir = tempfile::tempdir().unwrap();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -449,9 +459,10 @@ async fn mqtts_with_credentials_from_a_file() {
     watcher.until(COUNT, &json!(5)).await;
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_is_never_published_into_the_servers_own_topics() {
-    let Some(program) = mosquitto() else { return };
+    let program = mosquitto();
     let broker = Broker::start(&program, None, "").await;
     let mut me = Subscriber::connect(
         broker.port,
@@ -503,9 +514,10 @@ mod note {
     }
 }
 
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_larger_than_the_broker_takes_is_reported_and_the_rest_goes_on() {
-    let Some(program) = mosquitto() else { return };
+    let program = mosquitto();
     let broker = Broker::start(&program, None, "max_packet_size 2000\n").await;
     let mut watcher = Subscriber::connect(
         broker.port,
@@ -608,9 +620,10 @@ mod slow {
 
 /// A request being carried out when the server shuts down is answered, and what it changed
 /// published, before the binding disconnects.
+#[cfg(feature = "interop")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_progress_at_shutdown_is_answered() {
-    let Some(program) = mosquitto() else { return };
+    let program = mosquitto();
     let broker = Broker::start(&program, None, "").await;
     let mut me = Subscriber::connect(
         broker.port,

@@ -157,7 +157,7 @@ fn list_module(krate: &Crate, items: &[Item], module: &str, out: &mut BTreeSet<S
             }
             Item::Use(u) if public(&u.vis) && !hidden(&u.attrs) => {
                 let mut names = Vec::new();
-                use_names(&u.tree, &mut names);
+                use_names(&u.tree, "", &mut names);
                 let local = match &u.tree {
                     UseTree::Path(p) => {
                         let root = p.ident.to_string();
@@ -166,10 +166,16 @@ fn list_module(krate: &Crate, items: &[Item], module: &str, out: &mut BTreeSet<S
                     }
                     _ => true,
                 };
-                for (name, alias) in names {
+                for (from, name, alias) in names {
                     let path = format!("{module}::{alias}");
                     if local {
-                        list_definition(krate, &name, &path, out);
+                        // The module the name comes from, as the crate's items record it.
+                        let from = from.replacen("crate", "labthings", 1);
+                        let from = match from.starts_with("labthings") {
+                            true => from,
+                            false => format!("{module}::{from}"),
+                        };
+                        list_definition(krate, &name, &from, &path, out);
                     } else {
                         out.insert(format!("re-export {path}"));
                     }
@@ -179,7 +185,7 @@ fn list_module(krate: &Crate, items: &[Item], module: &str, out: &mut BTreeSet<S
                 if let Some(name) = item_name(other)
                     && item_public(other)
                 {
-                    list_definition(krate, &name, &format!("{module}::{name}"), out);
+                    list_definition(krate, &name, module, &format!("{module}::{name}"), out);
                 }
             }
         }
@@ -198,6 +204,18 @@ fn module_items(krate: &Crate, path: &str) -> Vec<Item> {
         .collect()
 }
 
+/// Whether an item is marked `#[doc(hidden)]` (macro support defined outside `__private`).
+fn item_hidden(item: &Item) -> bool {
+    match item {
+        Item::Struct(i) => hidden(&i.attrs),
+        Item::Enum(i) => hidden(&i.attrs),
+        Item::Trait(i) => hidden(&i.attrs),
+        Item::Fn(i) => hidden(&i.attrs),
+        Item::Type(i) => hidden(&i.attrs),
+        _ => false,
+    }
+}
+
 fn item_public(item: &Item) -> bool {
     let (vis, attrs) = match item {
         Item::Struct(i) => (&i.vis, &i.attrs),
@@ -211,18 +229,29 @@ fn item_public(item: &Item) -> bool {
     public(vis) && !hidden(attrs)
 }
 
-fn use_names(tree: &UseTree, out: &mut Vec<(String, String)>) {
+/// The names a `use` brings in: the path of the module they are taken from (relative to the
+/// module of the `use`, as written), each name and its alias.
+fn use_names(tree: &UseTree, path: &str, out: &mut Vec<(String, String, String)>) {
     match tree {
-        UseTree::Path(p) => use_names(&p.tree, out),
-        UseTree::Name(n) => out.push((n.ident.to_string(), n.ident.to_string())),
-        UseTree::Rename(r) => out.push((r.ident.to_string(), r.rename.to_string())),
-        UseTree::Group(g) => g.items.iter().for_each(|t| use_names(t, out)),
+        UseTree::Path(p) => {
+            let path = match path {
+                "" => p.ident.to_string(),
+                _ => format!("{path}::{}", p.ident),
+            };
+            use_names(&p.tree, &path, out)
+        }
+        UseTree::Name(n) => out.push((path.to_owned(), n.ident.to_string(), n.ident.to_string())),
+        UseTree::Rename(r) => {
+            out.push((path.to_owned(), r.ident.to_string(), r.rename.to_string()))
+        }
+        UseTree::Group(g) => g.items.iter().for_each(|t| use_names(t, path, out)),
         UseTree::Glob(_) => {}
     }
 }
 
-/// The lines of one published item: its signature and, for types, their members.
-fn list_definition(krate: &Crate, name: &str, path: &str, out: &mut BTreeSet<String>) {
+/// The lines of one published item, found in module `from` if it is defined there: its
+/// signature and, for types, their members.
+fn list_definition(krate: &Crate, name: &str, from: &str, path: &str, out: &mut BTreeSet<String>) {
     let Some(defs) = krate.items.get(name) else {
         // A crate or a macro re-exported from a dependency.
         out.insert(format!("re-export {path}"));
@@ -230,7 +259,11 @@ fn list_definition(krate: &Crate, name: &str, path: &str, out: &mut BTreeSet<Str
     };
     let (_, item) = defs
         .iter()
-        .find(|(_, item)| item_public(item) || matches!(item, Item::Mod(_)))
+        .find(|(module, _)| module == from)
+        .or_else(|| {
+            defs.iter()
+                .find(|(_, item)| item_public(item) || matches!(item, Item::Mod(_)))
+        })
         .unwrap_or(&defs[0]);
     match item {
         Item::Struct(s) => {
@@ -289,8 +322,15 @@ fn list_definition(krate: &Crate, name: &str, path: &str, out: &mut BTreeSet<Str
         Item::Const(c) => {
             out.insert(format!("const {path}: {}", text(&c.ty)));
         }
-        Item::Mod(_) => {
+        Item::Mod(m) => {
+            // A module re-exported under another path: its items, listed under that path.
             out.insert(format!("mod {path}"));
+            let module = defs
+                .iter()
+                .find(|(module, item)| module == from && matches!(item, Item::Mod(_)))
+                .map_or(from, |(module, _)| module.as_str());
+            let items = module_items(krate, &format!("{module}::{}", m.ident));
+            list_module(krate, &items, path, out);
         }
         _ => {}
     }
@@ -325,8 +365,9 @@ fn list_impls(krate: &Crate, name: &str, path: &str, out: &mut BTreeSet<String>)
                 let last = trait_name.rsplit("::").next().unwrap_or_default();
                 let last = last.split('<').next().unwrap_or_default();
                 let private = krate.items.get(last).is_some_and(|defs| {
-                    defs.iter()
-                        .all(|(module, _)| module.starts_with("labthings::__private"))
+                    defs.iter().all(|(module, item)| {
+                        module.starts_with("labthings::__private") || item_hidden(item)
+                    })
                 });
                 if !private {
                     out.insert(format!("impl {trait_name} for {path}"));

@@ -1,10 +1,11 @@
-//! Wire compatibility: the LabThings-FastAPI 0.3.0 Python client drives a server publishing
-//! the example counter (`tests/python/labthings_client.py`) and the simulated microscope
-//! (`tests/python/microscope_client.py`).
-//!
-//! The Python interpreter (with `labthings-fastapi==0.3.0` installed) is `LABTHINGS_PYTHON`;
-//! `.ci/run` creates one in a virtualenv. Without it the test says, in one line, that it did
-//! not run; when `CI` is set it fails instead.
+//! Wire compatibility: the LabThings-FastAPI 0.3.0 Python client drives a server publishing the
+//! example counter (`tests/python/labthings_client.py`) and the simulated microscope
+//! (`tests/python/microscope_client.py`). The Python interpreter (with `labthings-
+//! fastapi==0.3.0` installed) is `LABTHINGS_PYTHON`; `./test.sh` creates one in a virtualenv.
+//! Compiled only with the `interop` feature (`./test.sh` sets the parts up and turns it on);
+//! without the part the test fails.
+
+#![cfg(feature = "interop")]
 
 #[path = "../examples/things/counter.rs"]
 #[allow(dead_code)]
@@ -16,8 +17,8 @@ mod support;
 use microscope::camera::CameraArgs;
 use microscope::{Autofocus, Camera, Stage};
 
-/// The interpreter, or `None` (having said so) when the test cannot run here.
-fn python() -> Option<std::ffi::OsString> {
+/// The interpreter (the test fails without it).
+fn python() -> std::ffi::OsString {
     support::needs::python("the LabThings-FastAPI compatibility test")
 }
 
@@ -41,7 +42,7 @@ async fn run_script(python: std::ffi::OsString, script: &str, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_labthings_fastapi_client_works_unchanged() {
-    let Some(python) = python() else { return };
+    let python = python();
     let (addr, _shutdown) =
         support::start(labthings::ThingServer::new().thing("counter", counter::Counter::new()))
             .await;
@@ -55,7 +56,7 @@ async fn the_labthings_fastapi_client_works_unchanged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_labthings_fastapi_client_drives_the_microscope() {
-    let Some(python) = python() else { return };
+    let python = python();
     let settings = tempfile::tempdir().unwrap();
     let server = labthings::ThingServer::new()
         .settings_dir(settings.path())

@@ -7,6 +7,7 @@
 //! cargo run --release --example loadgen -- --quick   # a smoke run (seconds)
 //! cargo run --release --example loadgen -- clients --python .ci/venv/bin/python
 //! cargo run --release --example loadgen -- mqtt      # needs Debian's `mosquitto`
+//! cargo run --release --example loadgen -- serial --python .ci/venv/bin/python
 //! ```
 //!
 //! Both servers run as child processes of this program (`loadgen serve-labthings`,
@@ -23,7 +24,11 @@ mod mjpeg;
 #[allow(dead_code)]
 mod mosquitto;
 mod mqtt;
+mod serial;
 mod servers;
+#[path = "../openflexure/sim.rs"]
+#[allow(dead_code)]
+mod sim;
 mod soak;
 mod stats;
 mod ws;
@@ -86,6 +91,16 @@ enum Mode {
         #[arg(long, default_value_t = 20)]
         writes: i64,
     },
+    /// A query's round trip over a pseudo-terminal to the simulated Sangaboard, by
+    /// labthings' transport and by the Python `sangaboard` driver.
+    Serial {
+        /// Queries each way.
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+        /// A Python with sangaboard==0.4.1.
+        #[arg(long)]
+        python: Option<std::ffi::OsString>,
+    },
     /// A long run of mixed load against the counter server, sampling its memory, file
     /// descriptors, tasks and latency; fails if anything leaks or degrades.
     Soak {
@@ -133,6 +148,9 @@ fn main() {
         }
         Some(Mode::Clients { count, python }) => {
             return runtime.block_on(clients::report(count, python));
+        }
+        Some(Mode::Serial { count, python }) => {
+            return runtime.block_on(serial::report(count, python));
         }
         Some(Mode::Soak {
             seconds,

@@ -1,21 +1,14 @@
 //! Attribute macros of [labthings](https://docs.rs/labthings): `#[thing]`, `#[property]` and
 //! `#[action]`. Their documentation is on the re-exports in the `labthings` crate.
 //!
-//! The pipeline of `#[thing]`: [`ast`] builds a typed model from syn (stripping the helper
-//! attributes and parsing their options with [`attr`]), [`check`] applies the rules that span
-//! several options or items, then [`expand_struct`] or [`expand_impl`] generates the code.
-//! Every mistake is collected in [`error::Errors`] and reported at once; the user's item is
+//! The pipeline of `#[thing]` ([`pipeline`]): the parse phase ([`internals`]: the typed model
+//! built from syn, the options parsed, the rules across items checked), then [`expand`]
+//! generates the code.
+//! Every mistake is collected in [`internals::error::Errors`] and reported at once; the user's item is
 //! always emitted, so one mistake does not cascade into unrelated errors.
 
-mod ast;
-mod attr;
-mod check;
-mod ctx;
-mod doc;
-mod error;
-mod expand_client;
-mod expand_impl;
-mod expand_struct;
+mod expand;
+mod internals;
 mod pipeline;
 
 use proc_macro::TokenStream;
@@ -65,6 +58,13 @@ pub fn stream(_attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_start(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_thing("on_start", item.into()).into()
+}
+
+/// Mark a method as a background task. Only valid inside a `#[thing]` impl block; see
+/// `labthings::task`.
+#[proc_macro_attribute]
+pub fn task(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_thing("task", item.into()).into()
 }
 
 /// Mark a method as the stop hook. Only valid inside a `#[thing]` impl block.

@@ -4,14 +4,10 @@
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 
-use crate::ast;
-use crate::attr;
-use crate::check;
-use crate::ctx::Ctx;
-use crate::error::Errors;
-use crate::expand_client;
-use crate::expand_impl;
-use crate::expand_struct;
+use crate::expand::{client, thing_impl as expand_impl, thing_struct as expand_struct};
+use crate::internals::ctx::Ctx;
+use crate::internals::error::Errors;
+use crate::internals::{ast, attr, check};
 
 /// The error of a helper attribute used outside `#[thing]`.
 pub(crate) fn outside_thing(name: &str, item: TokenStream2) -> TokenStream2 {
@@ -34,7 +30,7 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
             if thing_struct_is_usable(&thing) {
                 let client = match thing.opts.no_client {
                     Some(_) => TokenStream2::new(),
-                    None => expand_client::for_struct(&ctx, &thing),
+                    None => client::for_struct(&ctx, &thing),
                 };
                 let expanded = expand_struct::expand(&ctx, &thing);
                 quote!(#expanded #client)
@@ -47,7 +43,7 @@ pub(crate) fn thing_impl(attr: TokenStream2, item: TokenStream2) -> TokenStream2
             check::check_impl(&errors, &thing);
             let client = match opts.no_client {
                 Some(_) => TokenStream2::new(),
-                None => expand_client::for_impl(&ctx, &thing),
+                None => client::for_impl(&ctx, &thing),
             };
             let expanded = expand_impl::expand(&ctx, &thing);
             quote!(#expanded #client)

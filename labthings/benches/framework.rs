@@ -13,8 +13,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use labthings::__private::broker::{Mailbox, MailboxLimits, Topic};
 use labthings::__private::{Getter, Setter};
+use labthings::internals::broker::{Mailbox, MailboxLimits, Topic};
 use labthings::{TdOptions, Thing};
 use serde_json::json;
 
@@ -109,7 +109,7 @@ fn broker(c: &mut Criterion) {
 }
 
 fn websocket_messages(c: &mut Criterion) {
-    use labthings::__private::bench;
+    use labthings::internals::bench;
     let labthings_msg =
         r#"{"messageType":"addPropertyObservation","data":{"count":true,"step":true}}"#;
     let wtp_msg = r#"{"thingID":"http://127.0.0.1:5000/counter/","messageID":"c1d2","messageType":"request","operation":"writeproperty","name":"step","value":5,"correlationID":"x"}"#;

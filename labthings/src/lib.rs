@@ -2,35 +2,49 @@
 #![doc = ""]
 #![doc = include_str!("../docs/websocket.md")]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod blob;
+// The layers, from the bottom up; each imports only the ones above it in this list.
+mod problem;
+mod sync;
+// Public items, some for the benchmarks (the private `__internals` feature).
+#[cfg_attr(not(feature = "__internals"), allow(unreachable_pub))]
+// What the model offers the runtime is unused in a build without it.
+#[cfg_attr(not(feature = "server"), allow(dead_code, unused_imports))]
 mod broker;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod config;
-pub mod constraints;
-mod context;
-mod doc;
-pub mod event;
-mod logs;
-mod naming;
-mod panic;
-mod problem;
-mod property;
-mod schema;
+#[cfg(feature = "server")]
+mod interaction;
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+pub mod internals;
+#[cfg_attr(not(feature = "server"), allow(dead_code, unused_imports))]
+mod model;
+#[cfg(any(feature = "tls", feature = "client"))]
+mod pem;
+#[cfg(feature = "server")]
+mod runtime;
+#[cfg(feature = "server")]
 mod server;
-pub mod slot;
-pub mod stream;
-mod table;
-pub mod td;
-mod thing;
-mod validate;
+#[cfg(feature = "server")]
+mod tokens;
+#[cfg(feature = "serial")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serial")))]
+pub mod transport;
 
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 pub mod __private;
+
+pub use model::{blob, constraints, event, slot, stream, td};
 
 /// The `schemars` crate (major version 1) that value types derive `JsonSchema` with:
 /// `#[derive(labthings::schemars::JsonSchema)]`, or depend on `schemars = "1"` yourself.
@@ -40,7 +54,6 @@ pub use serde;
 /// The `serde_json` crate of the values on the wire.
 pub use serde_json;
 
-pub use context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
 /// Make a struct a Thing, or add method properties and actions to one.
 ///
 /// On a struct with named fields, `#[thing]` turns each `#[property]` field of type `T` into
@@ -57,6 +70,8 @@ pub use context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
 /// Every mistake is a compile error on the token at fault, all of them at once. See the
 /// [crate documentation](crate#things) for a worked example.
 pub use labthings_macros::thing;
+pub use model::context::{ActionContext, Cancelled, LOG_CAPACITY, LogRecord};
+pub use model::task::{TASK_FAILED, TaskContext, TaskFailure};
 
 /// Declare a property of a Thing: a `#[property]` field is a value stored by the framework
 /// (readable and writable by clients unless declared otherwise, observable if declared so); a
@@ -64,7 +79,8 @@ pub use labthings_macros::thing;
 /// `#[property(setter)]` method `fn set_name(&self, value: T)` makes it writable. Its doc
 /// comment gives its TD title and description.
 ///
-/// Options: `observable`, `read_only`, `write_only`, `setter`, `name = "…"`, `title = "…"`,
+/// Options: `observable`, `read_only`, `write_only`, `setter`, `setting` (kept in the settings
+/// file across restarts), `name = "…"`, `title = "…"`,
 /// `description = "…"`, `unit = "…"`, and the constraints `minimum`, `maximum`,
 /// `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`,
 /// `pattern` — enforced on every write from a client and shown in the TD. Valid only inside
@@ -79,9 +95,11 @@ pub use labthings_macros::property;
 ///
 /// Options: `name = "…"`, `title = "…"`, `description = "…"`, `safe`, `idempotent`,
 /// `exclusive` (at most one exclusive invocation of the Thing runs at a time; another is
-/// refused with 409). An argument may carry `#[arg(unit = "…", description = "…", minimum =
-/// …, …)]`: its metadata and constraints, enforced before the action runs and shown in the
-/// TD's `input`. Valid only inside a `#[thing]` impl block; see the
+/// refused with 409). An argument may carry `#[arg(..)]` with `description = "…"`,
+/// `unit = "…"` and the constraints `minimum`, `maximum`, `exclusive_minimum`,
+/// `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`: enforced before
+/// the action runs and shown in the TD's `input`. An `Err` that is a [`Problem`] keeps its
+/// status (a caller's mistake found by the action is a 4xx); any other is a 500. Valid only inside a `#[thing]` impl block; see the
 /// [crate documentation](crate#actions).
 pub use labthings_macros::action;
 
@@ -99,6 +117,9 @@ pub use blob::Blob;
 pub use event::{Event, EventSubscription};
 pub use stream::MjpegStream;
 
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use interaction::Scope;
 /// Declare an event of a Thing: an `#[event]` field of type [`Event<T>`](crate::Event),
 /// emitted by Rust code with [`Event::emit`](crate::Event::emit) and delivered to every
 /// subscriber in order (WebSocket `subscribeevent`, Server-Sent Events, Rust
@@ -113,13 +134,40 @@ pub use labthings_macros::on_stop;
 /// [`MjpegStream`], served at `/{thing}/{name}` as
 /// `multipart/x-mixed-replace` to any number of viewers; see [`stream`](mod@crate::stream).
 pub use labthings_macros::stream;
-pub use logs::{InvocationLogLayer, init as init_logging};
+/// Declare a background task of a Thing: a `#[task]` method `fn(&self, ctx: &TaskContext)`
+/// (the context is optional), maybe `async`, returning `()` or `Result<(), E>`, runs from
+/// after every start hook until the server stops — the loop that polls the hardware and
+/// publishes what it reads. It is cancelled before the stop hooks run (its
+/// [`TaskContext`] says so; [`TaskContext::sleep`] ends early); one that fails or panics is
+/// logged with its Thing and its name, the Thing emits its [`TASK_FAILED`] event, and the
+/// server goes on. See the
+/// [crate documentation](crate#background-tasks).
+pub use labthings_macros::task;
+pub use model::property::{Observable, Property, PropertyMarker, Subscription};
+pub use model::slot::{OptionalSlot, Slot, Slots};
+pub use model::td::TdOptions;
+pub use model::thing::Thing;
 pub use problem::{FieldError, Problem};
-pub use property::{Observable, Property, PropertyMarker, Subscription};
-pub use server::{
-    Limits, Mqtt, MqttError, Retention, Scope, Serve, ShutdownHandle, StartError, Started,
-    ThingServer, Tls, TlsError, WsLimits,
-};
-pub use slot::{OptionalSlot, Slot, Slots};
-pub use td::TdOptions;
-pub use thing::Thing;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use runtime::logs::InvocationLogLayer;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub use runtime::logs::init as init_logging;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use runtime::{invocations::Retention, lifecycle::StartError, limits::Limits};
+#[cfg(feature = "mqtt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mqtt")))]
+pub use server::{Mqtt, MqttError};
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use server::{Serve, ShutdownHandle, Started, ThingServer, WsLimits};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use server::{Tls, TlsError};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "serial", feature = "server", feature = "client"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -8,6 +8,9 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// Woken on every event.
+static LOGGED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 struct Capture;
 
 impl<S: tracing::Subscriber> Layer<S> for Capture {
@@ -21,6 +24,7 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
         let mut fields = Fields(format!("{} ", event.metadata().level()));
         event.record(&mut fields);
         EVENTS.lock().unwrap().push(fields.0);
+        LOGGED.notify_waiters();
     }
 }
 
@@ -42,4 +46,21 @@ pub(crate) fn logged(parts: &[&str]) -> bool {
         .unwrap()
         .iter()
         .any(|e| parts.iter().all(|p| e.contains(p)))
+}
+
+/// Wait until an event is logged whose text contains every one of `parts`; panics after
+/// [`super::ws::LIMIT`].
+pub(crate) async fn logged_soon(parts: &[&str]) {
+    let wait = async {
+        loop {
+            let logged_now = LOGGED.notified();
+            if logged(parts) {
+                return;
+            }
+            logged_now.await;
+        }
+    };
+    tokio::time::timeout(super::ws::LIMIT, wait)
+        .await
+        .unwrap_or_else(|_| panic!("nothing logged with {parts:?}"));
 }

@@ -6,6 +6,7 @@ pub(crate) mod logs;
 pub(crate) mod mjpeg;
 pub(crate) mod mosquitto;
 pub(crate) mod needs;
+pub(crate) mod program;
 pub(crate) mod sse;
 pub(crate) mod td;
 pub(crate) mod ws;

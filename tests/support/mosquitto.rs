@@ -101,8 +101,15 @@ impl Broker {
         tokio::time::timeout(START_PATIENCE, running)
             .await
             .expect("mosquitto starts within 20 s");
-        // Keep reading its log, so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep reading its log, so that it never blocks on a full pipe; what it drops is
+        // echoed (a test that fails then shows why).
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.to_ascii_lowercase().contains("dropp") {
+                    eprintln!("mosquitto on {port}: {line}");
+                }
+            }
+        });
         Self {
             child,
             port,

@@ -1,30 +1,25 @@
-//! What a test needs from the machine, and the one rule for when it is missing: under CI
-//! (`CI` set) the test fails; elsewhere it says in one line that it did not run.
+//! What the interoperability tests need from the machine: a Python with LabThings-FastAPI,
+//! node packages, Chromium, Mosquitto.
+//!
+//! Those tests are compiled only with the `interop` feature, which `./test.sh` turns on once
+//! it has set the parts up; a part that is missing then fails the test, naming what to
+//! install. No test reports `ok` without having run.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
-/// Report that `test` cannot run here because it needs `needs`: a failure under CI, a
-/// `NOT RUN` line on stderr elsewhere. The caller then returns.
-pub(crate) fn not_run(test: &str, needs: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test} cannot run: it needs {needs}"
-    );
-    eprintln!("NOT RUN: {test} needs {needs} (`bash .ci/run` sets it up; under CI this fails)");
+/// Fail `test`, which cannot run here because it needs `needs`.
+pub(crate) fn missing(test: &str, needs: &str) -> ! {
+    panic!("{test} cannot run: it needs {needs} (`./test.sh` sets it up)")
 }
 
-/// The environment variable `var`, or `None` having reported that `test` needs it, as
-/// `what`.
-pub(crate) fn var(test: &str, var: &str, what: &str) -> Option<OsString> {
-    let value = std::env::var_os(var);
-    if value.is_none() {
-        not_run(test, &format!("{var}, {what}"));
-    }
-    value
+/// The environment variable `var`; `test` fails without it (`what` says what it names).
+pub(crate) fn var(test: &str, var: &str, what: &str) -> OsString {
+    std::env::var_os(var).unwrap_or_else(|| missing(test, &format!("{var}, {what}")))
 }
 
 /// `LABTHINGS_PYTHON`: a Python with LabThings-FastAPI 0.3.0.
-pub(crate) fn python(test: &str) -> Option<OsString> {
+pub(crate) fn python(test: &str) -> OsString {
     var(
         test,
         "LABTHINGS_PYTHON",
@@ -33,7 +28,7 @@ pub(crate) fn python(test: &str) -> Option<OsString> {
 }
 
 /// `LABTHINGS_NODE_MODULES`: a `node_modules` holding `packages`.
-pub(crate) fn node_modules(test: &str, packages: &str) -> Option<OsString> {
+pub(crate) fn node_modules(test: &str, packages: &str) -> OsString {
     var(
         test,
         "LABTHINGS_NODE_MODULES",
@@ -42,10 +37,6 @@ pub(crate) fn node_modules(test: &str, packages: &str) -> Option<OsString> {
 }
 
 /// The `mosquitto` program.
-pub(crate) fn mosquitto(test: &str) -> Option<std::path::PathBuf> {
-    let program = super::mosquitto::program();
-    if program.is_none() {
-        not_run(test, "Mosquitto (Debian `mosquitto`)");
-    }
-    program
+pub(crate) fn mosquitto(test: &str) -> PathBuf {
+    super::mosquitto::program().unwrap_or_else(|| missing(test, "Mosquitto (Debian `mosquitto`)"))
 }

@@ -166,14 +166,20 @@ impl Camera {
 
     /// The sharpness of the image at height `z`.
     pub fn sharpness_at(&self, z: i64) -> f64 {
-        let defocus = (z - self.focus) as f64 / 200.0;
-        1.0 / (1.0 + defocus * defocus)
+        sharpness(z - self.focus)
     }
 
     /// The focus height.
     pub fn focus(&self) -> i64 {
         self.focus
     }
+}
+
+/// The sharpness of an image `defocus` steps out of focus: 1 in focus, falling off with the
+/// distance.
+pub fn sharpness(defocus: i64) -> f64 {
+    let defocus = defocus as f64 / 200.0;
+    1.0 / (1.0 + defocus * defocus)
 }
 
 /// A grey JPEG of the sample seen at stage position `x`, `y`, `defocus` steps out of focus:

@@ -13,6 +13,7 @@
 //! - the history is bounded by a number of entries, their bytes and their age; a resume
 //!   point older than what is kept is reported as such, never silently treated as complete.
 
+use crate::sync::Locked;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -185,7 +186,7 @@ impl History {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.locked()
     }
 }
 

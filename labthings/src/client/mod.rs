@@ -96,7 +96,7 @@ pub use typed::{
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, ClientError> {
-    crate::blob::as_client(|| decode_value(value))
+    crate::model::blob::as_client(|| decode_value(value))
 }
 
 fn decode_value<T: serde::de::DeserializeOwned>(
@@ -105,7 +105,7 @@ fn decode_value<T: serde::de::DeserializeOwned>(
     T::deserialize(&value)
         .or_else(|error| {
             let mut value = value;
-            match crate::validate::integral_floats_as_integers(&mut value) {
+            match crate::model::validate::integral_floats_as_integers(&mut value) {
                 true => T::deserialize(value),
                 false => Err(error),
             }
@@ -230,7 +230,7 @@ impl ClientBuilder {
     /// Trust the certificates of `pem` (e.g. a lab's own certificate authority, or a
     /// server's self-signed certificate) besides the web's root certificates.
     pub fn root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, ClientError> {
-        let certs = crate::server::tls::certificates(pem)
+        let certs = crate::pem::certificates(pem)
             .map_err(|e| ClientError::Tls(format!("the root certificate: {e}")))?;
         self.roots.extend(certs);
         Ok(self)

@@ -2,6 +2,7 @@
 //! matched to their responses by `correlationID`, and notifications routed to the
 //! subscription that asked for them.
 
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -200,7 +201,7 @@ impl Session {
                 }
             };
             writer.abort();
-            let mut routes = reader_routes.lock().unwrap_or_else(|e| e.into_inner());
+            let mut routes = reader_routes.locked();
             routes.closed = Some(reason.clone());
             for (_, route) in routes.map.drain() {
                 let error = Err(ClientError::Disconnected(reason.clone()));
@@ -224,7 +225,7 @@ impl Session {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
-        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+        self.routes.locked()
     }
 
     /// Register `route` under a fresh correlation id and send `request` with it.
@@ -335,7 +336,7 @@ fn route(routes: &Mutex<Routes>, text: &str) {
         return;
     };
     let id = id.as_str();
-    let mut routes = routes.lock().unwrap_or_else(|e| e.into_inner());
+    let mut routes = routes.locked();
     match routes.map.get(id) {
         Some(Route::Once(_)) => {
             if let Some(Route::Once(tx)) = routes.map.remove(id) {

@@ -14,7 +14,7 @@ use super::forms::{Description, Kind, Via};
 use super::resume::Resume;
 use super::session::Session;
 use super::{Client, ClientError, EventStream, Invocation, PropertyStream, labthings_ws};
-use crate::blob::{Blob, MediaType};
+use crate::model::blob::{Blob, MediaType};
 
 /// A client of one Thing, from its Thing Description (see [`Client::thing`]). Cheap to
 /// clone: clones share the Thing's WebSocket.

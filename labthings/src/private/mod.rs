@@ -9,23 +9,23 @@ pub use serde;
 pub use serde_json;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
-pub use crate::constraints::{HasLength, Numeric, Textual};
-pub use crate::doc::Doc;
-pub use crate::event::EventField;
-pub use crate::naming::check_affordance;
-use crate::problem::Problem;
-use crate::property::Property;
-pub use crate::slot::{AnyThing, SlotCell, SlotKind};
-pub use crate::stream::StreamField;
-pub use crate::table::{
+pub use crate::broker::Topic;
+pub use crate::model::blocking::blocking;
+pub use crate::model::constraints::{HasLength, Numeric, Textual};
+pub use crate::model::doc::Doc;
+pub use crate::model::event::EventField;
+pub use crate::model::naming::check_affordance;
+pub use crate::model::slot::{AnyThing, SlotCell, SlotKind};
+pub use crate::model::stream::StreamField;
+pub use crate::model::table::StoredValue;
+pub use crate::model::table::{
     ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, EventDef, Getter, HookFn,
     ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StreamDef,
-    StructParts, ThingTable, may_read, may_write,
+    StructParts, TaskDef, TaskFn, ThingTable, may_read, may_write,
 };
+pub use crate::model::thing::Sealed;
+pub use crate::model::values::{check_input, from_value, no_input_to_check, to_json};
 pub use output::{
     HookReturn, Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
     assert_has_length_output, assert_numeric_output, assert_textual_output, output_json,
@@ -104,22 +104,6 @@ pub mod client {
 
     impl<V> ClientReads<V> for V {}
 }
-
-/// Entry points for fuzzing the paths that take outside input.
-pub mod fuzz {
-    pub use crate::server::fuzz::{Values, Ws, config, settings};
-}
-
-/// The message broker, for the benchmarks.
-pub mod broker {
-    pub use crate::broker::{
-        Delivery, History, HistoryLimits, Key, Mailbox, MailboxLimits, Note, Published, SharedJson,
-        Topic,
-    };
-}
-
-/// Implemented by `#[thing]` only: [`Thing`](crate::Thing) cannot be implemented by hand.
-pub trait Sealed {}
 
 /// The tables `#[thing]` generates from the struct's fields.
 #[diagnostic::on_unimplemented(
@@ -238,97 +222,13 @@ pub fn input_schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     schema
 }
 
-/// A stored property, seen without its value type: what the server needs of a
-/// `#[property]` field.
-pub trait StoredValue: Send + Sync {
-    /// The current value as JSON.
-    fn read_json(&self) -> Result<Json, Problem>;
-    /// Write a value that was validated against the property's schema (and publish it).
-    fn write_json(&self, value: Value) -> Result<(), Problem>;
-    /// The publish point of its changes.
-    fn topic(&self) -> &broker::Topic;
-}
-
-impl<T, M> StoredValue for Property<T, M>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    M: 'static,
-{
-    fn read_json(&self) -> Result<Json, Problem> {
-        self.with(|v| to_json(v))
-    }
-
-    fn write_json(&self, value: Value) -> Result<(), Problem> {
-        self.set(from_value(value)?);
-        Ok(())
-    }
-
-    fn topic(&self) -> &broker::Topic {
-        Property::topic(self)
-    }
-}
-
-/// Serialise a value for a response.
-pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Json, Problem> {
-    serde_json::value::to_raw_value(value)
-        .map_err(|e| Problem::internal(format!("the value could not be serialised: {e}")))
-}
-
-/// Whether `input` deserialises into the input struct `T` (blob arguments are only checked
-/// to be links: the blob itself is looked up when the action runs).
-pub fn check_input<T: DeserializeOwned>(input: &Value) -> Result<(), Problem> {
-    crate::blob::checking(|| {
-        T::deserialize(input).map(drop).or_else(|e| {
-            let mut input = input.clone();
-            match crate::validate::integral_floats_as_integers(&mut input) {
-                true => T::deserialize(&input).map(drop),
-                false => Err(e),
-            }
-        })
-    })
-    .map_err(|e| Problem::invalid(format!("invalid input: {e}"), Vec::new()))
-}
-
-/// The input check of an action without arguments: anything validated is fine.
-pub fn no_input_to_check(_: &Value) -> Result<(), Problem> {
-    Ok(())
-}
-
-/// Deserialise a validated value into its Rust type.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
-    T::deserialize(&value)
-        .or_else(|e| {
-            let mut value = value.clone();
-            match crate::validate::integral_floats_as_integers(&mut value) {
-                true => T::deserialize(value),
-                false => Err(e),
-            }
-        })
-        .map_err(|e| Problem::invalid(format!("invalid value: {e}"), Vec::new()))
-}
-
-/// Run blocking device code on a blocking thread of the current runtime, capturing its
-/// `tracing` events into the running invocation's log.
-pub fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, Problem> + Send + 'static,
-) -> BoxFuture<Result<R, Problem>> {
-    Box::pin(async move {
-        // Taken when first polled, inside the invocation's scope.
-        let invocation = crate::logs::current();
-        match tokio::task::spawn_blocking(move || crate::logs::on_thread(invocation, f)).await {
-            Ok(result) => result,
-            Err(error) => Err(crate::panic::problem_from_join(error)),
-        }
-    })
-}
-
 /// Whether the `#[thing]` struct `T` declares a property or an event called `name`: the
 /// compile-time check that an impl block does not reuse a name of the struct.
 pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
     let properties = T::PROPERTIES;
     let mut i = 0;
     while i < properties.len() {
-        if crate::naming::contains(&[properties[i].name], name) {
+        if crate::model::naming::contains(&[properties[i].name], name) {
             return true;
         }
         i += 1;
@@ -336,7 +236,7 @@ pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
     let events = T::EVENTS;
     let mut i = 0;
     while i < events.len() {
-        if crate::naming::contains(&[events[i].name], name) {
+        if crate::model::naming::contains(&[events[i].name], name) {
             return true;
         }
         i += 1;
@@ -344,7 +244,7 @@ pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
     let streams = T::STREAMS;
     let mut i = 0;
     while i < streams.len() {
-        if crate::naming::contains(&[streams[i].name], name) {
+        if crate::model::naming::contains(&[streams[i].name], name) {
             return true;
         }
         i += 1;
@@ -354,7 +254,7 @@ pub const fn struct_declares<T: StructTable>(name: &str) -> bool {
 
 /// The stream of a `#[stream]` field: where a field that is not an
 /// [`MjpegStream`](crate::MjpegStream) is reported.
-pub fn stream_of<F: StreamField>(field: &F) -> &crate::stream::MjpegStream {
+pub fn stream_of<F: StreamField>(field: &F) -> &crate::model::stream::MjpegStream {
     field.stream()
 }
 
@@ -363,7 +263,7 @@ pub struct EventParts<F> {
     /// The field's publish point.
     pub topic: fn(&F) -> &crate::broker::Topic,
     /// The schema of its data.
-    pub schema: crate::schema::SchemaFn,
+    pub schema: crate::model::schema::SchemaFn,
 }
 
 impl<F> std::fmt::Debug for EventParts<F> {
@@ -381,35 +281,5 @@ where
     EventParts {
         topic: <F as EventField>::topic,
         schema: schema::<F::Data>,
-    }
-}
-
-/// Entry points for the benchmarks of internal message handling.
-pub mod bench {
-    use serde_json::Value;
-
-    /// Parse a WebSocket client message.
-    pub fn parse_ws_message(text: &str) -> Result<serde_json::Map<String, Value>, String> {
-        crate::server::ws::parse_message(text)
-    }
-
-    /// Format a LabThings `propertyStatus` message (`name`, `value`: JSON).
-    pub fn labthings_property_status(name: &str, value: &str) -> String {
-        crate::server::ws::messages::property_status(name, value)
-    }
-
-    /// Format a Web Thing Protocol notification (`thing_id`, `name`, `value`: JSON).
-    pub fn wtp_property_notification(thing_id: &str, name: &str, value: &str) -> String {
-        use crate::server::ws::messages::{Notification, notification};
-        notification(&Notification {
-            thing_id,
-            message_id: uuid::Uuid::new_v4(),
-            operation: "observeproperty",
-            name,
-            member: "value",
-            value,
-            at: std::time::SystemTime::now(),
-            correlation: None,
-        })
     }
 }

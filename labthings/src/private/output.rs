@@ -7,14 +7,16 @@
 //! `core::result::Result<T, E>`, and a [`ValueKind`] otherwise (autoref specialisation on a
 //! concrete type). [`Output`] then turns what the method returned into JSON and describes it.
 
+use std::any::Any;
+use std::error::Error;
 use std::fmt::Display;
 use std::marker::PhantomData;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
+use crate::model::table::Json;
 use crate::problem::Problem;
-use crate::table::Json;
 
 /// The type a method returns, probed for its [`Output`] kind.
 #[derive(Debug)]
@@ -79,16 +81,38 @@ pub trait Output {
     type Returned;
     /// The value clients see.
     type Value;
-    /// The value, or the failure as a 500 problem.
+    /// The value, or the failure as a problem (a returned `Problem` keeps its status).
     fn into_value(returned: Self::Returned) -> Result<Self::Value, Problem>;
 }
 
-impl<T, E: Display> Output for ResultKind<T, E> {
+impl<T, E: Display + 'static> Output for ResultKind<T, E> {
     type Returned = Result<T, E>;
     type Value = T;
     fn into_value(returned: Result<T, E>) -> Result<T, Problem> {
-        returned.map_err(|e| Problem::internal(e.to_string()))
+        returned.map_err(failure)
     }
+}
+
+/// The problem a method's `Err` is. A [`Problem`] keeps its status and detail (a caller's
+/// mistake found in device code stays a 4xx), also when boxed as a `dyn Error` (or the source
+/// of one); any other error is a 500 with the error's message.
+pub(crate) fn failure<E: Display + 'static>(error: E) -> Problem {
+    let any: &dyn Any = &error;
+    if let Some(problem) = any.downcast_ref::<Problem>() {
+        return problem.clone();
+    }
+    let boxed: Option<&(dyn Error + 'static)> = any
+        .downcast_ref::<Box<dyn Error + Send + Sync>>()
+        .map(|b| &**b as &(dyn Error + 'static))
+        .or_else(|| any.downcast_ref::<Box<dyn Error>>().map(|b| &**b));
+    let mut cause = boxed;
+    while let Some(error) = cause {
+        if let Some(problem) = error.downcast_ref::<Problem>() {
+            return problem.clone();
+        }
+        cause = error.source();
+    }
+    Problem::internal(error.to_string())
 }
 
 impl<T> Output for ValueKind<T> {
@@ -142,7 +166,7 @@ where
     label = "setters return nothing, or a `Result` whose `Err` fails the write"
 )]
 pub trait SetterReturn {
-    /// `Ok` or the failure as a 500 problem.
+    /// `Ok` or the failure as a problem (a returned [`Problem`] keeps its status).
     fn into_result(self) -> Result<(), Problem>;
 }
 
@@ -152,9 +176,9 @@ impl SetterReturn for () {
     }
 }
 
-impl<E: Display> SetterReturn for Result<(), E> {
+impl<E: Display + 'static> SetterReturn for Result<(), E> {
     fn into_result(self) -> Result<(), Problem> {
-        self.map_err(|e| Problem::internal(e.to_string()))
+        self.map_err(failure)
     }
 }
 
@@ -174,8 +198,8 @@ impl HookReturn for () {
     }
 }
 
-impl<E: Display> HookReturn for Result<(), E> {
+impl<E: Display + 'static> HookReturn for Result<(), E> {
     fn into_result(self) -> Result<(), Problem> {
-        self.map_err(|e| Problem::internal(e.to_string()))
+        self.map_err(failure)
     }
 }

@@ -1,111 +1,52 @@
-//! The server that publishes Things over HTTP and WebSocket.
+//! The server: publishes Things over HTTP and WebSocket (and MQTT, when configured), with
+//! the security, limits and lifecycle a lab needs.
+//!
+//! [`ThingServer`] is the builder; [`prepared`] turns it into a [`Started`] server (its Things
+//! connected, their settings loaded, their start hooks run) and the router of its bindings
+//! ([`http`], [`ws`], [`mqtt`]) over the [interaction interface](crate::interaction).
 
-mod blobs;
+mod accepted;
+#[cfg(feature = "dashboard")]
 mod dashboard;
-mod device;
 pub(crate) mod discovery;
-mod extract;
-pub(crate) mod fuzz;
-mod hosted;
-mod http;
-mod invocations;
-mod lifecycle;
-mod limits;
-mod mjpeg;
+pub(crate) mod http;
+mod ids;
+#[cfg(feature = "mqtt")]
 pub(crate) mod mqtt;
+mod prepared;
+mod router;
 pub(crate) mod security;
 mod serve;
-mod settings;
-mod sse;
+pub(crate) mod state;
+#[cfg(feature = "tls")]
 pub(crate) mod tls;
 pub(crate) mod ws;
 
 use std::collections::HashMap;
+#[cfg(feature = "discovery")]
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, header};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::thing::Thing;
-use device::Device;
-use hosted::{DynThing, Hosted};
-use invocations::Invocations;
-pub use invocations::Retention;
-use lifecycle::SlotNames;
-pub use lifecycle::StartError;
-pub use limits::Limits;
+pub(crate) use ids::{default_server_id, thing_urn};
+#[cfg(feature = "mqtt")]
 pub use mqtt::{Mqtt, MqttError};
-pub use security::auth::Scope;
-use security::auth::Tokens;
-use security::{GuardLayer, Policy};
+pub use prepared::Started;
 pub use serve::Serve;
+#[cfg(feature = "tls")]
 pub use tls::{Tls, TlsError};
-use ws::ThingView;
 pub use ws::WsLimits;
 
-/// One published Thing.
-pub(crate) struct Entry {
-    pub(crate) thing: Arc<dyn DynThing>,
-    /// Its TD `id`.
-    pub(crate) id: String,
-    /// What its WebSocket connections know of it (one view: the socket's own Thing).
-    pub(crate) views: Arc<[Arc<ThingView>]>,
-}
-
-/// What the request handlers share.
-pub(crate) struct ServerState {
-    pub(crate) things: HashMap<String, Entry>,
-    pub(crate) order: Vec<String>,
-    /// Every Thing, in order, for the shared WebSocket `/ws`.
-    pub(crate) views: Arc<[Arc<ThingView>]>,
-    /// One per Server-Sent Events stream that may open.
-    pub(crate) stream_permits: Arc<tokio::sync::Semaphore>,
-    /// Where uploads are written (created on the first upload).
-    pub(crate) upload_dir: std::path::PathBuf,
-    pub(crate) prefix: String,
-    pub(crate) invocations: Arc<Invocations>,
-    pub(crate) ws: WsLimits,
-    pub(crate) limits: Limits,
-    pub(crate) policy: Arc<Policy>,
-    /// Where device code runs.
-    pub(crate) device: Device,
-    /// The open WebSocket connections, so that shutdown can wait for their close frames.
-    pub(crate) websockets: TaskTracker,
-    /// One per WebSocket that may open.
-    pub(crate) websocket_permits: Arc<tokio::sync::Semaphore>,
-    /// Cancelled when the shutdown deadline passed: connections still open are dropped.
-    pub(crate) kill: CancellationToken,
-    /// What stopping the Things needs.
-    pub(crate) lifecycle: Lifecycle,
-    /// The MQTT binding, when configured.
-    pub(crate) mqtt: Option<mqtt::Mqtt>,
-    /// Names this server in its Things' TD `id`s.
-    pub(crate) server_id: String,
-}
-
-/// The Things in start order, and the settings saver.
-pub(crate) struct Lifecycle {
-    pub(crate) things: Vec<(String, Arc<dyn DynThing>)>,
-    pub(crate) order: Vec<usize>,
-    /// Whether their start hooks ran (so their stop hooks must).
-    pub(crate) started: bool,
-    /// Stops the settings saver, which then saves what is pending.
-    pub(crate) saver_stop: CancellationToken,
-    pub(crate) saver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-/// What preparing the Things (before serving) produced.
-struct Prepared {
-    device: Device,
-    order: Vec<usize>,
-    started: bool,
-    saver_stop: CancellationToken,
-    saver: tokio::task::JoinHandle<()>,
-}
+use crate::interaction::Scope;
+use crate::model::thing::Thing;
+use crate::runtime::hosted::{DynThing, Hosted};
+use crate::runtime::invocations::Retention;
+use crate::runtime::lifecycle::{SlotNames, StartError};
+use crate::runtime::limits::Limits;
+use crate::tokens::Tokens;
 
 /// Publishes any number of Things over HTTP and WebSocket.
 ///
@@ -127,27 +68,29 @@ struct Prepared {
 /// # }
 /// ```
 pub struct ThingServer {
-    things: Vec<(String, Arc<dyn DynThing>)>,
-    prefix: String,
-    cors_origins: Vec<String>,
-    allowed_hosts: Vec<String>,
-    tokens: Tokens,
-    tls: Option<Tls>,
-    retention: Retention,
-    ws: WsLimits,
-    limits: Limits,
-    device_threads: usize,
-    settings_dir: std::path::PathBuf,
-    slot_names: SlotNames,
+    pub(crate) things: Vec<(String, Arc<dyn DynThing>)>,
+    pub(crate) prefix: String,
+    pub(crate) cors_origins: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) tokens: Tokens,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Tls>,
+    pub(crate) retention: Retention,
+    pub(crate) ws: WsLimits,
+    pub(crate) limits: Limits,
+    pub(crate) device_threads: usize,
+    pub(crate) settings_dir: std::path::PathBuf,
+    pub(crate) slot_names: SlotNames,
     /// Names this server in the TD `id`s of its Things.
-    server_id: String,
+    pub(crate) server_id: String,
     /// TD `id`s given explicitly, by Thing name.
-    thing_ids: HashMap<String, String>,
-    shutdown: CancellationToken,
-    prepared: Option<Prepared>,
-    mqtt: Option<mqtt::Mqtt>,
+    pub(crate) thing_ids: HashMap<String, String>,
+    pub(crate) shutdown: CancellationToken,
+    #[cfg(feature = "mqtt")]
+    pub(crate) mqtt: Option<mqtt::Mqtt>,
     /// Whether to advertise the server over DNS-SD (`None`: on non-loopback addresses).
-    advertise: Option<bool>,
+    #[cfg(feature = "discovery")]
+    pub(crate) advertise: Option<bool>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -161,11 +104,10 @@ impl std::fmt::Debug for ThingServer {
             .field("cors_origins", &self.cors_origins)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("tokens", &self.tokens)
-            .field("tls", &self.tls.is_some())
+            .field("tls", &self.serves_tls())
             .field("retention", &self.retention)
             .field("ws", &self.ws)
             .field("limits", &self.limits)
-            .field("mqtt", &self.mqtt)
             .finish()
     }
 }
@@ -185,6 +127,7 @@ impl ThingServer {
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             tokens: Tokens::default(),
+            #[cfg(feature = "tls")]
             tls: None,
             retention: Retention::default(),
             ws: WsLimits::default(),
@@ -195,8 +138,9 @@ impl ThingServer {
             server_id: default_server_id(),
             thing_ids: HashMap::new(),
             shutdown: CancellationToken::new(),
-            prepared: None,
+            #[cfg(feature = "mqtt")]
             mqtt: None,
+            #[cfg(feature = "discovery")]
             advertise: None,
         }
     }
@@ -216,14 +160,6 @@ impl ThingServer {
         self
     }
 
-    /// The TD `id` of Thing `name`.
-    fn id_of(&self, name: &str) -> String {
-        self.thing_ids
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| thing_urn(&self.server_id, name))
-    }
-
     /// Publish `thing` at `/{name}/`.
     ///
     /// # Panics
@@ -239,7 +175,7 @@ impl ThingServer {
     /// # Panics
     /// As [`thing`](Self::thing).
     pub fn shared_thing<T: Thing>(mut self, name: &str, thing: Arc<T>) -> Self {
-        if let Err(problem) = crate::naming::check_thing(name) {
+        if let Err(problem) = crate::model::naming::check_thing(name) {
             panic!("{problem}");
         }
         assert!(
@@ -292,7 +228,7 @@ impl ThingServer {
     /// # Panics
     /// If `token` is shorter than 16 characters or holds spaces or non-ASCII characters.
     pub fn token(mut self, scope: Scope, token: &str) -> Self {
-        if let Err(problem) = security::auth::check_token(token) {
+        if let Err(problem) = crate::tokens::check_token(token) {
             panic!("{problem}");
         }
         self.tokens.add(scope, token);
@@ -300,6 +236,8 @@ impl ThingServer {
     }
 
     /// Serve HTTPS and `wss://` with this certificate (see [`serve`](Self::serve)).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: Tls) -> Self {
         self.tls = Some(tls);
         self
@@ -351,6 +289,8 @@ impl ThingServer {
 
     /// Publish the Things through an MQTT broker too (W3C WoT MQTT binding; see [`Mqtt`]),
     /// while serving with [`serve`](Self::serve).
+    #[cfg(feature = "mqtt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mqtt")))]
     pub fn mqtt(mut self, mqtt: Mqtt) -> Self {
         self.mqtt = Some(mqtt);
         self
@@ -360,6 +300,8 @@ impl ThingServer {
     /// Thing Description Directory (`_directory._sub._wot._tcp`, `td=/.well-known/wot`), while
     /// serving with [`serve`](Self::serve). By default it is advertised when served on an
     /// address other than loopback.
+    #[cfg(feature = "discovery")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "discovery")))]
     pub fn advertise(mut self, advertise: bool) -> Self {
         self.advertise = Some(advertise);
         self
@@ -383,7 +325,10 @@ impl ThingServer {
 
     /// Whether it serves HTTPS.
     pub fn serves_tls(&self) -> bool {
-        self.tls.is_some()
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     /// Whether clients need a bearer token.
@@ -410,38 +355,22 @@ impl ThingServer {
     ///
     /// # Panics
     /// If a slot cannot be connected, or the runtime for device code cannot start.
-    pub fn into_router(mut self) -> Router {
+    pub fn into_router(self) -> Router {
         let saver_stop = self.shutdown.clone();
-        if let Err(error) = self.prepare(saver_stop) {
-            panic!("the Things cannot start:\n{error}");
-        }
-        let stop = self.shutdown.clone();
-        let (router, state) = self.build(None);
-        // The TDs give MQTT forms: the binding runs until the shutdown handle is used.
-        if let Some(config) = state.mqtt.clone() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => {
-                    let id = state.server_id.clone();
-                    runtime.spawn(mqtt::run(state.clone(), config, id, stop));
-                }
-                Err(_) => tracing::error!(
-                    "the MQTT binding needs a tokio runtime: call `into_router` inside one"
-                ),
-            }
-        }
-        router
+        let prepared = match prepared::Prepared::new(self, saver_stop) {
+            Ok(prepared) => prepared,
+            Err(error) => panic!("the Things cannot start:\n{error}"),
+        };
+        prepared.into_router()
     }
 
     /// Start the Things: connect their slots, load their settings, and run their start hooks
     /// in slot order (if one fails, the Things already started are stopped in reverse, and
     /// the error names the Thing). Then [`serve`](Started::serve) them.
-    pub async fn start(mut self) -> Result<Started, StartError> {
-        self.prepare(CancellationToken::new())?;
-        let prepared = self.prepared.as_mut().expect("prepared");
-        let deadline = self.limits.shutdown_deadline;
-        lifecycle::start(&self.things, &prepared.order, &prepared.device, deadline).await?;
-        prepared.started = true;
-        Ok(Started(self))
+    pub async fn start(self) -> Result<Started, StartError> {
+        prepared::Prepared::new(self, CancellationToken::new())?
+            .start()
+            .await
     }
 
     /// Serve on `listener` (as `axum::serve` does), after [`start`](Self::start)ing the
@@ -453,166 +382,36 @@ impl ThingServer {
     /// [`allowed_hosts`](Self::allowed_hosts)); on another address, also to the addresses
     /// of the machine's interfaces. With [`tls`](Self::tls), it speaks HTTPS only.
     pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
-        Serve::new(listener, self)
+        Serve::new(listener, serve::Server::Unstarted(self))
     }
 
-    /// Connect slots, load settings, start the settings saver (stopped by `saver_stop`).
-    fn prepare(&mut self, saver_stop: CancellationToken) -> Result<(), StartError> {
-        if self.prepared.is_some() {
-            return Ok(());
+    /// What takes the TLS handshakes of its connections, when it serves HTTPS.
+    pub(crate) fn acceptor(&self) -> Option<accepted::Acceptor> {
+        #[cfg(feature = "tls")]
+        return self.tls.as_ref().map(|tls| tls.config.clone().into());
+        #[cfg(not(feature = "tls"))]
+        None
+    }
+
+    /// Whether it is advertised when served on `bind` (by default, on an address other than
+    /// loopback), and then the address; it also answers to the name it is advertised under.
+    #[cfg(feature = "discovery")]
+    pub(crate) fn advertised_on(&mut self, bind: Option<SocketAddr>) -> Option<SocketAddr> {
+        let bind = bind?;
+        if !self.advertise.unwrap_or(!bind.ip().is_loopback()) {
+            return None;
         }
-        let device = Device::new(self.device_threads).map_err(|e| StartError {
-            problems: vec![format!("the runtime for device code cannot start: {e}")],
-        })?;
-        let order = lifecycle::connect_slots(&self.things, &self.slot_names)?;
-        for (_, thing) in &self.things {
-            thing.keep_history(self.limits.history());
-            settings::load(&self.settings_dir, &**thing);
-        }
-        let things = self.things.iter().map(|(_, t)| t.clone()).collect();
-        let saver = device.spawn(settings::saver(
-            self.settings_dir.clone(),
-            things,
-            saver_stop.clone(),
-        ));
-        self.prepared = Some(Prepared {
-            device,
-            order,
-            started: false,
-            saver_stop,
-            saver,
-        });
-        Ok(())
+        self.allowed_hosts.push(discovery::mdns::local_host_name());
+        Some(bind)
     }
 
-    fn build(mut self, bind: Option<SocketAddr>) -> (Router, Arc<ServerState>) {
-        let prepared = self.prepared.take().expect("the Things were prepared");
-        let device = prepared.device;
-        let lifecycle = Lifecycle {
-            things: self.things.clone(),
-            order: prepared.order,
-            started: prepared.started,
-            saver_stop: prepared.saver_stop,
-            saver: std::sync::Mutex::new(Some(prepared.saver)),
-        };
-        let invocations = Invocations::new(
-            self.retention,
-            self.limits,
-            self.prefix.clone(),
-            self.shutdown.clone(),
-            device.clone(),
-        );
-        let mut things = HashMap::new();
-        let mut order = Vec::new();
-        let mut views = Vec::new();
-        for (name, thing) in &self.things {
-            order.push(name.clone());
-            let id = self.id_of(name);
-            let td_path = format!("{}/{name}/", self.prefix);
-            let view = Arc::new(ThingView::new(thing.clone(), id.clone(), td_path));
-            views.push(view.clone());
-            let entry = Entry {
-                thing: thing.clone(),
-                id,
-                views: Arc::from([view]),
-            };
-            things.insert(name.clone(), entry);
-        }
-        let policy = Arc::new(Policy {
-            hosts: security::hosts::HostPolicy::new(bind, &self.allowed_hosts),
-            cors_origins: self.cors_origins.clone(),
-            tokens: self.tokens,
-            tls: self.tls.is_some(),
-            public: {
-                let mut public = dashboard::public_paths(&self.prefix);
-                public.push(discovery::WELL_KNOWN.to_owned());
-                public
-            },
-        });
-        let state = Arc::new(ServerState {
-            things,
-            order,
-            views: Arc::from(views),
-            stream_permits: Arc::new(tokio::sync::Semaphore::new(self.limits.max_event_streams)),
-            upload_dir: std::env::temp_dir().join(format!(
-                "labthings-uploads-{}-{}",
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            )),
-            prefix: self.prefix.clone(),
-            invocations,
-            ws: self.ws,
-            limits: self.limits,
-            policy: policy.clone(),
-            device,
-            websockets: TaskTracker::new(),
-            websocket_permits: Arc::new(tokio::sync::Semaphore::new(self.limits.max_websockets)),
-            kill: CancellationToken::new(),
-            lifecycle,
-            mqtt: self.mqtt.clone(),
-            server_id: self.server_id.clone(),
-        });
-        let routes = http::routes(state.clone());
-        let mut router = if self.prefix.is_empty() {
-            routes
-        } else {
-            Router::new().nest(&self.prefix, routes)
-        };
-        router = router
-            .merge(dashboard::routes(&self.prefix))
-            .merge(discovery::routes(state.clone()))
-            .layer(axum::extract::DefaultBodyLimit::max(self.limits.max_body))
-            .layer(GuardLayer(policy));
-        if !self.cors_origins.is_empty() {
-            router = router.layer(cors(&self.cors_origins));
-        }
-        (router, state)
+    /// The TD `id` of Thing `name`.
+    pub(crate) fn id_of(&self, name: &str) -> String {
+        self.thing_ids
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| thing_urn(&self.server_id, name))
     }
-}
-
-/// A server whose Things have started; see [`ThingServer::start`].
-#[derive(Debug)]
-pub struct Started(ThingServer);
-
-impl Started {
-    /// Serve the started Things on `listener`; see [`ThingServer::serve`].
-    pub fn serve(self, listener: tokio::net::TcpListener) -> Serve {
-        Serve::new(listener, self.0)
-    }
-
-    /// The handle that shuts the Things down.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.0.shutdown_handle()
-    }
-
-    /// The names of the Things, in the order they were added.
-    pub fn thing_names(&self) -> impl Iterator<Item = &str> {
-        self.0.thing_names()
-    }
-
-    /// The API prefix (empty, or starting with `/`).
-    pub fn api_prefix(&self) -> &str {
-        self.0.api_prefix()
-    }
-
-    /// Whether it serves HTTPS.
-    pub fn serves_tls(&self) -> bool {
-        self.0.serves_tls()
-    }
-}
-
-/// CORS for an allow-list of origins (never reflecting arbitrary ones, never with
-/// credentials).
-fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    tower_http::cors::CorsLayer::new()
-        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .expose_headers([header::LOCATION, HeaderName::from_static("retry-after")])
 }
 
 /// Shuts a server's Things down: cancels every running invocation and closes WebSockets.
@@ -625,30 +424,5 @@ impl ShutdownHandle {
     /// Cancel every running invocation and close every WebSocket with 1001.
     pub fn shutdown(&self) {
         self.token.cancel();
-    }
-}
-
-/// The TD `id` of Thing `name` of server `server_id`.
-pub(crate) fn thing_urn(server_id: &str, name: &str) -> String {
-    format!("urn:labthings:{server_id}:{name}")
-}
-
-/// The machine's host name, as it may stand in a URN: other characters become `-`.
-pub(crate) fn default_server_id() -> String {
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let id: String = host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if id.is_empty() {
-        "localhost".to_owned()
-    } else {
-        id
     }
 }

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::ServerConfig;
+use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// The certificate and key a server presents; see [`ThingServer::tls`](crate::ThingServer::tls).
 #[derive(Clone)]
@@ -40,7 +40,7 @@ impl Tls {
 
     /// A certificate chain and private key in PEM.
     pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<Self, TlsError> {
-        let chain = certificates(cert).map_err(TlsError)?;
+        let chain = crate::pem::certificates(cert).map_err(TlsError)?;
         let key = PrivateKeyDer::from_pem_slice(key)
             .map_err(|e| TlsError(format!("the key is not a valid PEM private key: {e}")))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -60,16 +60,4 @@ impl Tls {
     pub fn from_config(config: Arc<ServerConfig>) -> Self {
         Self { config }
     }
-}
-
-/// The certificates of `pem`: at least one, or why not. The one rule for every certificate
-/// this crate reads (a server's chain, a client's or the MQTT binding's roots).
-pub(crate) fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("the certificate is not valid PEM: {e}"))?;
-    if certs.is_empty() {
-        return Err("the PEM holds no certificate".into());
-    }
-    Ok(certs)
 }

@@ -1,4 +1,4 @@
-use labthings::{thing, ActionContext, Thing, TdOptions};
+use labthings::{thing, ActionContext, TaskContext, Thing, TdOptions};
 
 /// A stage.
 #[thing(title = "Stage")]
@@ -17,6 +17,26 @@ struct Stage {
 
 #[thing]
 impl Stage {
+    /// A synchronous loop that checks for cancellation itself.
+    #[task]
+    fn watch(&self, ctx: &TaskContext) {
+        while !ctx.is_cancelled() {
+            std::thread::yield_now();
+        }
+    }
+
+    /// An async loop without its context (it is dropped at shutdown).
+    #[task]
+    async fn idle(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// One that owns its context.
+    #[task]
+    async fn owned(&self, ctx: TaskContext) {
+        ctx.cancelled().await;
+    }
+
     #[property]
     async fn moving(&self) -> bool {
         false

@@ -13,7 +13,6 @@
 //!
 //! Bodies must be JSON (415 otherwise); that is checked where bodies are read.
 
-pub(crate) mod auth;
 pub(crate) mod hosts;
 
 use std::borrow::Cow;
@@ -25,20 +24,10 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::{Either, Ready, ready};
 
-use crate::problem::Problem;
-use auth::{Scope, Tokens};
+use crate::interaction::{Caller, Scope};
+use crate::problem::{Problem, refusals};
+use crate::tokens::Tokens;
 use hosts::HostPolicy;
-
-/// The scope a request was granted: `None` when authentication is off.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Granted(pub(crate) Option<Scope>);
-
-impl Granted {
-    /// Whether the request may do what needs `scope`.
-    pub(crate) fn allows(self, scope: Scope) -> bool {
-        self.0.is_none_or(|granted| granted >= scope)
-    }
-}
 
 /// The security policy of a server.
 #[derive(Debug)]
@@ -60,7 +49,7 @@ impl Policy {
         if self.tls { "https" } else { "http" }
     }
 
-    /// Admit a request, recording its [`Granted`] scope, or answer it.
+    /// Admit a request, recording who makes it (its [`Caller`]), or answer it.
     fn admit(&self, request: &mut Request) -> Result<(), Box<Response>> {
         // A `Host` header that is not text is not a name of this server; an absolute
         // request target must name this server too.
@@ -93,10 +82,9 @@ impl Policy {
             } else {
                 "change the state of a Thing"
             };
-            let detail = format!(
-                "a page from {origin} may not {what}: only the server's own pages and the origins of its `cors_origins` may"
-            );
-            return Err(Box::new(Problem::new(403, detail).into_response()));
+            return Err(Box::new(
+                refusals::foreign_page(&origin, what).into_response(),
+            ));
         }
         let needed = if changes_state {
             Scope::Operate
@@ -111,7 +99,7 @@ impl Policy {
         } else {
             self.authorize(request, needed, upgrade)?
         };
-        request.extensions_mut().insert(Granted(granted));
+        request.extensions_mut().insert(Caller::with(granted));
         Ok(())
     }
 
@@ -169,13 +157,8 @@ impl Policy {
                 Some("invalid_token"),
             )));
         };
-        if scope < needed {
-            let detail = format!(
-                "the token's scope `{}` does not allow this; it needs `{}`",
-                scope.as_str(),
-                needed.as_str()
-            );
-            let mut response = Problem::new(403, detail).into_response();
+        if let Err(problem) = Caller::granted(scope).needs(needed, what(request)) {
+            let mut response = problem.into_response();
             let challenge = format!(
                 "Bearer realm=\"labthings\", error=\"insufficient_scope\", scope=\"{}\"",
                 needed.as_str()
@@ -252,5 +235,17 @@ where
             Ok(()) => Either::Right(self.inner.call(request)),
             Err(response) => Either::Left(ready(Ok(*response))),
         }
+    }
+}
+
+/// What a request that needs more than reading does, as the refusal names it (the same
+/// words as the interaction interface's refusals, whatever the binding).
+fn what(request: &Request) -> &'static str {
+    match *request.method() {
+        Method::PUT => "writing a property",
+        Method::DELETE => "cancelling an invocation",
+        Method::POST if request.uri().path().ends_with("/blob") => "uploading a blob",
+        Method::POST => "invoking an action",
+        _ => "this",
     }
 }

@@ -1,15 +1,13 @@
 //! The messages the server sends on a WebSocket, in both dialects.
 //!
 //! Notifications are the hot path (one per change per observer): they are formatted from
-//! pre-serialised JSON pieces without building a value. Responses are serde structs.
-
-use std::borrow::Cow;
+//! pre-serialised JSON pieces without building a value; the rest are serde structs.
 
 use axum::extract::ws::{CloseFrame, Message};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use crate::problem::{FieldError, Problem};
+use crate::interaction::wire::StatusEvent;
+use crate::problem::Problem;
 
 /// A LabThings `propertyStatus` message; `name` and `value` are JSON.
 pub(crate) fn property_status(name: &str, value: &str) -> String {
@@ -53,62 +51,6 @@ pub(crate) fn notification(n: &Notification<'_>) -> String {
         n.value,
         humantime::format_rfc3339_micros(n.at),
     )
-}
-
-/// A Web Thing Protocol `response` (or an error response, with `error`).
-#[derive(Debug, Serialize)]
-pub(crate) struct Response<'a> {
-    #[serde(rename = "thingID")]
-    pub(crate) thing_id: Cow<'a, Value>,
-    #[serde(rename = "messageID")]
-    pub(crate) message_id: String,
-    #[serde(rename = "messageType")]
-    pub(crate) message_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) operation: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) name: Option<&'a str>,
-    #[serde(rename = "correlationID", skip_serializing_if = "Option::is_none")]
-    pub(crate) correlation_id: Option<&'a Value>,
-    /// The operation's own members (`value`, `values`, `status`, …).
-    #[serde(flatten)]
-    pub(crate) body: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<WtpError<'a>>,
-    pub(crate) timestamp: String,
-}
-
-/// The `error` member of a Web Thing Protocol error response: a problem with a numeric
-/// `status`.
-#[derive(Debug, Serialize)]
-pub(crate) struct WtpError<'a> {
-    pub(crate) status: u16,
-    #[serde(rename = "type")]
-    pub(crate) kind: Cow<'a, str>,
-    pub(crate) title: &'a str,
-    pub(crate) detail: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub(crate) errors: &'a [FieldError],
-}
-
-impl<'a> WtpError<'a> {
-    pub(crate) fn new(problem: &'a Problem) -> Self {
-        let kind = if problem.kind == "about:blank" {
-            Cow::Owned(format!(
-                "https://w3c.github.io/web-thing-protocol/errors#{}",
-                problem.status
-            ))
-        } else {
-            Cow::Borrowed(&*problem.kind)
-        };
-        Self {
-            status: problem.status,
-            kind,
-            title: &problem.title,
-            detail: &problem.detail,
-            errors: &problem.errors,
-        }
-    }
 }
 
 /// An error `response` of the LabThings dialect: `status` is a string, and `type` names the
@@ -155,6 +97,20 @@ pub(crate) fn labthings_error(
     })
 }
 
+/// A LabThings `actionStatus` message.
+pub(crate) fn action_status(event: &StatusEvent<'_>) -> String {
+    #[derive(Serialize)]
+    struct ActionStatus<'a, 'e> {
+        #[serde(rename = "messageType")]
+        message_type: &'static str,
+        data: &'a StatusEvent<'e>,
+    }
+    to_text(&ActionStatus {
+        message_type: "actionStatus",
+        data: event,
+    })
+}
+
 /// Serialise a message (which cannot fail for these types).
 pub(crate) fn to_text(message: &impl Serialize) -> String {
     serde_json::to_string(message).unwrap_or_default()
@@ -176,6 +132,7 @@ pub(crate) fn close(code: u16, reason: &'static str) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn notifications_are_valid_json() {

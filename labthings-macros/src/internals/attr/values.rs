@@ -1,0 +1,132 @@
+//! The values options take: flags, numbers, lengths and strings.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, UnOp};
+
+use crate::internals::ctx::Ctx;
+
+/// A flag option (`observable`), remembering where it was written.
+pub(crate) type Flag = Option<Ident>;
+
+/// A numeric literal, kept an integer when written as one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum NumberLit {
+    Int(i64),
+    Float(f64),
+}
+
+/// A numeric bound: its keyword and its value.
+#[derive(Clone)]
+pub(crate) struct Bound {
+    pub(crate) keyword: Ident,
+    pub(crate) value: NumberLit,
+}
+
+impl Bound {
+    /// The tokens of a `labthings::__private::Number`.
+    pub(crate) fn tokens(&self, ctx: &Ctx) -> TokenStream {
+        let private = ctx.private();
+        match self.value {
+            NumberLit::Int(v) => quote!(#private::Number::Int(#v)),
+            NumberLit::Float(v) => quote!(#private::Number::Float(#v)),
+        }
+    }
+}
+
+/// A length bound.
+#[derive(Clone)]
+pub(crate) struct Length {
+    pub(crate) keyword: Ident,
+    pub(crate) value: LitInt,
+}
+
+/// A string-valued option.
+#[derive(Clone)]
+pub(crate) struct Text {
+    pub(crate) keyword: Ident,
+    pub(crate) value: LitStr,
+}
+
+/// `keyword = "…"`.
+pub(super) fn text(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Text> {
+    Ok(Text {
+        keyword: keyword.clone(),
+        value: meta.value()?.parse()?,
+    })
+}
+
+/// `keyword = 10`, `keyword = -2.5`.
+pub(super) fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Bound> {
+    let expr: Expr = meta.value()?.parse()?;
+    let (negative, lit) = match &expr {
+        Expr::Lit(ExprLit { lit, .. }) => (false, lit),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit { lit, .. }) => (true, lit),
+            _ => return Err(not_a_number(expr, keyword)),
+        },
+        _ => return Err(not_a_number(&expr, keyword)),
+    };
+    let sign = if negative { "-" } else { "" };
+    let value = match lit {
+        Lit::Int(i) => NumberLit::Int(
+            format!("{sign}{}", i.base10_digits())
+                .parse()
+                .map_err(|_| syn::Error::new_spanned(i, "the bound does not fit in an `i64`"))?,
+        ),
+        Lit::Float(f) => {
+            let value: f64 = format!("{sign}{}", f.base10_digits())
+                .parse()
+                .map_err(|_| syn::Error::new_spanned(f, "invalid number"))?;
+            // `1e999` parses as infinity, which no JSON Schema (nor literal) can hold.
+            if !value.is_finite() {
+                return Err(syn::Error::new_spanned(
+                    f,
+                    "the bound is too large for an `f64`: give a finite number",
+                ));
+            }
+            NumberLit::Float(value)
+        }
+        _ => return Err(not_a_number(&expr, keyword)),
+    };
+    Ok(Bound {
+        keyword: keyword.clone(),
+        value,
+    })
+}
+
+/// The error of a bound that is not a number literal.
+fn not_a_number(expr: &Expr, keyword: &Ident) -> syn::Error {
+    syn::Error::new_spanned(
+        expr,
+        format_args!("`{keyword}` takes a number literal, e.g. `{keyword} = 10`"),
+    )
+}
+
+/// `keyword = 64`.
+pub(super) fn length(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Length> {
+    let value: LitInt = meta.value()?.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format_args!("`{keyword}` takes a non-negative integer, e.g. `{keyword} = 64`"),
+        )
+    })?;
+    value.base10_parse::<u64>()?;
+    Ok(Length {
+        keyword: keyword.clone(),
+        value,
+    })
+}
+
+/// A bare `keyword`.
+pub(super) fn flag(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Ident> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format_args!("`{keyword}` takes no value")));
+    }
+    Ok(keyword.clone())
+}

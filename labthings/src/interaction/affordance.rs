@@ -1,0 +1,138 @@
+//! The affordances of a Thing, as the interface addresses them: each interaction checks what
+//! the affordance allows and who asks, then runs device code on the device runtime.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Caller, Scope, ThingRef};
+use crate::broker::Topic;
+use crate::model::table::Json;
+use crate::problem::{Problem, refusals};
+use crate::runtime::hosted::DynThing;
+use crate::runtime::invocations::Invocation;
+
+/// A property of a Thing.
+#[derive(Clone, Copy)]
+pub(crate) struct PropertyRef<'t> {
+    pub(crate) thing: ThingRef<'t>,
+    pub(crate) index: usize,
+}
+
+impl<'t> PropertyRef<'t> {
+    /// Its name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.thing.thing().property_name(self.index)
+    }
+
+    /// `Ok` when clients may read it.
+    pub(crate) fn readable(&self) -> Result<(), Problem> {
+        match self.thing.thing().readable(self.index) {
+            true => Ok(()),
+            false => Err(refusals::write_only(self.thing.name(), self.name())),
+        }
+    }
+
+    /// `Ok` when clients may write it.
+    pub(crate) fn writable(&self) -> Result<(), Problem> {
+        match self.thing.thing().writable(self.index) {
+            true => Ok(()),
+            false => Err(refusals::read_only(self.thing.name(), self.name())),
+        }
+    }
+
+    /// `Ok` when its changes are published.
+    pub(crate) fn observable(&self) -> Result<(), Problem> {
+        match self.thing.thing().observable(self.index) {
+            true => Ok(()),
+            false => Err(refusals::not_observable(self.name())),
+        }
+    }
+
+    /// Its value, as JSON (a stored field is read without leaving the caller's task).
+    pub(crate) async fn read(&self) -> Result<Json, Problem> {
+        self.readable()?;
+        let pending = self.thing.thing().read(self.index);
+        pending.resolve(&self.thing.things().device).await
+    }
+
+    /// Write `value`, validated against the property's schema and constraints, for `caller`.
+    pub(crate) async fn write(&self, caller: Caller, value: Value) -> Result<(), Problem> {
+        caller.needs(Scope::Operate, "writing a property")?;
+        self.writable()?;
+        let pending = self.thing.thing().write(self.index, value);
+        pending.resolve(&self.thing.things().device).await
+    }
+}
+
+/// An action of a Thing.
+#[derive(Clone, Copy)]
+pub(crate) struct ActionRef<'t> {
+    pub(crate) thing: ThingRef<'t>,
+    pub(crate) index: usize,
+}
+
+impl<'t> ActionRef<'t> {
+    /// Its name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.thing.thing().action_name(self.index)
+    }
+
+    /// Invoke it with `input` (`null` for none) for `caller`: validated, admitted within the
+    /// server's bounds (waiting up to `Limits::admission_wait` for a place), then started. `before` sees the invocation before its first status
+    /// is published and before it runs.
+    pub(crate) async fn invoke(
+        &self,
+        caller: Caller,
+        input: Value,
+        before: impl FnOnce(&Arc<Invocation>),
+    ) -> Result<Arc<Invocation>, Problem> {
+        let (thing, input) = self.admissible(caller, input)?;
+        let invocations = &self.thing.things().invocations;
+        invocations.start(thing, self.index, input, before).await
+    }
+
+    /// As [`invoke`](Self::invoke), refused at once (503) when the bounds on invocations are
+    /// reached: for a WebSocket, whose requests are handled in order and must not wait.
+    pub(crate) fn invoke_now(
+        &self,
+        caller: Caller,
+        input: Value,
+        before: impl FnOnce(&Arc<Invocation>),
+    ) -> Result<Arc<Invocation>, Problem> {
+        let (thing, input) = self.admissible(caller, input)?;
+        let invocations = &self.thing.things().invocations;
+        invocations.start_now(thing, self.index, input, before)
+    }
+
+    /// The Thing and the validated input of an invocation `caller` may make.
+    fn admissible(
+        &self,
+        caller: Caller,
+        input: Value,
+    ) -> Result<(Arc<dyn DynThing>, Value), Problem> {
+        caller.needs(Scope::Operate, "invoking an action")?;
+        let thing = self.thing.thing();
+        let input = thing.validate_input(self.index, input)?;
+        Ok((thing.clone(), input))
+    }
+
+    /// The publish point of its invocations' changes of status.
+    pub(crate) fn topic(&self) -> &'t Topic {
+        self.thing.thing().action_topic(self.index)
+    }
+}
+
+/// An event of a Thing.
+#[derive(Clone, Copy)]
+pub(crate) struct EventRef<'t> {
+    pub(crate) thing: ThingRef<'t>,
+    pub(crate) index: usize,
+}
+
+impl<'t> EventRef<'t> {
+    /// Its name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.thing.thing().event_name(self.index)
+    }
+}

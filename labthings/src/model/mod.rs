@@ -1,0 +1,22 @@
+//! What a Thing is: the trait `#[thing]` implements, the tables of its affordances, its
+//! Thing Description, and the value types of its properties, events, streams, slots and
+//! blobs. Nothing here serves: the model is built, read and tested without a server.
+
+pub mod blob;
+pub(crate) mod blocking;
+pub mod constraints;
+pub(crate) mod context;
+pub(crate) mod doc;
+pub mod event;
+pub(crate) mod naming;
+pub(crate) mod property;
+pub(crate) mod schema;
+pub(crate) mod scope;
+pub mod slot;
+pub mod stream;
+pub(crate) mod table;
+pub(crate) mod task;
+pub mod td;
+pub(crate) mod thing;
+pub(crate) mod validate;
+pub(crate) mod values;

@@ -1,0 +1,220 @@
+//! The catalogue of refusals: every request the framework refuses, with one status and one
+//! message, whatever the binding that carried it (HTTP, either WebSocket dialect, Server-Sent
+//! Events, MQTT). Bindings translate a refusal into their protocol; none writes its own.
+//!
+//! | refusal | status |
+//! | --- | --- |
+//! | no such Thing, affordance, property, action, event, invocation or blob | 404 |
+//! | a property read that is write-only, a write that is read-only, a method not allowed | 405 |
+//! | observing a property that is not observable; a token's scope too small; a foreign page | 403 |
+//! | a Thing held by an exclusive invocation; cancelling an invocation that ended | 409 |
+//! | a value or an input that its schema refuses | 422 |
+//! | too many invocations, WebSockets, streams or requests; shutting down | 503 |
+
+use crate::problem::Problem;
+
+/// The `type` of a refusal to observe (the Web Thing Protocol's, as LabThings-FastAPI sends
+/// it).
+const NOT_OBSERVABLE: &str = "https://w3c.github.io/web-thing-protocol/errors#not-observable";
+
+/// The `type` LabThings-FastAPI clients map to `InvocationCancelledError`.
+const CANCELLED: &str = "https://labthings-fastapi.readthedocs.io/en/latest/autoapi/labthings_fastapi/exceptions/index.html#labthings_fastapi.exceptions.InvocationCancelledError";
+
+// ---- what is addressed ------------------------------------------------------------------
+
+/// No Thing of the server has this name.
+pub(crate) fn no_thing(name: &str) -> Problem {
+    Problem::not_found(format!("no Thing is called '{name}'"))
+}
+
+/// A URL names no affordance of the Thing (of whatever kind).
+pub(crate) fn no_affordance(thing: &str, name: &str) -> Problem {
+    Problem::not_found(format!(
+        "Thing '{thing}' has no property, action or event called '{name}'"
+    ))
+}
+
+/// A request names no property of the Thing (LabThings-FastAPI's wording).
+pub(crate) fn no_property(name: &str) -> Problem {
+    Problem::not_found(format!("No property found with the name '{name}'."))
+}
+
+/// A request names no action of the Thing.
+pub(crate) fn no_action(name: &str) -> Problem {
+    Problem::not_found(format!("No action found with the name '{name}'."))
+}
+
+/// A request names no event of the Thing.
+pub(crate) fn no_event(name: &str) -> Problem {
+    Problem::not_found(format!("No event found with the name '{name}'."))
+}
+
+/// No invocation (kept) has this id.
+pub(crate) fn no_invocation(id: &str) -> Problem {
+    Problem::not_found(format!("no action invocation has the id '{id}'"))
+}
+
+/// No blob (kept) has this id.
+pub(crate) fn no_blob(id: &str) -> Problem {
+    Problem::not_found(format!(
+        "no blob is called '{id}': it expired with its invocation, or never was"
+    ))
+}
+
+// ---- what the affordance allows ---------------------------------------------------------
+
+/// Writing a property that clients may only read.
+pub(crate) fn read_only(thing: &str, name: &str) -> Problem {
+    Problem::new(405, format!("property '{name}' of '{thing}' is read-only"))
+}
+
+/// Reading a property that clients may only write.
+pub(crate) fn write_only(thing: &str, name: &str) -> Problem {
+    Problem::new(405, format!("property '{name}' of '{thing}' is write-only"))
+}
+
+/// Observing a property whose changes are not published.
+pub(crate) fn not_observable(name: &str) -> Problem {
+    Problem::new(403, format!("Property '{name}' is not observable."))
+        .with_type(NOT_OBSERVABLE, "Not Observable")
+}
+
+/// An HTTP method the resource does not take.
+pub(crate) fn method_not_allowed(detail: impl Into<String>) -> Problem {
+    Problem::new(405, detail)
+}
+
+// ---- who asks ---------------------------------------------------------------------------
+
+/// A token whose scope does not allow the operation.
+pub(crate) fn scope(granted: &str, needed: &str, what: &str) -> Problem {
+    Problem::new(
+        403,
+        format!("the token's scope `{granted}` does not allow {what}; it needs `{needed}`"),
+    )
+}
+
+/// A page of another origin that wants to change state or open a WebSocket.
+pub(crate) fn foreign_page(origin: &str, what: &str) -> Problem {
+    Problem::new(
+        403,
+        format!(
+            "a page from {origin} may not {what}: only the server's own pages and the origins of its `cors_origins` may"
+        ),
+    )
+}
+
+// ---- the state of the Thing -------------------------------------------------------------
+
+/// An exclusive invocation holds the Thing.
+pub(crate) fn busy(thing: &str, holder: &uuid::Uuid, action: &str) -> Problem {
+    Problem::new(
+        409,
+        format!(
+            "'{thing}' is busy: invocation '{holder}' of '{action}' holds it (one exclusive action at a time); wait for it to finish, or cancel it"
+        ),
+    )
+}
+
+/// Cancelling an invocation that already ended.
+pub(crate) fn already_ended(id: &uuid::Uuid, status: &str) -> Problem {
+    Problem::new(
+        409,
+        format!("invocation '{id}' is already {status} and cannot be cancelled"),
+    )
+}
+
+/// The output of an invocation that has not completed.
+pub(crate) fn no_output_yet(id: &str, status: &str) -> Problem {
+    Problem::new(
+        503,
+        format!("invocation '{id}' has no output: it is {status}"),
+    )
+}
+
+/// The `error` of a cancelled invocation that gave no reason of its own.
+pub(crate) fn cancelled() -> Problem {
+    cancelled_because("The action was cancelled.")
+}
+
+/// The `error` of a cancelled invocation that stopped with `reason`. The status is
+/// LabThings-FastAPI's (its clients recognise a cancellation by the type, and the
+/// invocation's own status says `cancelled`).
+pub(crate) fn cancelled_because(reason: impl Into<String>) -> Problem {
+    Problem::new(500, reason).with_type(CANCELLED, "InvocationCancelledError")
+}
+
+// ---- bounds -----------------------------------------------------------------------------
+
+/// The server-wide bound on invocations pending or running.
+pub(crate) fn too_many_invocations(limit: usize) -> Problem {
+    Problem::new(
+        503,
+        format!(
+            "the server already runs {limit} invocations, its limit: try again when one has finished"
+        ),
+    )
+}
+
+/// The bound on invocations of one action pending or running.
+pub(crate) fn too_many_of_action(thing: &str, action: &str, limit: usize) -> Problem {
+    Problem::new(
+        503,
+        format!(
+            "action '{action}' of '{thing}' already has {limit} invocations pending or running, its limit: try again when one has finished"
+        ),
+    )
+}
+
+/// The bound on connections or streams of one kind (`WebSockets`, `event streams`, …).
+pub(crate) fn too_many_open(what: &str, limit: usize) -> Problem {
+    Problem::new(
+        503,
+        format!("the server has {limit} {what} open, its limit: try again when one has closed"),
+    )
+}
+
+/// A request that arrives while the server shuts down.
+#[cfg(feature = "mqtt")]
+pub(crate) fn shutting_down() -> Problem {
+    Problem::new(503, "the server is shutting down")
+}
+
+// ---- request bodies ---------------------------------------------------------------------
+
+/// A body larger than the bound.
+pub(crate) fn too_large(what: &str, limit: u64) -> Problem {
+    Problem::new(
+        413,
+        format!("the {what} is larger than the limit of {limit} bytes"),
+    )
+}
+
+/// A body that did not arrive in time.
+pub(crate) fn too_slow(what: &str, seconds: f64) -> Problem {
+    Problem::new(408, format!("the {what} did not arrive within {seconds} s"))
+}
+
+/// A body that is not declared JSON.
+pub(crate) fn not_json(media_type: Option<&str>) -> Problem {
+    let given = match media_type {
+        Some(t) => format!("'{t}'"),
+        None => "no Content-Type".to_owned(),
+    };
+    Problem::new(
+        415,
+        format!("the request body must be JSON, sent as 'application/json', not {given}"),
+    )
+}
+
+/// A message or body that does not parse as JSON.
+pub(crate) fn bad_json(what: &str, error: &serde_json::Error) -> Problem {
+    Problem::bad_request(format!("the {what} is not valid JSON: {error}"))
+}
+
+/// A write without a value.
+pub(crate) fn no_value(name: &str) -> Problem {
+    Problem::bad_request(format!(
+        "the request must carry the new value of property '{name}' as JSON"
+    ))
+}

@@ -1,0 +1,174 @@
+//! Admission: the bounds on invocations pending or running, and the exclusive hold on a
+//! Thing. An admitted invocation holds an [`Admission`]; dropping it gives its place back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use uuid::Uuid;
+
+use crate::problem::{Problem, refusals};
+use crate::runtime::hosted::DynThing;
+use crate::runtime::limits::Limits;
+use crate::sync::Locked;
+
+/// The invocations pending or running, server-wide.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    running: AtomicUsize,
+    /// Notified when `running` drops to zero.
+    idle: tokio::sync::Notify,
+    /// Invocations waiting for a place, and their wake-up when one is given back.
+    waiting: AtomicUsize,
+    freed: tokio::sync::Notify,
+}
+
+/// Why an invocation is not admitted.
+pub(crate) enum Refused {
+    /// A bound on invocations pending or running is reached: a place may free up.
+    Full(Problem),
+    /// Anything else (the Thing is held by an exclusive invocation).
+    Other(Problem),
+}
+
+impl Refused {
+    /// The refusal clients see.
+    pub(crate) fn into_problem(self) -> Problem {
+        match self {
+            Self::Full(problem) | Self::Other(problem) => problem,
+        }
+    }
+}
+
+impl Counters {
+    /// Admit an invocation `id` of `action` of `thing`, within `limits`; or the refusal.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        thing: &Arc<dyn DynThing>,
+        action: usize,
+        id: Uuid,
+        limits: &Limits,
+    ) -> Result<Admission, Refused> {
+        if self.running.fetch_add(1, Ordering::AcqRel) >= limits.max_running_invocations {
+            self.release(false);
+            return Err(Refused::Full(refusals::too_many_invocations(
+                limits.max_running_invocations,
+            )));
+        }
+        // From here on, a refusal drops the admission, which gives back what it took.
+        let mut admission = Admission {
+            counters: self.clone(),
+            thing: thing.clone(),
+            action,
+            holds: false,
+            admitted: false,
+        };
+        let per_action = thing.action_running(action);
+        if per_action.fetch_add(1, Ordering::AcqRel) >= limits.max_running_per_action {
+            return Err(Refused::Full(refusals::too_many_of_action(
+                thing.name(),
+                thing.action_name(action),
+                limits.max_running_per_action,
+            )));
+        }
+        if thing.exclusive(action) {
+            let mut holder = thing.holder().locked();
+            if let Some((other, other_action)) = *holder {
+                return Err(Refused::Other(refusals::busy(
+                    thing.name(),
+                    &other,
+                    other_action,
+                )));
+            }
+            *holder = Some((id, thing.action_name(action)));
+            admission.holds = true;
+        }
+        admission.admitted = true;
+        Ok(admission)
+    }
+
+    /// Admit as [`admit`](Self::admit) does, waiting up to `limits.admission_wait` for a
+    /// place when a bound is reached.
+    pub(crate) async fn admit_waiting(
+        self: &Arc<Self>,
+        thing: &Arc<dyn DynThing>,
+        action: usize,
+        id: Uuid,
+        limits: &Limits,
+    ) -> Result<Admission, Problem> {
+        let deadline = tokio::time::Instant::now() + limits.admission_wait;
+        loop {
+            // Registered before trying, so that a place given back in between is not missed.
+            let freed = self.freed.notified();
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+            let full = match self.admit(thing, action, id, limits) {
+                Ok(admission) => Ok(admission),
+                Err(Refused::Other(problem)) => Err(problem),
+                Err(Refused::Full(problem)) if tokio::time::Instant::now() >= deadline => {
+                    Err(problem)
+                }
+                Err(Refused::Full(_)) => {
+                    let _ = tokio::time::timeout_at(deadline, freed).await;
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    continue;
+                }
+            };
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return full;
+        }
+    }
+
+    /// Completes once no invocation is pending or running.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Give a place back; `freed` when an admitted invocation gave it (a refused one only
+    /// undoes what it took, and frees nothing that others wait for).
+    fn release(&self, freed: bool) {
+        if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+        if freed && self.waiting.load(Ordering::Acquire) > 0 {
+            self.freed.notify_waiters();
+        }
+    }
+}
+
+/// An invocation's place among those pending or running (and its hold on the Thing, for an
+/// exclusive action): given back when dropped, however the invocation ends.
+pub(crate) struct Admission {
+    counters: Arc<Counters>,
+    thing: Arc<dyn DynThing>,
+    action: usize,
+    /// Whether it holds the Thing (an exclusive action).
+    holds: bool,
+    /// Whether it was admitted (not undone by a refusal).
+    admitted: bool,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("action", &self.thing.action_name(self.action))
+            .field("holds", &self.holds)
+            .finish()
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if self.holds {
+            *self.thing.holder().locked() = None;
+        }
+        self.thing
+            .action_running(self.action)
+            .fetch_sub(1, Ordering::AcqRel);
+        self.counters.release(self.admitted);
+    }
+}

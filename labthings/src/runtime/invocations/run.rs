@@ -1,0 +1,164 @@
+//! Running an invocation, and publishing its status as it changes.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use super::invocation::State;
+use super::{Invocation, Invocations, STATUS_INTERVAL, Status};
+use crate::model::context::{ActionContext, Cancelled};
+use crate::model::table::Json;
+use crate::problem::{Problem, refusals};
+use crate::sync::Locked;
+
+/// The `error` of an invocation that stopped on request with `problem`: the reason the
+/// action gave, or the generic one when it said only that it was cancelled.
+fn cancellation(problem: Problem) -> Problem {
+    let generic = Cancelled.to_string();
+    if problem.detail == generic || problem.detail == refusals::cancelled().detail {
+        refusals::cancelled()
+    } else {
+        refusals::cancelled_because(problem.detail)
+    }
+}
+
+/// End the invocation whose state is `state`: its outcome, and its place given back.
+pub(super) fn conclude(
+    state: &mut State,
+    status: Status,
+    output: Option<Json>,
+    error: Option<Problem>,
+) {
+    state.status = status;
+    state.time_completed = Some(SystemTime::now());
+    state.output = output;
+    state.error = error;
+    state.admission = None;
+}
+
+impl Invocations {
+    /// Run `invocation` (on the device runtime) to its end.
+    pub(super) async fn run(self: Arc<Self>, invocation: Arc<Invocation>) {
+        let cancel = invocation.core.cancel.clone();
+        if cancel.is_cancelled() {
+            return self.finish(
+                &invocation,
+                Status::Cancelled,
+                None,
+                Some(refusals::cancelled()),
+            );
+        }
+        {
+            let mut state = invocation.lock();
+            if state.status.is_finished() {
+                return;
+            }
+            state.status = Status::Running;
+            state.time_started = Some(SystemTime::now());
+        }
+        self.publish(&invocation);
+        let (thing, index) = (&invocation.thing, invocation.action_index);
+        let ctx = ActionContext {
+            core: invocation.core.clone(),
+        };
+        let code = thing.invoke(index, invocation.input.clone(), ctx);
+        let future = crate::model::scope::capture(invocation.core.clone(), code);
+        // An async action that ignores its context is cancelled by dropping its future: its
+        // code stops at the next `.await`. Synchronous code cannot be interrupted, and an
+        // action that takes its context decides itself when to stop: both are awaited, so
+        // that the invocation never ends while its device code still runs.
+        let interruptible = !thing.takes_context(index) && !thing.blocking(index);
+        let result = if interruptible {
+            tokio::select! {
+                result = future => result,
+                () = cancel.cancelled() => Err(refusals::cancelled()),
+            }
+        } else {
+            future.await
+        };
+        let stopped_on_request = interruptible || thing.takes_context(index);
+        match result {
+            Ok(output) => self.finish(&invocation, Status::Completed, Some(output), None),
+            Err(problem) if stopped_on_request && cancel.is_cancelled() => {
+                let error = cancellation(problem);
+                self.finish(&invocation, Status::Cancelled, None, Some(error));
+            }
+            Err(problem) => {
+                let (thing, action) = (&**thing.name(), invocation.action);
+                let id = invocation.id();
+                if problem.status < 500 {
+                    tracing::warn!(invocation = %id, thing, action, "action refused: {}", problem.detail);
+                } else {
+                    tracing::error!(invocation = %id, thing, action, "action failed: {}", problem.detail);
+                }
+                self.finish(&invocation, Status::Error, None, Some(problem))
+            }
+        }
+    }
+
+    /// End an invocation (once: a second end is ignored).
+    fn finish(
+        &self,
+        invocation: &Arc<Invocation>,
+        status: Status,
+        output: Option<Json>,
+        error: Option<Problem>,
+    ) {
+        {
+            let mut state = invocation.lock();
+            if state.status.is_finished() {
+                return;
+            }
+            conclude(&mut state, status, output, error);
+        }
+        self.ended(invocation);
+    }
+
+    /// What follows the end of an invocation: observers are told, and it enters retention.
+    pub(super) fn ended(&self, invocation: &Arc<Invocation>) {
+        self.publish(invocation);
+        self.retain(invocation.id());
+    }
+
+    /// Publish the status of `invocation` to the observers of its action.
+    pub(super) fn publish(&self, invocation: &Invocation) {
+        let topic = invocation.thing.action_topic(invocation.action_index);
+        if topic.has_subscribers() {
+            topic.publish_status(Arc::new(invocation.status_note()));
+        }
+        *invocation.last_status.locked() = Some(Instant::now());
+    }
+
+    /// The progress or the log of a running invocation changed: publish its status now, or
+    /// at the end of the current [`STATUS_INTERVAL`].
+    pub(super) fn progressed(self: &Arc<Self>, invocation: &Arc<Invocation>) {
+        let topic = invocation.thing.action_topic(invocation.action_index);
+        if !topic.has_subscribers() || invocation.status_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let last = *invocation.last_status.locked();
+        let due = last.map_or(Instant::now(), |at| at + STATUS_INTERVAL);
+        let publish = {
+            let (this, invocation) = (self.clone(), invocation.clone());
+            move || {
+                invocation.status_scheduled.store(false, Ordering::Release);
+                // Its final status event (sent at once) already carries everything.
+                if !invocation.lock().status.is_finished() {
+                    this.publish(&invocation);
+                }
+            }
+        };
+        if due <= Instant::now() {
+            return publish();
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep_until(due.into()).await;
+                    publish();
+                });
+            }
+            Err(_) => publish(),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! W3C WoT Discovery (Recommendation, 2023-12-05) for one server: the introduction
+//! `/.well-known/wot` answers the TD of a Thing Description Directory whose `things`
+//! property lists the server's TDs (`{prefix}/directory/things`, an array, with `offset` and
+//! `limit`); and, on a network, a DNS-SD advertisement `_directory._sub._wot._tcp` whose TXT
+//! records give that TD's path (`td`), `type=Directory` and the `scheme`.
+
+#[cfg(feature = "discovery")]
+pub(crate) mod mdns;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::problem::Problem;
+use crate::server::http::extract::not_allowed;
+use crate::server::state::ServerState;
+
+/// The introduction: at the root, whatever the prefix (RFC 8615).
+pub(crate) const WELL_KNOWN: &str = "/.well-known/wot";
+
+/// The discovery context of a directory's TD.
+const DISCOVERY_CONTEXT: &str = "https://www.w3.org/2022/wot/discovery";
+
+/// The listing's path under the prefix.
+fn listing(prefix: &str) -> String {
+    format!("{prefix}/directory/things")
+}
+
+/// The routes: the introduction (public: it holds no state), and the listing (guarded like
+/// `/thing_descriptions/`).
+pub(crate) fn routes(state: Arc<ServerState>) -> Router {
+    let get_only = |route| not_allowed(route, "GET, HEAD");
+    Router::new()
+        .route(WELL_KNOWN, get_only(get(introduction)))
+        .route(&listing(&state.prefix), get_only(get(things)))
+        .with_state(state)
+}
+
+/// `GET /.well-known/wot`: the directory's TD.
+async fn introduction(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    let origin = state.origin(&headers);
+    let security = if state.policy.tokens.enabled() {
+        json!({
+            "securityDefinitions": {"bearer": {"scheme": "bearer", "in": "header", "name": "Authorization", "format": "opaque"}},
+            "security": "bearer"
+        })
+    } else {
+        json!({
+            "securityDefinitions": {"no_security": {"scheme": "nosec", "description": "No security"}},
+            "security": "no_security"
+        })
+    };
+    let mut td = json!({
+        "@context": [crate::model::td::TD_CONTEXT[1], DISCOVERY_CONTEXT],
+        "@type": "ThingDirectory",
+        "id": format!("urn:labthings:{}", state.server_id),
+        "title": format!("The Things of {}", state.server_id),
+        "description": "This server's Thing Descriptions: read `things` for all of them.",
+        "base": format!("{origin}/"),
+        "properties": {
+            "things": {
+                "title": "Thing Descriptions",
+                "description": "The TD of each Thing of this server, sorted by `id`.",
+                "type": "array",
+                "items": {"type": "object"},
+                "readOnly": true,
+                "writeOnly": false,
+                "uriVariables": {
+                    "offset": {"title": "Skip this many TDs", "type": "integer", "minimum": 0, "default": 0},
+                    "limit": {"title": "At most this many TDs", "type": "integer", "minimum": 1}
+                },
+                "forms": [{
+                    "href": format!("{}{{?offset,limit}}", listing(&state.prefix)),
+                    "op": ["readproperty"],
+                    "htv:methodName": "GET",
+                    "contentType": "application/ld+json"
+                }]
+            }
+        }
+    });
+    if let (Value::Object(td), Value::Object(security)) = (&mut td, security) {
+        td.extend(security);
+    }
+    let mut response = (StatusCode::OK, td.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/td+json"),
+    );
+    response
+}
+
+/// `?offset=&limit=` of the listing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `GET {prefix}/directory/things`: the TDs, sorted by `id`; with `limit`, a page and a
+/// `Link: …; rel="next"` while more follow.
+async fn things(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(page) = query.map_err(|e| {
+        Problem::bad_request(format!(
+            "the listing takes `offset` and `limit`, whole numbers: {}",
+            e.body_text()
+        ))
+    })?;
+    if page.limit == Some(0) {
+        return Err(Problem::bad_request("`limit` must be at least 1"));
+    }
+    let mut tds: Vec<Value> = (state.descriptions(&headers).into_iter())
+        .map(|(_, td)| td)
+        .collect();
+    tds.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let total = tds.len();
+    let offset = page.offset.unwrap_or(0).min(total);
+    let end = page
+        .limit
+        .map_or(total, |l| offset.saturating_add(l).min(total));
+    let body = Value::Array(tds.drain(offset..end).collect());
+    let mut response = (StatusCode::OK, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/ld+json"),
+    );
+    if let Some(limit) = page.limit
+        && end < total
+    {
+        let next = format!(
+            "<{}?offset={end}&limit={limit}>; rel=\"next\"",
+            listing(&state.prefix)
+        );
+        if let Ok(value) = HeaderValue::from_str(&next) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}

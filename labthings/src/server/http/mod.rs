@@ -1,0 +1,66 @@
+//! The HTTP binding, wire-compatible with LabThings-FastAPI 0.3.0: a thin translation of
+//! routes onto the [interaction interface](crate::interaction).
+
+mod affordances;
+pub(crate) mod blobs;
+pub(crate) mod extract;
+mod invocations;
+mod mjpeg;
+pub(crate) mod response;
+mod sse;
+pub(crate) mod things;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::problem::Problem;
+use crate::server::state::ServerState;
+use crate::server::ws;
+use extract::not_allowed;
+
+/// Every route of the HTTP binding, under the prefix's root.
+pub(crate) fn routes(state: Arc<ServerState>) -> Router {
+    let get_only = |route| not_allowed(route, "GET");
+    Router::new()
+        .route("/thing_descriptions/", get_only(get(things::all)))
+        .route("/things/", get_only(get(things::urls)))
+        .route("/action_invocations", get_only(get(invocations::all)))
+        .route(
+            "/action_invocations/{id}",
+            not_allowed(
+                get(invocations::one).delete(invocations::cancel),
+                "GET, DELETE",
+            ),
+        )
+        .route(
+            "/action_invocations/{id}/output",
+            get_only(get(invocations::output)),
+        )
+        .route("/{thing}", get_only(get(things::redirect)))
+        .route("/{thing}/", get_only(get(things::one)))
+        .route("/ws", get_only(get(ws::upgrade_shared)))
+        .route("/blob", not_allowed(post(blobs::upload), "POST"))
+        .route("/blob/{id}", get_only(get(blobs::download)))
+        .route("/{thing}/ws", get_only(get(ws::upgrade)))
+        .route(
+            "/{thing}/{name}",
+            not_allowed(
+                get(affordances::read)
+                    .put(affordances::write)
+                    .post(affordances::invoke),
+                "GET, PUT, POST",
+            ),
+        )
+        .route(
+            "/{thing}/{name}/{view}",
+            get_only(get(affordances::stream_view)),
+        )
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::not_found(format!("nothing is published at '{}'", uri.path()))
+}

@@ -1,0 +1,124 @@
+//! Bearer tokens with scopes.
+
+use crate::interaction::Scope;
+
+/// The shortest token accepted: shorter ones are too easy to guess.
+pub(crate) const MIN_TOKEN_LEN: usize = 16;
+
+/// The configured tokens. Compared in constant time; never logged nor shown.
+#[derive(Clone, Default)]
+pub(crate) struct Tokens {
+    tokens: Vec<(Box<[u8]>, Scope)>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokens({} configured)", self.tokens.len())
+    }
+}
+
+impl Tokens {
+    pub(crate) fn add(&mut self, scope: Scope, token: &str) {
+        self.tokens.push((token.as_bytes().into(), scope));
+    }
+
+    /// Whether authentication is on.
+    pub(crate) fn enabled(&self) -> bool {
+        !self.tokens.is_empty()
+    }
+
+    /// The scope of `token`, if it is one of ours. Every token is compared, in constant time.
+    pub(crate) fn scope_of(&self, token: &[u8]) -> Option<Scope> {
+        let mut found = None;
+        for (candidate, scope) in &self.tokens {
+            if constant_time_eq::constant_time_eq(candidate, token) {
+                found = found.max(Some(*scope));
+            }
+        }
+        found
+    }
+}
+
+/// Parse a token file: one `scope token` pair per line; `#` starts a comment.
+#[cfg(feature = "cli")]
+pub(crate) fn parse_token_file(text: &str) -> Result<Vec<(Scope, String)>, String> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            (!line.is_empty()).then_some((i + 1, line))
+        })
+        .map(|(number, line)| {
+            let (scope, token) = line.split_once(char::is_whitespace).ok_or_else(|| {
+                format!("line {number}: expected `observe TOKEN` or `operate TOKEN`")
+            })?;
+            let scope = match scope {
+                "observe" => Scope::Observe,
+                "operate" => Scope::Operate,
+                other => {
+                    return Err(format!(
+                        "line {number}: unknown scope `{other}`: use `observe` or `operate`"
+                    ));
+                }
+            };
+            let token = token.trim();
+            check_token(token).map_err(|e| format!("line {number}: {e}"))?;
+            Ok((scope, token.to_owned()))
+        })
+        .collect()
+}
+
+/// A token must be long enough, and made of characters that survive a header.
+pub(crate) fn check_token(token: &str) -> Result<(), String> {
+    if token.len() < MIN_TOKEN_LEN {
+        return Err(format!(
+            "a token has at least {MIN_TOKEN_LEN} characters (this one has {})",
+            token.len()
+        ));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("a token is made of printable ASCII characters without spaces".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_map_to_their_scopes() {
+        let mut tokens = Tokens::default();
+        tokens.add(Scope::Observe, "viewer-0123456789");
+        tokens.add(Scope::Operate, "operator-0123456789");
+        assert_eq!(tokens.scope_of(b"viewer-0123456789"), Some(Scope::Observe));
+        assert_eq!(
+            tokens.scope_of(b"operator-0123456789"),
+            Some(Scope::Operate)
+        );
+        assert_eq!(tokens.scope_of(b"operator-012345678"), None);
+        assert!(Scope::Operate > Scope::Observe);
+        assert!(!format!("{tokens:?}").contains("viewer"));
+    }
+
+    #[test]
+    #[cfg(feature = "cli")]
+    fn token_files_are_checked_line_by_line() {
+        let parsed = parse_token_file(
+            "# the dashboard\nobserve viewer-0123456789\n\noperate operator-0123456789 # scripts\n",
+        )
+        .unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1], (Scope::Operate, "operator-0123456789".into()));
+        assert!(
+            parse_token_file("admin x-0123456789abcdef")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(
+            parse_token_file("observe short")
+                .unwrap_err()
+                .contains("at least 16")
+        );
+    }
+}
