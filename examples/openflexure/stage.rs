@@ -65,6 +65,10 @@ pub struct Sangaboard {
     board: LineDevice,
     /// Whether an action is following a move (the watch task then leaves it to it).
     following: AtomicBool,
+    /// Held while the board's motion and the `moving` flag change together, so that a
+    /// `moving?` reply read before a stop is never published after it; holds the
+    /// [`sequence`](ActionContext::sequence) of the latest jog that ran.
+    motion: tokio::sync::Mutex<u64>,
 }
 
 impl Sangaboard {
@@ -90,6 +94,7 @@ impl Sangaboard {
             firmware: String::new().into(),
             board,
             following: AtomicBool::new(false),
+            motion: tokio::sync::Mutex::new(0),
         })
     }
 
@@ -134,7 +139,14 @@ impl Sangaboard {
         Ok(position)
     }
 
+    /// Ask the board whether it moves, and publish it.
     async fn is_moving(&self) -> Result<bool, Problem> {
+        let _motion = self.motion.lock().await;
+        self.moving_now().await
+    }
+
+    /// [`is_moving`](Self::is_moving), for a caller that holds the motion lock.
+    async fn moving_now(&self) -> Result<bool, Problem> {
         let moving = self.board.query("moving?").await? == "true";
         self.moving.set_if_changed(moving);
         Ok(moving)
@@ -149,18 +161,23 @@ impl Sangaboard {
         moved
     }
 
+    /// Send the motion `command` to the board and publish `moving`, under the motion lock.
+    async fn drive(&self, command: &str, moving: bool) -> Result<(), Problem> {
+        let _motion = self.motion.lock().await;
+        self.board.query(command).await?;
+        self.moving.set(moving);
+        Ok(())
+    }
+
     async fn follow_move(&self, delta: Position, ctx: &ActionContext) -> Result<(), Problem> {
-        self.board
-            .query(&format!("mr {} {} {}", delta.x, delta.y, delta.z))
+        self.drive(&format!("mr {} {} {}", delta.x, delta.y, delta.z), true)
             .await?;
-        self.moving.set(true);
         loop {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
                 () = ctx.cancelled() => {
-                    self.board.query("stop").await?;
+                    self.drive("stop", false).await?;
                     let at = self.read_position().await?;
-                    self.moving.set(false);
                     return Err(Problem::new(409, format!("stopped at {} {} {}", at.x, at.y, at.z)));
                 }
             }
@@ -193,10 +210,8 @@ impl Sangaboard {
         };
         if block_cancellation == Some(true) {
             let steps = delta.x.abs().max(delta.y.abs()).max(delta.z.abs());
-            self.board
-                .query(&format!("mr {} {} {}", delta.x, delta.y, delta.z))
+            self.drive(&format!("mr {} {} {}", delta.x, delta.y, delta.z), true)
                 .await?;
-            self.moving.set(true);
             let patience = Duration::from_secs(10) + Duration::from_millis(steps as u64);
             self.board.query_within("notify_on_stop", patience).await?;
             self.moving.set(false);
@@ -229,7 +244,8 @@ impl Sangaboard {
     /// Stop the stage now; refused (409) when it is not moving.
     #[action]
     async fn abort_move(&self) -> Result<(), Problem> {
-        if !self.is_moving().await? {
+        let _motion = self.motion.lock().await;
+        if !self.moving_now().await? {
             return Err(Problem::new(
                 409,
                 "the stage is not moving: there is nothing to abort",
@@ -281,7 +297,8 @@ impl Sangaboard {
     }
 
     /// Start a relative move at once, replacing a jog in progress (the gamepad sends one
-    /// every 50 ms while a button is held); `{"stop": true}` stops the stage.
+    /// every 50 ms while a button is held); `{"stop": true}` stops the stage. A jog that
+    /// starts after a later one has run does nothing: the later one replaced it.
     #[action]
     async fn jog(
         &self,
@@ -289,7 +306,13 @@ impl Sangaboard {
         y: Option<i64>,
         z: Option<i64>,
         stop: Option<bool>,
+        ctx: &ActionContext,
     ) -> Result<(), Problem> {
+        let mut latest = self.motion.lock().await;
+        if *latest > ctx.sequence() {
+            return Ok(());
+        }
+        *latest = ctx.sequence();
         self.board.query("stop").await?;
         if stop == Some(true) {
             self.moving.set(false);

@@ -28,9 +28,14 @@ pub struct LogRecord {
     pub target: String,
 }
 
+/// Invocations accepted by this process so far: the next one's [`InvocationCore::sequence`].
+static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Shared state of one invocation, seen by the action through its [`ActionContext`].
 pub(crate) struct InvocationCore {
     pub(crate) id: Uuid,
+    /// Its place in the order invocations were accepted (see [`ActionContext::sequence`]).
+    pub(crate) sequence: u64,
     pub(crate) cancel: CancellationToken,
     pub(crate) progress: Mutex<Option<serde_json::Value>>,
     pub(crate) log: Mutex<VecDeque<LogRecord>>,
@@ -53,6 +58,7 @@ impl InvocationCore {
     pub(crate) fn with_token(id: Uuid, cancel: CancellationToken) -> Arc<Self> {
         Arc::new(Self {
             id,
+            sequence: ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             cancel,
             progress: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
@@ -123,6 +129,14 @@ impl ActionContext {
     /// The invocation's id.
     pub fn id(&self) -> Uuid {
         self.core.id
+    }
+
+    /// The invocation's place in the order this process accepted invocations: one accepted
+    /// later has a larger number, whatever order they then run in. An action whose requests
+    /// supersede each other (a jog, a setpoint sent on every key press) compares it with the
+    /// latest it has acted on, and ignores a request overtaken by a newer one.
+    pub fn sequence(&self) -> u64 {
+        self.core.sequence
     }
 
     /// Whether cancellation was requested.
@@ -218,5 +232,12 @@ mod tests {
         clone.cancel();
         assert!(ctx.is_cancelled());
         assert_eq!(ctx.check_cancelled(), Err(Cancelled));
+    }
+
+    #[test]
+    fn a_later_invocation_has_a_larger_sequence() {
+        let (first, second) = (ActionContext::detached(), ActionContext::detached());
+        assert!(second.sequence() > first.sequence());
+        assert_eq!(first.clone().sequence(), first.sequence());
     }
 }

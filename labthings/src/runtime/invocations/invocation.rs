@@ -30,8 +30,6 @@ pub(crate) struct State {
 /// One invocation of an action.
 pub(crate) struct Invocation {
     pub(crate) core: Arc<InvocationCore>,
-    /// Its place in the order of all invocations of the server.
-    pub(crate) seq: u64,
     /// The Thing it runs on.
     pub(crate) thing: Arc<dyn DynThing>,
     pub(crate) action: &'static str,
@@ -88,7 +86,6 @@ pub(crate) struct StatusNote {
 impl Invocation {
     pub(crate) fn new(
         core: Arc<InvocationCore>,
-        seq: u64,
         thing: Arc<dyn DynThing>,
         action_index: usize,
         input: Value,
@@ -96,7 +93,6 @@ impl Invocation {
     ) -> Self {
         Self {
             core,
-            seq,
             action: thing.action_name(action_index),
             thing,
             action_index,

@@ -8,7 +8,7 @@ mod run;
 mod status;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -38,7 +38,6 @@ const STATUS_INTERVAL: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub(crate) struct Invocations {
     map: RwLock<HashMap<Uuid, Arc<Invocation>>>,
-    seq: AtomicU64,
     retention: Retention,
     limits: Limits,
     counters: Arc<Counters>,
@@ -63,7 +62,6 @@ impl Invocations {
     ) -> Arc<Self> {
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
-            seq: AtomicU64::new(0),
             retention,
             limits,
             counters: Arc::default(),
@@ -90,7 +88,7 @@ impl Invocations {
             .cloned()
             .collect();
         drop(map);
-        out.sort_by_key(|i| i.seq);
+        out.sort_by_key(|i| i.core.sequence);
         out
     }
 
@@ -110,11 +108,11 @@ impl Invocations {
                         "`after` names no invocation: '{id}' has finished and expired, or never was"
                     )));
                 };
-                after.seq + 1
+                after.core.sequence + 1
             }
         };
         let mut all = self.list(filter);
-        all.retain(|i| i.seq >= start);
+        all.retain(|i| i.core.sequence >= start);
         let more = all.len() > limit;
         all.truncate(limit);
         Ok((all, more))
@@ -172,8 +170,7 @@ impl Invocations {
         self.start_reaper();
         let core = InvocationCore::with_token(id, self.shutdown.child_token());
         let _ = core.blobs.set(self.blobs.clone());
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let invocation = Arc::new(Invocation::new(core, seq, thing, action, input, admission));
+        let invocation = Arc::new(Invocation::new(core, thing, action, input, admission));
         let (this, weak) = (Arc::downgrade(self), Arc::downgrade(&invocation));
         let _ = invocation.core.on_change.set(Box::new(move || {
             if let (Some(this), Some(invocation)) = (this.upgrade(), weak.upgrade()) {
