@@ -18,6 +18,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -59,7 +60,7 @@ cargo test --workspace --no-fail-fast --features labthings-examples/interop "$@"
 # How many tests each interoperability part ran (a part that ran nothing is an error).
 echo
 echo "interoperability tests run:"
-for binary in python_client client_python nodewot playground dashboard mqtt refusals discovery sangaboard openflexure; do
+for binary in python_client client_python nodewot playground dashboard mqtt refusals discovery sangaboard openflexure metrics; do
     count="$(awk -v b="tests/$binary.rs" '
         /Running / { on = index($0, b) > 0 }
         on && /^test result:/ { sub(/^test result: [a-zA-Z]+\. /, ""); print $1; on = 0 }' "$log")"

@@ -97,6 +97,9 @@ pub(crate) struct Secure {
     /// Write the number of the serving runtime's live tasks to this file every second.
     #[arg(long)]
     stats: Option<std::path::PathBuf>,
+    /// Keep no metrics (they are on by default).
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 /// A self-signed certificate for `localhost`, in files the servers read.
@@ -220,7 +223,8 @@ pub(crate) async fn serve_labthings(secure: Secure) {
     let mut server = labthings::ThingServer::new()
         .thing("counter", Counter::new())
         .shared_thing("feed", feed)
-        .limits(limits);
+        .limits(limits)
+        .metrics(!secure.no_metrics);
     if let Some(token) = &secure.token {
         server = server.token(labthings::Scope::Operate, token);
     }

@@ -1,5 +1,5 @@
 //! What the interoperability tests need from the machine: a Python with LabThings-FastAPI,
-//! node packages, Chromium, Mosquitto.
+//! node packages, Chromium, Mosquitto, Prometheus.
 //!
 //! Those tests are compiled only with the `interop` feature, which `./test.sh` turns on once
 //! it has set the parts up; a part that is missing then fails the test, naming what to
@@ -39,4 +39,13 @@ pub(crate) fn node_modules(test: &str, packages: &str) -> OsString {
 /// The `mosquitto` program.
 pub(crate) fn mosquitto(test: &str) -> PathBuf {
     super::mosquitto::program().unwrap_or_else(|| missing(test, "Mosquitto (Debian `mosquitto`)"))
+}
+
+/// The `prometheus` program (Debian's `prometheus`).
+pub(crate) fn prometheus(test: &str) -> PathBuf {
+    ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| missing(test, "Prometheus (Debian `prometheus`)"))
 }

@@ -198,6 +198,11 @@ impl Mailbox {
         self.overflowed.load(Ordering::Relaxed)
     }
 
+    /// Whether its consumer fell behind: property changes are coalesced to the latest.
+    pub fn is_lagging(&self) -> bool {
+        !self.state.locked().lagged_order.is_empty()
+    }
+
     /// Number of deliveries currently pending (queued plus coalesced).
     pub fn pending(&self) -> usize {
         let state = self.state.locked();

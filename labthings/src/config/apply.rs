@@ -44,6 +44,7 @@ impl Config {
             server = server.server_id(id);
         }
         server = self.advertise_on(server)?;
+        server = self.metrics_on(server)?;
         if let Some(mqtt) = &self.mqtt {
             server = mqtt.apply(server)?;
         }
@@ -64,6 +65,22 @@ impl Config {
             Some(advertise) => server.advertise(advertise),
             None => server,
         })
+    }
+
+    #[cfg(feature = "metrics")]
+    fn metrics_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        Ok(match self.metrics {
+            Some(on) => server.metrics(on),
+            None => server,
+        })
+    }
+
+    #[cfg(not(feature = "metrics"))]
+    fn metrics_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        match self.metrics {
+            Some(true) => Err("`metrics = true`: this program was built without metrics (the `metrics` feature of labthings)".into()),
+            _ => Ok(server),
+        }
     }
 
     #[cfg(not(feature = "discovery"))]

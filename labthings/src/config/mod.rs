@@ -147,6 +147,10 @@ pub struct Config {
     /// Advertise the server over DNS-SD (default: when served on a non-loopback address).
     #[serde(default)]
     pub advertise: Option<bool>,
+    /// Serve Prometheus metrics at `/metrics` (default: yes, in a program built with the
+    /// `metrics` feature).
+    #[serde(default)]
+    pub metrics: Option<bool>,
 }
 
 /// The `[mqtt]` table: the MQTT binding (see `labthings::Mqtt`).

@@ -139,3 +139,15 @@ fn files_name_themselves_in_errors() {
     assert_eq!(e.key, "things.c.type", "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+#[cfg(feature = "metrics")]
+fn metrics_can_be_turned_off() {
+    use crate::server::ThingServer;
+    let config =
+        |metrics| Config::from_value(json!({"things": {"a": "Counter"}, "metrics": metrics}));
+    let off = config(false).unwrap().apply(ThingServer::new()).unwrap();
+    assert!(off.metrics.is_none());
+    let on = config(true).unwrap().apply(ThingServer::new()).unwrap();
+    assert!(on.metrics.is_some());
+}

@@ -66,11 +66,12 @@ impl Things {
 
     /// The Thing called `name`.
     pub(crate) fn get(&self, name: &str) -> Result<ThingRef<'_>, Problem> {
-        let &index = self
-            .by_name
-            .get(name)
-            .ok_or_else(|| refusals::no_thing(name))?;
-        Ok(self.at(index))
+        self.find(name).ok_or_else(|| refusals::no_thing(name))
+    }
+
+    /// The Thing called `name`, if there is one.
+    pub(crate) fn find(&self, name: &str) -> Option<ThingRef<'_>> {
+        self.by_name.get(name).map(|&index| self.at(index))
     }
 
     /// The Thing at `index`, in the order they were added.
@@ -151,6 +152,18 @@ impl<'t> ThingRef<'t> {
         self.thing()
             .lookup(name)
             .ok_or_else(|| refusals::no_affordance(self.name(), name))
+    }
+
+    /// The name of its affordance of any kind called `name`, if it has one.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn affordance_name(&self, name: &str) -> Option<&'static str> {
+        let thing = self.thing();
+        Some(match thing.lookup(name)? {
+            Affordance::Property(index) => thing.property_name(index),
+            Affordance::Action(index) => thing.action_name(index),
+            Affordance::Event(index) => thing.event_name(index),
+            Affordance::Stream(index) => thing.stream_name(index),
+        })
     }
 
     /// The affordance of any kind called `name`, or the refusal `missing(name)`: a write

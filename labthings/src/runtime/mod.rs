@@ -7,4 +7,5 @@ pub(crate) mod invocations;
 pub(crate) mod lifecycle;
 pub(crate) mod limits;
 pub(crate) mod logs;
+pub(crate) mod observer;
 pub(crate) mod settings;

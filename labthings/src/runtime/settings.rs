@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::{Mailbox, MailboxLimits};
 use crate::runtime::hosted::DynThing;
+use crate::runtime::observer::Observers;
 
 /// How long a change waits before it is saved, so that changes close together are saved once.
 pub(crate) const SAVE_DELAY: Duration = Duration::from_millis(100);
@@ -133,6 +134,7 @@ pub(crate) fn saver(
     dir: PathBuf,
     things: Vec<Arc<dyn DynThing>>,
     stop: CancellationToken,
+    observer: Observers,
 ) -> impl Future<Output = ()> + Send + 'static {
     let things: Vec<_> = things
         .into_iter()
@@ -150,11 +152,17 @@ pub(crate) fn saver(
             }
         }
     }
-    save_changes(dir, things, mailbox, stop)
+    save_changes(Saves { dir, observer }, things, mailbox, stop)
+}
+
+/// Where the settings are saved, and who is told of each save.
+struct Saves {
+    dir: PathBuf,
+    observer: Observers,
 }
 
 async fn save_changes(
-    dir: PathBuf,
+    saves: Saves,
     things: Vec<Arc<dyn DynThing>>,
     mailbox: Arc<Mailbox>,
     stop: CancellationToken,
@@ -177,11 +185,11 @@ async fn save_changes(
         }
         mailbox.drain_into(&mut batch);
         mark(&mut dirty, &mut batch);
-        save_dirty(&dir, &things, &mut dirty).await;
+        save_dirty(&saves, &things, &mut dirty).await;
     }
     mailbox.drain_into(&mut batch);
     mark(&mut dirty, &mut batch);
-    save_dirty(&dir, &things, &mut dirty).await;
+    save_dirty(&saves, &things, &mut dirty).await;
 }
 
 fn mark(dirty: &mut [bool], batch: &mut Vec<crate::broker::Delivery>) {
@@ -192,20 +200,23 @@ fn mark(dirty: &mut [bool], batch: &mut Vec<crate::broker::Delivery>) {
     }
 }
 
-async fn save_dirty(dir: &Path, things: &[Arc<dyn DynThing>], dirty: &mut [bool]) {
+async fn save_dirty(saves: &Saves, things: &[Arc<dyn DynThing>], dirty: &mut [bool]) {
     for (thing, dirty) in things.iter().zip(dirty.iter_mut()) {
         if !std::mem::take(dirty) {
             continue;
         }
-        let (dir, thing) = (dir.to_owned(), thing.clone());
+        let (dir, thing) = (saves.dir.clone(), thing.clone());
         let name = thing.name().clone();
         let saved = tokio::task::spawn_blocking(move || save(&dir, &*thing)).await;
-        match saved {
+        match &saved {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::error!(thing = &*name, %error, "the settings could not be saved")
             }
             Err(error) => tracing::error!(thing = &*name, %error, "saving the settings failed"),
+        }
+        if let Some(observer) = &saves.observer {
+            observer.settings_saved(&name, matches!(saved, Ok(Ok(()))));
         }
     }
 }

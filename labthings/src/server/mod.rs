@@ -11,6 +11,8 @@ mod dashboard;
 pub(crate) mod discovery;
 pub(crate) mod http;
 mod ids;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 #[cfg(feature = "mqtt")]
 pub(crate) mod mqtt;
 mod prepared;
@@ -91,6 +93,9 @@ pub struct ThingServer {
     /// Whether to advertise the server over DNS-SD (`None`: on non-loopback addresses).
     #[cfg(feature = "discovery")]
     pub(crate) advertise: Option<bool>,
+    /// Its metrics, unless turned off.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<metrics::Metrics>>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -142,6 +147,8 @@ impl ThingServer {
             mqtt: None,
             #[cfg(feature = "discovery")]
             advertise: None,
+            #[cfg(feature = "metrics")]
+            metrics: Some(metrics::Metrics::new()),
         }
     }
 
@@ -305,6 +312,24 @@ impl ThingServer {
     pub fn advertise(mut self, advertise: bool) -> Self {
         self.advertise = Some(advertise);
         self
+    }
+
+    /// Whether to serve Prometheus metrics at `GET /metrics` and keep them (default: yes).
+    /// They cost little: see BENCHMARKS.md.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on.then(|| self.metrics.take().unwrap_or_else(metrics::Metrics::new));
+        self
+    }
+
+    /// What watches the runtime: the metrics, when they are on.
+    pub(crate) fn observer(&self) -> crate::runtime::observer::Observers {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            return Some(metrics.clone());
+        }
+        None
     }
 
     /// Worker threads of the runtime that runs device code (default: one per core).

@@ -40,6 +40,7 @@ impl Prepared {
                 history: server.limits.history(),
                 device_threads: server.device_threads,
                 saver_stop,
+                observer: server.observer(),
             },
         )?;
         Ok(Self { server, lifecycle })
@@ -83,6 +84,7 @@ impl Prepared {
             server.prefix.clone(),
             server.shutdown.clone(),
             lifecycle.device.clone(),
+            server.observer(),
         );
         let exposed =
             (lifecycle.things.iter()).map(|(name, thing)| (thing.clone(), server.id_of(name)));
@@ -114,7 +116,18 @@ impl Prepared {
                 uuid::Uuid::new_v4().simple()
             )),
             lifecycle,
+            #[cfg(feature = "metrics")]
+            metrics: server.metrics.clone(),
         });
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &state.metrics {
+            metrics.serving(super::metrics::Open {
+                websockets: state.open.websocket_permits.clone(),
+                max_websockets: state.limits.max_websockets,
+                streams: state.open.stream_permits.clone(),
+                max_streams: state.limits.max_event_streams,
+            });
+        }
         let router = router::routes(&state, policy, &server.cors_origins);
         (router, state)
     }

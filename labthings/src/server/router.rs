@@ -27,12 +27,23 @@ pub(crate) fn routes(
     {
         router = router.merge(super::dashboard::routes(prefix));
     }
+    #[cfg(feature = "metrics")]
+    if let Some(metrics) = &state.metrics {
+        router = router.merge(super::metrics::routes(metrics.clone()));
+    }
     router = router
         .merge(discovery::routes(state.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_body))
         .layer(GuardLayer(policy));
     if !cors_origins.is_empty() {
         router = router.layer(cors(cors_origins));
+    }
+    #[cfg(feature = "metrics")]
+    if let Some(metrics) = &state.metrics {
+        router = router.layer(super::metrics::MeasureLayer {
+            metrics: metrics.clone(),
+            state: state.clone(),
+        });
     }
     router
 }

@@ -36,6 +36,9 @@ pub(crate) struct ServerState {
     pub(crate) upload_dir: std::path::PathBuf,
     /// What stopping the Things needs.
     pub(crate) lifecycle: Lifecycle,
+    /// The server's metrics, when they are on.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<super::metrics::Metrics>>,
 }
 
 /// The connections that outlive a request, and their bounds.
@@ -62,6 +65,40 @@ impl Open {
 }
 
 impl ServerState {
+    /// Count `mailbox` as a subscriber of the Things' notifications while it lives.
+    pub(crate) fn subscriber(&self, _mailbox: &Arc<crate::broker::Mailbox>) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.subscriber(_mailbox);
+        }
+    }
+
+    /// The MQTT binding connected to its broker (`true`), or lost it.
+    #[cfg(feature = "mqtt")]
+    pub(crate) fn mqtt_connected(&self, _connected: bool) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.mqtt_connected(_connected);
+        }
+    }
+
+    /// The MQTT binding published a message (`out`), or received one.
+    #[cfg(feature = "mqtt")]
+    pub(crate) fn mqtt_message(&self, _out: bool) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.mqtt_message(_out);
+        }
+    }
+
+    /// Counts a viewer of an MJPEG stream while it is kept.
+    pub(crate) fn mjpeg_viewer(&self) -> impl Send + Sync + 'static {
+        #[cfg(feature = "metrics")]
+        return self.metrics.as_ref().map(|m| m.viewer());
+        #[cfg(not(feature = "metrics"))]
+        ()
+    }
+
     /// Cancelled when the server shuts down (running invocations are cancelled, streams end,
     /// WebSockets close).
     pub(crate) fn shutdown(&self) -> &CancellationToken {

@@ -53,6 +53,8 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
     fn stream(&self, index: usize) -> &crate::model::stream::MjpegStream;
+    #[cfg(feature = "metrics")]
+    fn stream_name(&self, index: usize) -> &'static str;
     fn event_count(&self) -> usize;
     fn event_name(&self, index: usize) -> &'static str;
     fn event_topic(&self, index: usize) -> &Topic;
@@ -284,6 +286,11 @@ impl<T: Thing> DynThing for Hosted<T> {
 
     fn stream(&self, index: usize) -> &crate::model::stream::MjpegStream {
         (self.table.streams[index].field)(&self.thing)
+    }
+
+    #[cfg(feature = "metrics")]
+    fn stream_name(&self, index: usize) -> &'static str {
+        self.table.streams[index].name
     }
 
     fn event_count(&self) -> usize {

@@ -26,6 +26,7 @@ use crate::problem::{Problem, refusals};
 use crate::runtime::device::Device;
 use crate::runtime::hosted::DynThing;
 use crate::runtime::limits::Limits;
+use crate::runtime::observer::Observers;
 use crate::sync::{Locked, Shared};
 use admission::{Counters, Refused};
 
@@ -50,6 +51,8 @@ pub(crate) struct Invocations {
     reaper: AtomicBool,
     /// The blobs that invocations returned or took, and uploads.
     pub(crate) blobs: Arc<Registry>,
+    /// Told of the end of each invocation.
+    observer: Observers,
 }
 
 impl Invocations {
@@ -59,6 +62,7 @@ impl Invocations {
         prefix: String,
         shutdown: CancellationToken,
         device: Device,
+        observer: Observers,
     ) -> Arc<Self> {
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
@@ -70,6 +74,7 @@ impl Invocations {
             ended: Mutex::default(),
             reaper: AtomicBool::new(false),
             blobs: Registry::new(prefix),
+            observer,
         })
     }
 
@@ -198,10 +203,12 @@ impl Invocations {
         if state.status == Status::Pending {
             // Not started (the device runtime may be busy): it ends now, and frees its place.
             run::conclude(
+                invocation,
                 &mut state,
                 Status::Cancelled,
                 None,
                 Some(refusals::cancelled()),
+                &self.observer,
             );
             drop(state);
             self.ended(invocation);

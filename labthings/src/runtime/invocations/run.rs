@@ -9,6 +9,7 @@ use super::{Invocation, Invocations, STATUS_INTERVAL, Status};
 use crate::model::context::{ActionContext, Cancelled};
 use crate::model::table::Json;
 use crate::problem::{Problem, refusals};
+use crate::runtime::observer::Observers;
 use crate::sync::Locked;
 
 /// The `error` of an invocation that stopped on request with `problem`: the reason the
@@ -22,18 +23,28 @@ fn cancellation(problem: Problem) -> Problem {
     }
 }
 
-/// End the invocation whose state is `state`: its outcome, and its place given back.
+/// End the invocation whose state is `state`: its outcome, and its place given back. The
+/// runtime's observer is told before anyone can see that it ended.
 pub(super) fn conclude(
+    invocation: &Invocation,
     state: &mut State,
     status: Status,
     output: Option<Json>,
     error: Option<Problem>,
+    observer: &Observers,
 ) {
+    let now = SystemTime::now();
     state.status = status;
-    state.time_completed = Some(SystemTime::now());
+    state.time_completed = Some(now);
     state.output = output;
     state.error = error;
     state.admission = None;
+    if let Some(observer) = observer {
+        let ran = state.time_started.map(|start| now.duration_since(start));
+        let ran = ran.and_then(Result::ok).unwrap_or_default();
+        let thing = invocation.thing.name();
+        observer.invocation_ended(thing, invocation.action, status, ran);
+    }
 }
 
 impl Invocations {
@@ -109,7 +120,14 @@ impl Invocations {
             if state.status.is_finished() {
                 return;
             }
-            conclude(&mut state, status, output, error);
+            conclude(
+                invocation,
+                &mut state,
+                status,
+                output,
+                error,
+                &self.observer,
+            );
         }
         self.ended(invocation);
     }

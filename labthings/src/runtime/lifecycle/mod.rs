@@ -19,6 +19,7 @@ pub(crate) use slots::SlotNames;
 use crate::broker::HistoryLimits;
 use crate::runtime::device::Device;
 use crate::runtime::hosted::DynThing;
+use crate::runtime::observer::Observers;
 use crate::runtime::settings;
 use crate::sync::Locked;
 
@@ -44,6 +45,8 @@ pub(crate) struct Preparation<'a> {
     pub(crate) device_threads: usize,
     /// Stops the settings saver, which then saves what is pending.
     pub(crate) saver_stop: CancellationToken,
+    /// Told of each save of the settings.
+    pub(crate) observer: Observers,
 }
 
 /// The Things of a server, prepared to start.
@@ -87,7 +90,7 @@ impl Lifecycle {
             settings::load(&how.settings_dir, &**thing);
         }
         let all = things.iter().map(|(_, t)| t.clone()).collect();
-        let saver = settings::saver(how.settings_dir, all, how.saver_stop.clone());
+        let saver = settings::saver(how.settings_dir, all, how.saver_stop.clone(), how.observer);
         let saver = device.spawn(saver);
         Ok(Self {
             things,

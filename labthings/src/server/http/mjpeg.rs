@@ -22,6 +22,8 @@ pub(crate) fn serve(state: &Arc<ServerState>, stream: &MjpegStream) -> Response 
         let limit = state.limits.max_event_streams;
         return refusals::too_many_open("streams", limit).into_response();
     };
+    // Held while the stream is open: its place among the streams, and its count.
+    let permit = (permit, state.mjpeg_viewer());
     let frames = stream.subscribe();
     let shutdown = state.shutdown().clone();
     let parts = futures_util::stream::unfold(

@@ -70,6 +70,7 @@ pub(crate) fn stream(
         queue: state.ws.queue,
         max_events: state.ws.max_events,
     });
+    state.subscriber(&mailbox);
     let target = followed.target();
     let resumption = thing.follow(&mailbox, &[(target, 0)], true, last_id, |_| {});
     let preface = match resumption.resumed {

@@ -49,6 +49,7 @@ impl Binding {
             bridged: &self.bridged,
             sender: &self.sender,
             prefix: &self.state.prefix,
+            state: &self.state,
         }
     }
 }

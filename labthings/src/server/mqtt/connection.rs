@@ -48,16 +48,20 @@ impl Connection {
                     if let Some(since) = away_since.take() {
                         tracing::info!(after = ?since.elapsed(), "the MQTT broker is back");
                     }
+                    self.binding.state.mqtt_connected(true);
                     self.connected(&ack);
                 }
-                Ok(Event::Incoming(Packet::Publish(publish)))
-                    if self.requests && !publish.retain =>
-                {
-                    self.request(publish)
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    self.binding.state.mqtt_message(false);
+                    if self.requests && !publish.retain {
+                        self.request(publish)
+                    }
                 }
+                Ok(Event::Outgoing(Outgoing::Publish(_))) => self.binding.state.mqtt_message(true),
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
                 Ok(_) => {}
                 Err(error) => {
+                    self.binding.state.mqtt_connected(false);
                     if away_since.is_none() {
                         tracing::warn!(%error, "the MQTT broker cannot be reached: retrying every second");
                         away_since = Some(Instant::now());

@@ -16,6 +16,7 @@ use crate::interaction::wire::{StatusEvent, Urls};
 use crate::interaction::{Target, Things};
 use crate::model::td::mqtt::Topics;
 use crate::runtime::invocations::StatusNote;
+use crate::server::state::ServerState;
 
 /// A Thing as the binding sees it: its position among the server's Things, and its topics.
 pub(super) struct Bridged {
@@ -30,6 +31,8 @@ pub(super) struct Publisher<'a> {
     pub(super) sender: &'a Sender,
     /// The API prefix, for the paths in status events.
     pub(super) prefix: &'a str,
+    /// The server, which counts the binding's mailbox among its subscribers.
+    pub(super) state: &'a ServerState,
 }
 
 /// A publication of the binding.
@@ -57,6 +60,7 @@ impl Publisher<'_> {
                 queue: config.queue,
                 ..MailboxLimits::default()
             });
+            self.state.subscriber(&mailbox);
             let targets = self.follow(&mailbox);
             let mut batch = Vec::new();
             loop {

@@ -106,6 +106,7 @@ impl Connection {
             queue: state.ws.queue,
             max_events: state.ws.max_events,
         });
+        state.subscriber(&mailbox);
         Self {
             state,
             views,

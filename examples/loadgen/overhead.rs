@@ -1,0 +1,34 @@
+//! What the metrics cost: property GET at 16 connections with them on, against the same
+//! server with them off, in alternating rounds.
+
+use hyper::Method;
+
+use crate::servers::Server;
+use crate::{Plan, ROUNDS, http, http_cell, median_ratio, row};
+
+/// The metrics' overhead on the hot path.
+pub(crate) async fn metrics(plan: &Plan) {
+    let on = Server::spawn("labthings", &[]);
+    let off = Server::spawn("labthings", &["--no-metrics"]);
+    let client = http::Client::default();
+    let round = plan.http_time / ROUNDS;
+    let (mut ons, mut offs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let with = client
+            .load(on.addr, Method::GET, "/counter/count", "", 16, round)
+            .await;
+        let without = client
+            .load(off.addr, Method::GET, "/counter/count", "", 16, round)
+            .await;
+        ratios.push(with.per_second / without.per_second);
+        ons.push(with);
+        offs.push(without);
+    }
+    row(
+        "property GET, 16 connections, metrics on (ceiling: metrics off)",
+        http_cell(&http::HttpResult::merge(ons)),
+        http_cell(&http::HttpResult::merge(offs)),
+        median_ratio(ratios),
+        "≥ 0.95 × metrics off",
+    );
+}
