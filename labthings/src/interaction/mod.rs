@@ -154,15 +154,25 @@ impl<'t> ThingRef<'t> {
             .ok_or_else(|| refusals::no_affordance(self.name(), name))
     }
 
-    /// The name of its affordance of any kind called `name`, if it has one.
+    /// How many affordances it has, of every kind.
     #[cfg(feature = "metrics")]
-    pub(crate) fn affordance_name(&self, name: &str) -> Option<&'static str> {
+    pub(crate) fn affordance_count(&self) -> usize {
         let thing = self.thing();
+        thing.property_count() + thing.action_count() + thing.event_count() + thing.stream_count()
+    }
+
+    /// The place (among its properties, then actions, events and streams) and the name of
+    /// its affordance called `name`, if it has one.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn affordance_place(&self, name: &str) -> Option<(usize, &'static str)> {
+        let thing = self.thing();
+        let (properties, actions) = (thing.property_count(), thing.action_count());
+        let events = thing.event_count();
         Some(match thing.lookup(name)? {
-            Affordance::Property(index) => thing.property_name(index),
-            Affordance::Action(index) => thing.action_name(index),
-            Affordance::Event(index) => thing.event_name(index),
-            Affordance::Stream(index) => thing.stream_name(index),
+            Affordance::Property(i) => (i, thing.property_name(i)),
+            Affordance::Action(i) => (properties + i, thing.action_name(i)),
+            Affordance::Event(i) => (properties + actions + i, thing.event_name(i)),
+            Affordance::Stream(i) => (properties + actions + events + i, thing.stream_name(i)),
         })
     }
 

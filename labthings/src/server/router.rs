@@ -40,10 +40,10 @@ pub(crate) fn routes(
     }
     #[cfg(feature = "metrics")]
     if let Some(metrics) = &state.metrics {
-        router = router.layer(super::metrics::MeasureLayer {
-            metrics: metrics.clone(),
-            state: state.clone(),
-        });
+        router = router.layer(super::metrics::MeasureLayer::new(
+            metrics.clone(),
+            state.clone(),
+        ));
     }
     router
 }

@@ -55,6 +55,8 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn stream(&self, index: usize) -> &crate::model::stream::MjpegStream;
     #[cfg(feature = "metrics")]
     fn stream_name(&self, index: usize) -> &'static str;
+    #[cfg(feature = "metrics")]
+    fn stream_count(&self) -> usize;
     fn event_count(&self) -> usize;
     fn event_name(&self, index: usize) -> &'static str;
     fn event_topic(&self, index: usize) -> &Topic;
@@ -291,6 +293,11 @@ impl<T: Thing> DynThing for Hosted<T> {
     #[cfg(feature = "metrics")]
     fn stream_name(&self, index: usize) -> &'static str {
         self.table.streams[index].name
+    }
+
+    #[cfg(feature = "metrics")]
+    fn stream_count(&self) -> usize {
+        self.table.streams.len()
     }
 
     fn event_count(&self) -> usize {

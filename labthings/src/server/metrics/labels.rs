@@ -60,16 +60,3 @@ pub(crate) struct Outcome {
 pub(crate) struct Direction {
     pub(crate) direction: &'static str,
 }
-
-/// A bounded name for an HTTP method.
-pub(crate) fn method(method: &http::Method) -> &'static str {
-    match *method {
-        http::Method::GET => "GET",
-        http::Method::PUT => "PUT",
-        http::Method::POST => "POST",
-        http::Method::DELETE => "DELETE",
-        http::Method::HEAD => "HEAD",
-        http::Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}

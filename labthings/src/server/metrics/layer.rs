@@ -11,14 +11,30 @@ use axum::extract::Request;
 use axum::response::Response;
 
 use super::Metrics;
-use super::labels::{Name, Route, method};
+use super::routes::{Place, Routes};
 use crate::server::state::ServerState;
+
+/// What the layer shares with every request.
+struct Shared {
+    metrics: Arc<Metrics>,
+    state: Arc<ServerState>,
+    routes: Routes,
+}
 
 /// Counts and times the requests of the service it wraps.
 #[derive(Clone)]
-pub(crate) struct MeasureLayer {
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) state: Arc<ServerState>,
+pub(crate) struct MeasureLayer(Arc<Shared>);
+
+impl MeasureLayer {
+    /// The layer of the server whose state is `state`.
+    pub(crate) fn new(metrics: Arc<Metrics>, state: Arc<ServerState>) -> Self {
+        let routes = Routes::new(&state.things);
+        Self(Arc::new(Shared {
+            metrics,
+            state,
+            routes,
+        }))
+    }
 }
 
 impl<S> tower_layer::Layer<S> for MeasureLayer {
@@ -28,31 +44,6 @@ impl<S> tower_layer::Layer<S> for MeasureLayer {
         Measured {
             inner,
             layer: self.clone(),
-        }
-    }
-}
-
-impl MeasureLayer {
-    /// What `request` addresses: the Thing named by its path's first part (under the
-    /// prefix) and that Thing's affordance named by the second, when they exist.
-    fn route(&self, request: &Request) -> Route {
-        let method = method(request.method());
-        let path = request.uri().path();
-        let under = path.strip_prefix(self.state.prefix.as_str());
-        let mut parts = under.unwrap_or_default().trim_start_matches('/').split('/');
-        let thing = parts.next().and_then(|name| self.state.things.find(name));
-        let Some(thing) = thing else {
-            return Route {
-                thing: self.metrics.nobody.clone(),
-                affordance: "",
-                method,
-            };
-        };
-        let affordance = parts.next().and_then(|name| thing.affordance_name(name));
-        Route {
-            thing: Name(thing.name().clone()),
-            affordance: affordance.unwrap_or_default(),
-            method,
         }
     }
 }
@@ -77,12 +68,13 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let route = self.layer.route(&request);
+        let shared = &self.layer.0;
+        let place = (shared.routes).place(&shared.state.things, &shared.state.prefix, &request);
         Timed {
             inner: self.inner.call(request),
             started: Instant::now(),
-            route: Some(route),
-            metrics: self.layer.metrics.clone(),
+            place: Some(place),
+            shared: shared.clone(),
         }
     }
 }
@@ -93,8 +85,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         started: Instant,
-        route: Option<Route>,
-        metrics: Arc<Metrics>,
+        place: Option<Place>,
+        shared: Arc<Shared>,
     }
 }
 
@@ -107,9 +99,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = std::task::ready!(this.inner.poll(cx));
-        if let (Ok(response), Some(route)) = (&result, this.route.take()) {
-            let status = response.status().as_u16();
-            this.metrics.answered(route, status, this.started.elapsed());
+        if let (Ok(response), Some(place)) = (&result, this.place.take()) {
+            let (status, took) = (response.status().as_u16(), this.started.elapsed());
+            let shared = &**this.shared;
+            shared.routes.record(&shared.metrics, place, status, took);
         }
         Poll::Ready(result)
     }

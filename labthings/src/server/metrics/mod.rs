@@ -10,8 +10,10 @@
 //! empty `thing` and `affordance`, so that no client can grow the metrics.
 
 mod collect;
+mod histogram;
 mod labels;
 mod layer;
+mod routes;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -23,13 +25,14 @@ use axum::routing::get;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::exponential_buckets;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::broker::Mailbox;
 use crate::runtime::invocations::Status;
 use crate::runtime::observer::Observer;
 use crate::server::http::extract::not_allowed;
+use histogram::Timings;
 use labels::{Action, Answered, Direction, Ended, Name, Outcome, Route};
 
 pub(crate) use collect::Open;
@@ -41,14 +44,14 @@ pub(crate) const PATH: &str = "/metrics";
 /// The content type of OpenMetrics text.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// A histogram whose buckets suit HTTP requests: 100 µs to about 26 s.
-fn request_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.0001, 4.0, 10))
+/// Timings whose buckets suit HTTP requests: 100 µs to about 26 s.
+fn request_timings() -> Timings {
+    Timings::new(exponential_buckets(0.0001, 4.0, 10))
 }
 
-/// A histogram whose buckets suit invocations: 1 ms to about 4 min 22 s.
-fn invocation_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.001, 4.0, 10))
+/// Timings whose buckets suit invocations: 1 ms to about 4 min 22 s.
+fn invocation_timings() -> Timings {
+    Timings::new(exponential_buckets(0.001, 4.0, 10))
 }
 
 /// The metrics of one server.
@@ -56,9 +59,9 @@ fn invocation_histogram() -> Histogram {
 pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<Answered, Counter>,
-    latency: Family<Route, Histogram, fn() -> Histogram>,
+    latency: Family<Route, Timings, fn() -> Timings>,
     invocations: Family<Ended, Counter>,
-    durations: Family<Action, Histogram, fn() -> Histogram>,
+    durations: Family<Action, Timings, fn() -> Timings>,
     settings: Family<Outcome, Counter>,
     mqtt_connected: Gauge,
     mqtt_messages: Family<Direction, Counter>,
@@ -66,8 +69,6 @@ pub(crate) struct Metrics {
     /// The server's connections, once it serves.
     open: Arc<OnceLock<Open>>,
     subscribers: Arc<collect::Subscribers>,
-    /// The empty name, for requests that name no Thing.
-    nobody: Name,
 }
 
 impl Metrics {
@@ -76,16 +77,15 @@ impl Metrics {
         let mut registry = Registry::default();
         let metrics = Self {
             requests: Family::default(),
-            latency: Family::new_with_constructor(request_histogram),
+            latency: Family::new_with_constructor(request_timings),
             invocations: Family::default(),
-            durations: Family::new_with_constructor(invocation_histogram),
+            durations: Family::new_with_constructor(invocation_timings),
             settings: Family::default(),
             mqtt_connected: Gauge::default(),
             mqtt_messages: Family::default(),
             mjpeg_viewers: Gauge::default(),
             open: Arc::default(),
             subscribers: Arc::default(),
-            nobody: Name(Arc::from("")),
             registry: Registry::default(),
         };
         let ours = registry.sub_registry_with_prefix("labthings");
@@ -177,25 +177,6 @@ impl Metrics {
             .inc();
     }
 
-    /// An HTTP request to `route` was answered with `status` in `took`.
-    fn answered(&self, route: Route, status: u16, took: Duration) {
-        self.latency
-            .get_or_create(&route)
-            .observe(took.as_secs_f64());
-        let Route {
-            thing,
-            affordance,
-            method,
-        } = route;
-        let answered = Answered {
-            thing,
-            affordance,
-            method,
-            status,
-        };
-        self.requests.get_or_create(&answered).inc();
-    }
-
     /// The metrics, as OpenMetrics text.
     fn render(&self) -> Response {
         let mut text = String::with_capacity(16 * 1024);
@@ -229,9 +210,7 @@ impl Observer for Metrics {
         };
         self.invocations.get_or_create(&ended).inc();
         let action = Action { thing, action };
-        self.durations
-            .get_or_create(&action)
-            .observe(ran.as_secs_f64());
+        self.durations.get_or_create(&action).observe(ran);
     }
 
     fn settings_saved(&self, thing: &Arc<str>, saved: bool) {
