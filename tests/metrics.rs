@@ -24,21 +24,6 @@ async fn start(server: labthings::ThingServer) -> SocketAddr {
     support::start(server).await.0
 }
 
-/// The value of the sample `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?;
-        let (set, value) = match rest.strip_prefix('{') {
-            Some(rest) => rest.split_once("} ")?,
-            None => ("", rest.strip_prefix(' ')?),
-        };
-        let all = labels
-            .iter()
-            .all(|(k, v)| set.split(',').any(|l| l == format!("{k}=\"{v}\"")));
-        all.then(|| value.split(' ').next()?.parse().ok()).flatten()
-    })
-}
-
 /// The metrics text, read with `token`.
 async fn scrape(addr: SocketAddr, token: Option<&str>) -> (StatusCode, String, String) {
     let mut request = reqwest::Client::new().get(format!("http://{addr}/metrics"));
@@ -109,7 +94,7 @@ async fn requests_and_invocations_are_counted_by_thing_affordance_and_status() {
             ("method", method),
             ("status", status),
         ];
-        sample(&text, "labthings_http_requests_total", &labels)
+        support::metrics::sample(&text, "labthings_http_requests_total", &labels)
     };
     assert_eq!(requests("count", "GET", "200"), Some(3.0), "{text}");
     assert_eq!(requests("step", "PUT", "422"), Some(1.0), "{text}");
@@ -117,7 +102,7 @@ async fn requests_and_invocations_are_counted_by_thing_affordance_and_status() {
     // A path that names no Thing, or no affordance of it, adds no label value.
     let unnamed = [("thing", ""), ("affordance", ""), ("status", "404")];
     assert_eq!(
-        sample(&text, "labthings_http_requests_total", &unnamed),
+        support::metrics::sample(&text, "labthings_http_requests_total", &unnamed),
         Some(1.0)
     );
     assert_eq!(requests("", "GET", "404"), Some(1.0), "{text}");
@@ -127,7 +112,7 @@ async fn requests_and_invocations_are_counted_by_thing_affordance_and_status() {
         ("affordance", "count"),
         ("method", "GET"),
     ];
-    let timed = sample(
+    let timed = support::metrics::sample(
         &text,
         "labthings_http_request_duration_seconds_count",
         &latency,
@@ -136,21 +121,21 @@ async fn requests_and_invocations_are_counted_by_thing_affordance_and_status() {
 
     let ended = |action, status| {
         let labels = [("thing", "counter"), ("action", action), ("status", status)];
-        sample(&text, "labthings_invocations_total", &labels)
+        support::metrics::sample(&text, "labthings_invocations_total", &labels)
     };
     assert_eq!(ended("increment", "completed"), Some(1.0), "{text}");
     assert_eq!(ended("add", "error"), Some(1.0), "{text}");
     let ran = [("thing", "counter"), ("action", "increment")];
-    let ran = sample(&text, "labthings_invocation_duration_seconds_count", &ran);
+    let ran = support::metrics::sample(&text, "labthings_invocation_duration_seconds_count", &ran);
     assert_eq!(ran, Some(1.0), "{text}");
-    let rss = sample(&text, "process_resident_memory_bytes", &[]);
+    let rss = support::metrics::sample(&text, "process_resident_memory_bytes", &[]);
     assert!(rss.is_some_and(|bytes| bytes > 1e6), "{text}");
 }
 
 #[tokio::test]
 async fn open_connections_and_subscribers_are_gauged_while_they_last() {
     let addr = start(labthings::ThingServer::new()).await;
-    let gauge = |text: &str, name| sample(text, name, &[]);
+    let gauge = |text: &str, name| support::metrics::sample(text, name, &[]);
     let (_, _, before) = scrape(addr, None).await;
     assert_eq!(gauge(&before, "labthings_websocket_connections"), Some(0.0));
     assert_eq!(gauge(&before, "labthings_sse_connections"), Some(0.0));

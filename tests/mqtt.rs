@@ -164,7 +164,7 @@ async fn subscribers_see_every_change_and_the_retained_latest_value() {
     let program = mosquitto();
     let broker = Broker::start(&program, None, "").await;
     let mut early = Subscriber::connect(broker.port, "early", &[COUNT]).await;
-    let (_addr, counter, _shutdown) = serve(broker.port).await;
+    let (addr, counter, _shutdown) = serve(broker.port).await;
     // The binding publishes the current value (retained) once connected.
     assert_eq!(early.next_on(COUNT).await.0, json!(0));
     for n in 1..=50 {
@@ -183,6 +183,17 @@ async fn subscribers_see_every_change_and_the_retained_latest_value() {
     let mut ticks = Subscriber::connect(broker.port, "ticks", &["lab/counter/events/ticked"]).await;
     counter.ticked.emit(7);
     assert_eq!(ticks.next_on("lab/counter/events/ticked").await.0, json!(7));
+    // The metrics count the connection and every message published (the first value, 50
+    // changes, the event).
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    let connected = support::metrics::sample(&text, "labthings_mqtt_connected", &[]);
+    assert_eq!(connected, Some(1.0), "{text}");
+    let out = [("direction", "out")];
+    let published = support::metrics::sample(&text, "labthings_mqtt_messages_total", &out);
+    assert!(published.is_some_and(|n| n >= 52.0), "{text}");
 }
 
 #[cfg(feature = "interop")]

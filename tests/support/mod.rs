@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod logs;
+pub(crate) mod metrics;
 pub(crate) mod mjpeg;
 pub(crate) mod mosquitto;
 pub(crate) mod needs;
