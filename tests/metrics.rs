@@ -132,13 +132,39 @@ async fn requests_and_invocations_are_counted_by_thing_affordance_and_status() {
     assert!(rss.is_some_and(|bytes| bytes > 1e6), "{text}");
 }
 
+/// A camera feed, for the MJPEG gauge.
+#[labthings::thing]
+struct Feed {
+    /// Its frames.
+    #[stream]
+    video: labthings::MjpegStream,
+}
+
+/// The smallest frame the stream takes.
+const FRAME: &[u8] = &[0xFF, 0xD8, 0xFF, 0xD9];
+
 #[tokio::test]
 async fn open_connections_and_subscribers_are_gauged_while_they_last() {
-    let addr = start(labthings::ThingServer::new()).await;
-    let gauge = |text: &str, name| support::metrics::sample(text, name, &[]);
+    let counter = std::sync::Arc::new(counter::Counter::new());
+    let feed = std::sync::Arc::new(Feed {
+        video: labthings::MjpegStream::new(),
+    });
+    let server = labthings::ThingServer::new()
+        .shared_thing("counter", counter.clone())
+        .shared_thing("feed", feed.clone());
+    let addr = support::start(server).await.0;
+    let gauges = |text: &str| {
+        let names = [
+            "labthings_websocket_connections",
+            "labthings_sse_connections",
+            "labthings_mjpeg_viewers",
+            "labthings_subscribers",
+            "labthings_lagging_subscribers",
+        ];
+        names.map(|name| support::metrics::sample(text, name, &[]))
+    };
     let (_, _, before) = scrape(addr, None).await;
-    assert_eq!(gauge(&before, "labthings_websocket_connections"), Some(0.0));
-    assert_eq!(gauge(&before, "labthings_sse_connections"), Some(0.0));
+    assert_eq!(gauges(&before), [Some(0.0); 5], "{before}");
 
     // Each is open once it has answered.
     let mut socket = support::ws::connect_wtp(addr, "counter").await;
@@ -146,22 +172,29 @@ async fn open_connections_and_subscribers_are_gauged_while_they_last() {
     support::ws::send(&mut socket, read).await;
     let _ = support::ws::next(&mut socket).await;
     let url = format!("http://{addr}/counter/count");
-    let mut stream = support::sse::Stream::open(&url, None).await;
-    assert_eq!(stream.next().await.unwrap().data, "0");
+    let mut events = support::sse::Stream::open(&url, None).await;
+    assert_eq!(events.next().await.unwrap().data, "0");
+    feed.video.push(FRAME).unwrap();
+    let mut video = support::mjpeg::Stream::open(&format!("http://{addr}/feed/video")).await;
+    assert_eq!(video.next().await.unwrap().jpeg, FRAME);
     let (_, _, during) = scrape(addr, None).await;
-    assert_eq!(
-        gauge(&during, "labthings_websocket_connections"),
-        Some(1.0),
-        "{during}"
-    );
-    assert_eq!(
-        gauge(&during, "labthings_sse_connections"),
-        Some(1.0),
-        "{during}"
-    );
-    let subscribers = gauge(&during, "labthings_subscribers").unwrap();
-    assert!(subscribers >= 2.0, "{during}");
-    assert_eq!(gauge(&during, "labthings_lagging_subscribers"), Some(0.0));
+    // The WebSocket and the SSE stream each hold one subscriber.
+    let open = [Some(1.0), Some(1.0), Some(1.0), Some(2.0), Some(0.0)];
+    assert_eq!(gauges(&during), open, "{during}");
+
+    // Closed, each is counted out; the server notices a closed stream when it next writes
+    // to it, so the counter and the feed go on changing until then.
+    drop((socket, events, video));
+    for n in 1.. {
+        let (_, _, after) = scrape(addr, None).await;
+        if gauges(&after) == [Some(0.0); 5] {
+            break;
+        }
+        assert!(n < 500, "still open after they closed: {after}");
+        counter.count.set(n);
+        feed.video.push(FRAME).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -66,8 +66,9 @@ pub struct Sangaboard {
     /// Whether an action is following a move (the watch task then leaves it to it).
     following: AtomicBool,
     /// Held while the board's motion and the `moving` flag change together, so that a
-    /// `moving?` reply read before a stop is never published after it; holds the
-    /// [`sequence`](ActionContext::sequence) of the latest jog that ran.
+    /// `moving?` reply read before a stop is never published after it; holds the latest
+    /// [`sequence`](ActionContext::sequence) of an invocation that moved or stopped the
+    /// stage, so that a jog accepted before it does nothing.
     motion: tokio::sync::Mutex<u64>,
 }
 
@@ -161,22 +162,28 @@ impl Sangaboard {
         moved
     }
 
-    /// Send the motion `command` to the board and publish `moving`, under the motion lock.
-    async fn drive(&self, command: &str, moving: bool) -> Result<(), Problem> {
-        let _motion = self.motion.lock().await;
+    /// Send the motion `command` of the invocation `ctx` to the board and publish `moving`,
+    /// under the motion lock.
+    async fn drive(&self, command: &str, moving: bool, ctx: &ActionContext) -> Result<(), Problem> {
+        let mut latest = self.motion.lock().await;
+        *latest = (*latest).max(ctx.sequence());
         self.board.query(command).await?;
         self.moving.set(moving);
         Ok(())
     }
 
     async fn follow_move(&self, delta: Position, ctx: &ActionContext) -> Result<(), Problem> {
-        self.drive(&format!("mr {} {} {}", delta.x, delta.y, delta.z), true)
-            .await?;
+        self.drive(
+            &format!("mr {} {} {}", delta.x, delta.y, delta.z),
+            true,
+            ctx,
+        )
+        .await?;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
                 () = ctx.cancelled() => {
-                    self.drive("stop", false).await?;
+                    self.drive("stop", false, ctx).await?;
                     let at = self.read_position().await?;
                     return Err(Problem::new(409, format!("stopped at {} {} {}", at.x, at.y, at.z)));
                 }
@@ -210,11 +217,17 @@ impl Sangaboard {
         };
         if block_cancellation == Some(true) {
             let steps = delta.x.abs().max(delta.y.abs()).max(delta.z.abs());
-            self.drive(&format!("mr {} {} {}", delta.x, delta.y, delta.z), true)
-                .await?;
+            self.drive(
+                &format!("mr {} {} {}", delta.x, delta.y, delta.z),
+                true,
+                ctx,
+            )
+            .await?;
             let patience = Duration::from_secs(10) + Duration::from_millis(steps as u64);
             self.board.query_within("notify_on_stop", patience).await?;
+            let motion = self.motion.lock().await;
             self.moving.set(false);
+            drop(motion);
             self.read_position().await?;
             return Ok(());
         }
@@ -243,8 +256,9 @@ impl Sangaboard {
 
     /// Stop the stage now; refused (409) when it is not moving.
     #[action]
-    async fn abort_move(&self) -> Result<(), Problem> {
-        let _motion = self.motion.lock().await;
+    async fn abort_move(&self, ctx: &ActionContext) -> Result<(), Problem> {
+        let mut latest = self.motion.lock().await;
+        *latest = (*latest).max(ctx.sequence());
         if !self.moving_now().await? {
             return Err(Problem::new(
                 409,
@@ -298,7 +312,7 @@ impl Sangaboard {
 
     /// Start a relative move at once, replacing a jog in progress (the gamepad sends one
     /// every 50 ms while a button is held); `{"stop": true}` stops the stage. A jog that
-    /// starts after a later one has run does nothing: the later one replaced it.
+    /// starts after a later jog, move or abort has run does nothing: it was overtaken.
     #[action]
     async fn jog(
         &self,

@@ -14,6 +14,7 @@ pub(crate) const RESERVED_THING_NAMES: &[&str] = &[
     "ws",
     ".well-known",
     "directory",
+    "metrics",
 ];
 
 /// Names that the server's own routes use under `/{thing}/`.

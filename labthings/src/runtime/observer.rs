@@ -10,13 +10,13 @@ use super::invocations::Status;
 /// must be quick and must not block.
 pub(crate) trait Observer: Send + Sync + std::fmt::Debug {
     /// An invocation of `action` on `thing` ended with `status` after running for `ran`
-    /// (zero when it was cancelled before it started).
+    /// (`None` when it was cancelled before it started).
     fn invocation_ended(
         &self,
         thing: &Arc<str>,
         action: &'static str,
         status: Status,
-        ran: Duration,
+        ran: Option<Duration>,
     );
 
     /// The settings of `thing` were written to their file (`saved`), or could not be.

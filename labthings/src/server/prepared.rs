@@ -124,8 +124,6 @@ impl Prepared {
             metrics.serving(super::metrics::Open {
                 websockets: state.open.websocket_permits.clone(),
                 max_websockets: state.limits.max_websockets,
-                streams: state.open.stream_permits.clone(),
-                max_streams: state.limits.max_event_streams,
             });
         }
         let router = router::routes(&state, policy, &server.cors_origins);

@@ -91,10 +91,10 @@ impl ServerState {
         }
     }
 
-    /// Counts a viewer of an MJPEG stream while it is kept.
-    pub(crate) fn mjpeg_viewer(&self) -> impl Send + Sync + 'static {
+    /// Counts an open Server-Sent Events stream (`sse`) or MJPEG stream while it is kept.
+    pub(crate) fn open_stream(&self, _sse: bool) -> impl Send + Sync + 'static {
         #[cfg(feature = "metrics")]
-        return self.metrics.as_ref().map(|m| m.viewer());
+        return self.metrics.as_ref().map(|m| m.stream(_sse));
         #[cfg(not(feature = "metrics"))]
         ()
     }

@@ -20,6 +20,8 @@ use crate::sync::Locked;
 pub(crate) struct State {
     pub(crate) status: Status,
     pub(crate) time_started: Option<SystemTime>,
+    /// When it started, by the monotonic clock (for how long it ran).
+    pub(crate) started: Option<std::time::Instant>,
     pub(crate) time_completed: Option<SystemTime>,
     pub(crate) output: Option<Json>,
     pub(crate) error: Option<Problem>,
@@ -101,6 +103,7 @@ impl Invocation {
             state: Mutex::new(State {
                 status: Status::Pending,
                 time_started: None,
+                started: None,
                 time_completed: None,
                 output: None,
                 error: None,

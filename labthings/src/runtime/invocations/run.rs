@@ -33,15 +33,13 @@ pub(super) fn conclude(
     error: Option<Problem>,
     observer: &Observers,
 ) {
-    let now = SystemTime::now();
     state.status = status;
-    state.time_completed = Some(now);
+    state.time_completed = Some(SystemTime::now());
     state.output = output;
     state.error = error;
     state.admission = None;
     if let Some(observer) = observer {
-        let ran = state.time_started.map(|start| now.duration_since(start));
-        let ran = ran.and_then(Result::ok).unwrap_or_default();
+        let ran = state.started.map(|start| start.elapsed());
         let thing = invocation.thing.name();
         observer.invocation_ended(thing, invocation.action, status, ran);
     }
@@ -66,6 +64,7 @@ impl Invocations {
             }
             state.status = Status::Running;
             state.time_started = Some(SystemTime::now());
+            state.started = Some(Instant::now());
         }
         self.publish(&invocation);
         let (thing, index) = (&invocation.thing, invocation.action_index);

@@ -23,7 +23,7 @@ pub(crate) fn serve(state: &Arc<ServerState>, stream: &MjpegStream) -> Response 
         return refusals::too_many_open("streams", limit).into_response();
     };
     // Held while the stream is open: its place among the streams, and its count.
-    let permit = (permit, state.mjpeg_viewer());
+    let permit = (permit, state.open_stream(false));
     let frames = stream.subscribe();
     let shutdown = state.shutdown().clone();
     let parts = futures_util::stream::unfold(

@@ -81,7 +81,7 @@ pub(crate) fn stream(
         thing: thing.thing().clone(),
         target,
         mailbox,
-        _permit: permit,
+        _permit: (permit, Box::new(state.open_stream(true))),
     };
     let history = thing.thing().history().cloned();
     let stream = messages(subscription, history, preface, state.shutdown().clone());
@@ -116,7 +116,8 @@ struct Subscription {
     thing: Arc<dyn DynThing>,
     target: Target,
     mailbox: Arc<Mailbox>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// Its place among the streams, and its count.
+    _permit: (tokio::sync::OwnedSemaphorePermit, Box<dyn Send + Sync>),
 }
 
 impl Drop for Subscription {

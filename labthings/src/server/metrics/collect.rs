@@ -11,14 +11,11 @@ use tokio::sync::Semaphore;
 use crate::broker::Mailbox;
 use crate::sync::Locked;
 
-/// The bounds of a server's long-lived connections: what is open is what is taken.
+/// The bound of a server's WebSockets: what is open is what is taken.
 #[derive(Debug)]
 pub(crate) struct Open {
     pub(crate) websockets: Arc<Semaphore>,
     pub(crate) max_websockets: usize,
-    /// Server-Sent Events and MJPEG streams share these.
-    pub(crate) streams: Arc<Semaphore>,
-    pub(crate) max_streams: usize,
 }
 
 /// The mailboxes of the bindings' subscribers, while they live.
@@ -55,18 +52,16 @@ impl Subscribers {
 #[derive(Debug)]
 pub(crate) struct Connections {
     pub(crate) open: Arc<OnceLock<Open>>,
+    pub(crate) sse_streams: Gauge,
     pub(crate) mjpeg_viewers: Gauge,
     pub(crate) subscribers: Arc<Subscribers>,
 }
 
 impl Connections {
     fn gauges(&self) -> [(&'static str, &'static str, i64); 5] {
-        let (websockets, streams) = self.open.get().map_or((0, 0), |open| {
-            let taken = |max: usize, free: &Semaphore| max.saturating_sub(free.available_permits());
-            (
-                taken(open.max_websockets, &open.websockets) as i64,
-                taken(open.max_streams, &open.streams) as i64,
-            )
+        let websockets = self.open.get().map_or(0, |open| {
+            let free = open.websockets.available_permits();
+            open.max_websockets.saturating_sub(free) as i64
         });
         let viewers = self.mjpeg_viewers.get();
         let (subscribers, lagging) = self.subscribers.count();
@@ -79,7 +74,7 @@ impl Connections {
             (
                 "sse_connections",
                 "Open Server-Sent Events streams",
-                (streams - viewers).max(0),
+                self.sse_streams.get(),
             ),
             ("mjpeg_viewers", "Open MJPEG streams", viewers),
             (

@@ -68,11 +68,12 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
         let shared = &self.layer.0;
         let place = (shared.routes).place(&shared.state.things, &shared.state.prefix, &request);
         Timed {
             inner: self.inner.call(request),
-            started: Instant::now(),
+            started,
             place: Some(place),
             shared: shared.clone(),
         }
@@ -80,7 +81,8 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// A response on its way: recorded when its headers are ready.
+    /// A response on its way: recorded when its headers are ready (a request whose client
+    /// goes away before then is not counted).
     pub(crate) struct Timed<F> {
         #[pin]
         inner: F,

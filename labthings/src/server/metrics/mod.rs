@@ -65,6 +65,7 @@ pub(crate) struct Metrics {
     settings: Family<Outcome, Counter>,
     mqtt_connected: Gauge,
     mqtt_messages: Family<Direction, Counter>,
+    sse_streams: Gauge,
     mjpeg_viewers: Gauge,
     /// The server's connections, once it serves.
     open: Arc<OnceLock<Open>>,
@@ -83,6 +84,7 @@ impl Metrics {
             settings: Family::default(),
             mqtt_connected: Gauge::default(),
             mqtt_messages: Family::default(),
+            sse_streams: Gauge::default(),
             mjpeg_viewers: Gauge::default(),
             open: Arc::default(),
             subscribers: Arc::default(),
@@ -141,6 +143,7 @@ impl Metrics {
         );
         to.register_collector(Box::new(collect::Connections {
             open: self.open.clone(),
+            sse_streams: self.sse_streams.clone(),
             mjpeg_viewers: self.mjpeg_viewers.clone(),
             subscribers: self.subscribers.clone(),
         }));
@@ -156,10 +159,16 @@ impl Metrics {
         self.subscribers.add(mailbox);
     }
 
-    /// Count an MJPEG viewer while the guard lives.
-    pub(crate) fn viewer(&self) -> Viewer {
-        self.mjpeg_viewers.inc();
-        Viewer(self.mjpeg_viewers.clone())
+    /// Count an open Server-Sent Events stream (`sse`) or MJPEG stream while the guard
+    /// lives.
+    pub(crate) fn stream(&self, sse: bool) -> Viewer {
+        let gauge = if sse {
+            &self.sse_streams
+        } else {
+            &self.mjpeg_viewers
+        };
+        gauge.inc();
+        Viewer(gauge.clone())
     }
 
     /// The MQTT binding connected (`true`) or lost its broker.
@@ -200,7 +209,7 @@ impl Observer for Metrics {
         thing: &Arc<str>,
         action: &'static str,
         status: Status,
-        ran: Duration,
+        ran: Option<Duration>,
     ) {
         let thing = Name(thing.clone());
         let ended = Ended {
@@ -209,8 +218,10 @@ impl Observer for Metrics {
             status: status.as_str(),
         };
         self.invocations.get_or_create(&ended).inc();
-        let action = Action { thing, action };
-        self.durations.get_or_create(&action).observe(ran);
+        if let Some(ran) = ran {
+            let action = Action { thing, action };
+            self.durations.get_or_create(&action).observe(ran);
+        }
     }
 
     fn settings_saved(&self, thing: &Arc<str>, saved: bool) {
@@ -222,7 +233,7 @@ impl Observer for Metrics {
     }
 }
 
-/// Counts an MJPEG viewer while it lives.
+/// Counts an open stream while it lives.
 #[derive(Debug)]
 pub(crate) struct Viewer(Gauge);
 

@@ -40,7 +40,7 @@ impl Connection {
         let mut away_since: Option<Instant> = None;
         loop {
             let event = tokio::select! {
-                () = self.stop.cancelled() => return,
+                () = self.stop.cancelled() => break,
                 event = self.eventloop.poll() => event,
             };
             match event {
@@ -58,7 +58,7 @@ impl Connection {
                     }
                 }
                 Ok(Event::Outgoing(Outgoing::Publish(_))) => self.binding.state.mqtt_message(true),
-                Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
                 Ok(_) => {}
                 Err(error) => {
                     self.binding.state.mqtt_connected(false);
@@ -67,12 +67,13 @@ impl Connection {
                         away_since = Some(Instant::now());
                     }
                     tokio::select! {
-                        () = self.stop.cancelled() => return,
+                        () = self.stop.cancelled() => break,
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
                     }
                 }
             }
         }
+        self.binding.state.mqtt_connected(false);
     }
 
     /// A (re)connection: the broker's packet limit, then the request subscriptions.
