@@ -580,6 +580,8 @@ async fn every_error_body_is_a_problem() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // `Allow` names the methods of this affordance, not of every affordance's route.
+    assert_eq!(r.headers()["allow"], "GET, HEAD", "the count is read-only");
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["status"], 405);
     let detail = problem["detail"].as_str().unwrap();
@@ -587,7 +589,20 @@ async fn every_error_body_is_a_problem() {
         detail.starts_with("DELETE is not allowed on '/counter/count'"),
         "{detail}"
     );
-    assert!(detail.contains("PUT"), "{detail}");
+    assert!(detail.ends_with("it allows GET, HEAD"), "{detail}");
+    for (path, allow) in [
+        ("label", "GET, HEAD, PUT"),
+        ("increment", "GET, HEAD, POST"),
+        ("overflowed", "GET, HEAD"),
+    ] {
+        let r = (s.client)
+            .delete(format!("{}/counter/{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(r.headers()["allow"], allow, "{path}");
+    }
 
     let r = s
         .client

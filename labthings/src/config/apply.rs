@@ -187,7 +187,8 @@ impl LimitsConfig {
             tls_handshake_timeout,
             admission_wait,
             shutdown_deadline,
-            history_age
+            history_age,
+            frame_wait
         );
         limits
     }

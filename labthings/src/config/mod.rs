@@ -238,6 +238,8 @@ pub struct LimitsConfig {
     pub history_bytes: Option<usize>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub history_age: Option<f64>,
+    #[serde(default, deserialize_with = "fields::seconds")]
+    pub frame_wait: Option<f64>,
 }
 
 impl Config {

@@ -9,6 +9,8 @@ pub(crate) mod context;
 pub(crate) mod doc;
 pub mod event;
 pub(crate) mod naming;
+#[cfg(feature = "openapi")]
+pub(crate) mod openapi;
 pub(crate) mod property;
 pub(crate) mod schema;
 pub(crate) mod scope;

@@ -15,6 +15,7 @@ pub(crate) const RESERVED_THING_NAMES: &[&str] = &[
     ".well-known",
     "directory",
     "metrics",
+    "docs",
 ];
 
 /// Names that the server's own routes use under `/{thing}/`.

@@ -239,10 +239,12 @@ pub(crate) fn integral_floats_as_integers(value: &mut Value) -> bool {
     match value {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
-            // Both bounds are powers of two, exact as f64; the upper ones are exclusive.
+            // Both bounds are powers of two, exact as f64, and exclusive: -2^63 as a float is
+            // what an integer literal below the `i64` range rounds to (one within it is parsed
+            // as an integer, never a float), so it is taken for what it was, out of range.
             let integer = if f.fract() != 0.0 {
                 None
-            } else if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+            } else if f > -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
                 Some(Value::from(f as i64))
             } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
                 Some(Value::from(f as u64))
@@ -265,6 +267,19 @@ pub(crate) fn integral_floats_as_integers(value: &mut Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integers_past_the_i64_range_are_not_rounded_into_it() {
+        // Parsed as a float, -2^63 exactly: the literal is below `i64::MIN`.
+        let mut below: Value = serde_json::from_str("-9223372036854775809").unwrap();
+        assert!(!integral_floats_as_integers(&mut below));
+        let mut min: Value = serde_json::from_str("-9223372036854775808").unwrap();
+        assert!(!integral_floats_as_integers(&mut min), "already an integer");
+        assert_eq!(min.as_i64(), Some(i64::MIN));
+        let mut exact = json!(6.4e18);
+        assert!(integral_floats_as_integers(&mut exact));
+        assert_eq!(exact.as_i64(), Some(6_400_000_000_000_000_000));
+    }
 
     #[test]
     fn constraint_violations_name_the_property_and_the_limit() {

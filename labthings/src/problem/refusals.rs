@@ -124,10 +124,11 @@ pub(crate) fn already_ended(id: &uuid::Uuid, status: &str) -> Problem {
     )
 }
 
-/// The output of an invocation that has not completed.
+/// The output of an invocation that has not completed: a conflict with its state, as
+/// cancelling one that ended is (LabThings-FastAPI answers 503, a server error it is not).
 pub(crate) fn no_output_yet(id: &str, status: &str) -> Problem {
     Problem::new(
-        503,
+        409,
         format!("invocation '{id}' has no output: it is {status}"),
     )
 }

@@ -56,6 +56,9 @@ pub struct Limits {
     pub history_bytes: usize,
     /// How long a notification stays in its Thing's history (default 10 minutes).
     pub history_age: Duration,
+    /// How long `GET …/{stream}/frame` waits for a stream's first frame (default 5 s): a
+    /// camera may produce frames only while someone watches. Then 503 with `Retry-After`.
+    pub frame_wait: Duration,
 }
 
 impl Limits {
@@ -88,6 +91,7 @@ impl Default for Limits {
             history: 1024,
             history_bytes: 4 << 20,
             history_age: Duration::from_secs(600),
+            frame_wait: Duration::from_secs(5),
         }
     }
 }

@@ -15,6 +15,8 @@ mod ids;
 pub(crate) mod metrics;
 #[cfg(feature = "mqtt")]
 pub(crate) mod mqtt;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod prepared;
 mod router;
 pub(crate) mod security;

@@ -182,12 +182,11 @@ impl Started {
 /// The paths that a `GET` may request without a token: the discovery introduction and the
 /// dashboard's files, which hold no state of any Thing.
 fn public_paths(prefix: &str) -> Vec<String> {
-    let introduction = discovery::WELL_KNOWN.to_owned();
+    let mut paths = vec![discovery::WELL_KNOWN.to_owned()];
     #[cfg(feature = "dashboard")]
-    return [dashboard::public_paths(prefix), vec![introduction]].concat();
-    #[cfg(not(feature = "dashboard"))]
-    {
-        let _ = prefix;
-        vec![introduction]
-    }
+    paths.extend(dashboard::public_paths(prefix));
+    #[cfg(feature = "openapi")]
+    paths.extend(super::openapi::public_paths(prefix));
+    let _ = prefix;
+    paths
 }

@@ -31,6 +31,10 @@ pub(crate) fn routes(
     if let Some(metrics) = &state.metrics {
         router = router.merge(super::metrics::routes(metrics.clone()));
     }
+    #[cfg(feature = "openapi")]
+    {
+        router = router.merge(super::openapi::routes(state.clone()));
+    }
     router = router
         .merge(discovery::routes(state.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_body))

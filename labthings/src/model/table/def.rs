@@ -143,7 +143,7 @@ pub struct ArgDef {
 impl ArgDef {
     /// Add the argument's metadata and constraints to an input object's schema, following
     /// a `$ref` to its definition.
-    pub(super) fn apply(&self, input: &mut Value) {
+    pub(crate) fn apply(&self, input: &mut Value) {
         let target = match input.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
                 let name = reference.rsplit('/').next().unwrap_or_default().to_owned();

@@ -53,6 +53,14 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn action_count(&self) -> usize;
     fn action_name(&self, index: usize) -> &'static str;
     fn stream(&self, index: usize) -> &crate::model::stream::MjpegStream;
+    /// Its operations in the server's OpenAPI document, published at `path`
+    /// (`{prefix}/{name}/`).
+    #[cfg(feature = "openapi")]
+    fn openapi_paths(
+        &self,
+        path: &str,
+        schemas: &mut crate::model::openapi::Schemas,
+    ) -> Vec<(String, Value)>;
     #[cfg(feature = "metrics")]
     fn stream_name(&self, index: usize) -> &'static str;
     #[cfg(feature = "metrics")]
@@ -288,6 +296,15 @@ impl<T: Thing> DynThing for Hosted<T> {
 
     fn stream(&self, index: usize) -> &crate::model::stream::MjpegStream {
         (self.table.streams[index].field)(&self.thing)
+    }
+
+    #[cfg(feature = "openapi")]
+    fn openapi_paths(
+        &self,
+        path: &str,
+        schemas: &mut crate::model::openapi::Schemas,
+    ) -> Vec<(String, Value)> {
+        crate::model::openapi::thing_paths(self.table, &self.name, path, schemas)
     }
 
     #[cfg(feature = "metrics")]

@@ -13,8 +13,8 @@ use super::extract::{Body, Segments};
 use super::invocations::{Page, list};
 use super::response::{json, serialized, with_allow};
 use super::{mjpeg, sse};
-use crate::interaction::Caller;
 use crate::interaction::wire::Record;
+use crate::interaction::{Caller, ThingRef};
 use crate::model::table::Affordance;
 use crate::problem::{Problem, refusals};
 use crate::server::state::ServerState;
@@ -63,14 +63,49 @@ pub(crate) async fn read(
     }
 }
 
+/// The methods the route of an affordance allows (`HEAD` with every `GET`).
+fn allowed(thing: ThingRef<'_>, affordance: Affordance) -> &'static str {
+    match affordance {
+        Affordance::Property(i) => {
+            let property = thing.property_at(i);
+            match (property.readable().is_ok(), property.writable().is_ok()) {
+                (true, true) => "GET, HEAD, PUT",
+                (true, false) => "GET, HEAD",
+                (false, _) => "PUT",
+            }
+        }
+        Affordance::Action(_) => "GET, HEAD, POST",
+        Affordance::Event(_) | Affordance::Stream(_) => "GET, HEAD",
+    }
+}
+
 /// The 405 of a `PUT` or `POST` to an event or a stream.
 fn only_read(name: &str) -> Response {
     with_allow(
         refusals::method_not_allowed(format!(
             "'{name}' is an event or a stream: it is only read, with GET"
         )),
-        "GET",
+        "GET, HEAD",
     )
+}
+
+/// Any other method on `/{thing}/{name}`: 405, with the methods the affordance allows.
+pub(crate) async fn other_method(
+    State(state): Shared,
+    Segments((thing_name, name)): Segments<(String, String)>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Result<Response, Problem> {
+    let thing = state.things.get(&thing_name)?;
+    let affordance = thing.affordance(&name)?;
+    let allow = allowed(thing, affordance);
+    Ok(with_allow(
+        refusals::method_not_allowed(format!(
+            "{method} is not allowed on '{}'; it allows {allow}",
+            uri.path()
+        )),
+        allow,
+    ))
 }
 
 /// Parse a request body as JSON; an empty body is `None`.
@@ -95,15 +130,15 @@ pub(crate) async fn write(
         Affordance::Property(i) => {
             let property = thing.property_at(i);
             if let Err(problem) = property.writable() {
-                return Ok(with_allow(problem, "GET"));
+                return Ok(with_allow(problem, allowed(thing, Affordance::Property(i))));
             }
             let value = parse_body(&body)?.ok_or_else(|| refusals::no_value(&name))?;
             property.write(caller, value).await?;
             Ok(json(StatusCode::CREATED, "null"))
         }
-        Affordance::Action(_) => Ok(with_allow(
+        Affordance::Action(i) => Ok(with_allow(
             refusals::method_not_allowed(format!("'{name}' is an action: invoke it with POST")),
-            "GET, POST",
+            allowed(thing, Affordance::Action(i)),
         )),
         Affordance::Event(_) | Affordance::Stream(_) => Ok(only_read(&name)),
     }
@@ -134,11 +169,11 @@ pub(crate) async fn invoke(
             }
             Ok(response)
         }
-        Affordance::Property(_) => Ok(with_allow(
+        Affordance::Property(i) => Ok(with_allow(
             refusals::method_not_allowed(format!(
                 "'{name}' is a property: read it with GET, write it with PUT"
             )),
-            "GET, PUT",
+            allowed(thing, Affordance::Property(i)),
         )),
         Affordance::Event(_) | Affordance::Stream(_) => Ok(only_read(&name)),
     }
@@ -158,7 +193,10 @@ pub(crate) async fn stream_view(
     };
     match view.as_str() {
         "viewer" => Ok(mjpeg::viewer(uri.path())),
-        "frame" => Ok(mjpeg::frame(thing_ref.thing().stream(i), &name)),
+        "frame" => {
+            let stream = thing_ref.thing().stream(i);
+            Ok(mjpeg::frame(stream, &name, state.limits.frame_wait).await)
+        }
         _ => Err(Problem::not_found(format!(
             "stream '{name}' of '{thing}' has '/viewer' and '/frame', not '/{view}'"
         ))),

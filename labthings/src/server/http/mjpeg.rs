@@ -88,9 +88,22 @@ pub(crate) fn viewer(path: &str) -> Response {
     response
 }
 
-/// `…/frame`: the latest frame as a JPEG image.
-pub(crate) fn frame(stream: &MjpegStream, name: &str) -> Response {
-    match stream.grab_frame() {
+/// `…/frame`: the latest frame as a JPEG image. Before the stream's first frame, the request
+/// watches the stream (a camera may produce frames only while someone does) for up to
+/// `wait`, then is answered 503.
+pub(crate) async fn frame(stream: &MjpegStream, name: &str, wait: std::time::Duration) -> Response {
+    let latest = match stream.grab_frame() {
+        Some(frame) => Some(frame),
+        None => {
+            let mut frames = stream.subscribe();
+            let first = frames.wait_for(Option::is_some);
+            match tokio::time::timeout(wait, first).await {
+                Ok(Ok(frame)) => frame.clone(),
+                _ => None,
+            }
+        }
+    };
+    match latest {
         Some(frame) => {
             let mut response = (StatusCode::OK, frame.jpeg).into_response();
             response
@@ -100,7 +113,10 @@ pub(crate) fn frame(stream: &MjpegStream, name: &str) -> Response {
         }
         None => Problem::new(
             503,
-            format!("stream '{name}' has no frame yet: try again when it has one"),
+            format!(
+                "stream '{name}' gave no frame within {} s: try again later",
+                wait.as_secs_f64()
+            ),
         )
         .into_response(),
     }

@@ -46,12 +46,10 @@ pub(crate) fn routes(state: Arc<ServerState>) -> Router {
         .route("/{thing}/ws", get_only(get(ws::upgrade)))
         .route(
             "/{thing}/{name}",
-            not_allowed(
-                get(affordances::read)
-                    .put(affordances::write)
-                    .post(affordances::invoke),
-                "GET, PUT, POST",
-            ),
+            get(affordances::read)
+                .put(affordances::write)
+                .post(affordances::invoke)
+                .fallback(affordances::other_method),
         )
         .route(
             "/{thing}/{name}/{view}",

@@ -1,0 +1,354 @@
+//! The OpenAPI 3.1 operations of one Thing, from the same tables as its TD.
+//!
+//! Each affordance becomes the operations of its HTTP route: a property is read with `GET`
+//! (and, when observable, followed as Server-Sent Events), written with `PUT`; an action is
+//! invoked with `POST` and its invocations listed with `GET`; an event is a stream of
+//! Server-Sent Events; an MJPEG stream has its viewer and latest frame. Values are described
+//! by the schemas they are validated against (JSON Schema 2020-12, the dialect of OpenAPI
+//! 3.1), their `$defs` moved into the document's components by [`Schemas`].
+//!
+//! The shared parts (the problem body, the invocation record and summary, the TD) are
+//! components that the server's document defines under the names of [`component`].
+
+mod schemas;
+
+pub(crate) use schemas::Schemas;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::doc::Doc;
+use crate::model::schema::validation_schema;
+use crate::model::table::{ActionEntry, PropertyEntry, StreamDef, ThingTable};
+use crate::model::task::TASK_FAILED;
+
+/// The components that the server's document defines and the Things' operations refer to.
+pub(crate) mod component {
+    /// An RFC 9457 problem details body.
+    pub(crate) const PROBLEM: &str = "Problem";
+    /// A whole invocation (`GET /action_invocations/{id}`, the answer to `POST`).
+    pub(crate) const INVOCATION: &str = "Invocation";
+    /// An entry of an invocation listing.
+    pub(crate) const SUMMARY: &str = "InvocationSummary";
+    /// A W3C Thing Description.
+    pub(crate) const THING_DESCRIPTION: &str = "ThingDescription";
+    /// The `limit` query parameter of a listing.
+    pub(crate) const LIMIT: &str = "limit";
+    /// The `after` query parameter of a listing.
+    pub(crate) const AFTER: &str = "after";
+
+    /// `#/components/schemas/{name}`.
+    pub(crate) fn schema(name: &str) -> serde_json::Value {
+        serde_json::json!({ "$ref": format!("#/components/schemas/{name}") })
+    }
+
+    /// `#/components/parameters/{name}`.
+    pub(crate) fn parameter(name: &str) -> serde_json::Value {
+        serde_json::json!({ "$ref": format!("#/components/parameters/{name}") })
+    }
+}
+
+/// A response with a problem details body.
+pub(crate) fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": component::schema(component::PROBLEM)}}
+    })
+}
+
+/// A response with a JSON body of `schema`.
+pub(crate) fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The refusals every request with a JSON body may meet.
+fn body_refusals(responses: &mut Map<String, Value>) {
+    responses.insert("400".into(), problem("The body is not JSON."));
+    responses.insert(
+        "413".into(),
+        problem("The body is larger than the server accepts."),
+    );
+    responses.insert(
+        "415".into(),
+        problem("The body is not sent as `application/json`."),
+    );
+}
+
+/// The operations of the Thing of `table` published as `name` at `path` (`{prefix}/{name}/`),
+/// as `(path, path item)` pairs; the schemas they need are added to `schemas`.
+pub(crate) fn thing_paths<T>(
+    table: &ThingTable<T>,
+    name: &str,
+    path: &str,
+    schemas: &mut Schemas,
+) -> Vec<(String, Value)> {
+    let mut paths = vec![(path.to_owned(), description_item(name))];
+    for p in &table.properties {
+        paths.push((format!("{path}{}", p.def.name), property(p, name, schemas)));
+    }
+    for a in &table.actions {
+        paths.push((format!("{path}{}", a.def.name), action(a, name, schemas)));
+    }
+    for e in &table.events {
+        let item = event(e.def.name, &e.def.doc, name);
+        paths.push((format!("{path}{}", e.def.name), item));
+    }
+    if !table.tasks.is_empty() {
+        let doc = Doc {
+            text: "",
+            title: Some("A background task failed"),
+            description: None,
+        };
+        let item = event(TASK_FAILED, &doc, name);
+        paths.push((format!("{path}{TASK_FAILED}"), item));
+    }
+    for s in table.streams {
+        paths.extend(stream(s, name, path));
+    }
+    paths
+}
+
+/// The operation's `tags`, `summary` and `description` from a doc comment.
+fn documented(doc: &Doc, thing: &str, fallback: &str) -> Map<String, Value> {
+    let mut op = Map::new();
+    op.insert("tags".into(), json!([thing]));
+    op.insert(
+        "summary".into(),
+        doc.title().unwrap_or_else(|| fallback.to_owned()).into(),
+    );
+    if let Some(description) = doc.description() {
+        op.insert("description".into(), description.into());
+    }
+    op
+}
+
+/// `GET {prefix}/{thing}/`: the Thing Description.
+fn description_item(thing: &str) -> Value {
+    json!({"get": {
+        "tags": [thing],
+        "operationId": format!("{thing}.describe"),
+        "summary": format!("The Thing Description of '{thing}'"),
+        "responses": {"200": json_response(
+            "Its W3C Thing Description.",
+            component::schema(component::THING_DESCRIPTION),
+        )}
+    }})
+}
+
+fn property<T>(p: &PropertyEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
+    let def = p.def;
+    let scope = format!("{thing}.{}", def.name);
+    let schema = schemas.hoist(&scope, p.validation_schema.clone());
+    let mut item = Map::new();
+    if def.readable() {
+        let mut op = documented(&def.doc, thing, def.name);
+        op.insert("operationId".into(), format!("{scope}.read").into());
+        let mut content = json!({"application/json": {"schema": schema}});
+        if def.observable {
+            content["text/event-stream"] = json!({"schema": {"type": "string"}});
+        }
+        let mut responses = Map::new();
+        responses.insert(
+            "200".into(),
+            json!({
+                "description": if def.observable {
+                    "Its current value; with `Accept: text/event-stream`, the current value then each change, as Server-Sent Events."
+                } else {
+                    "Its current value."
+                },
+                "content": content
+            }),
+        );
+        responses.insert(
+            "500".into(),
+            problem("The device failed to give its value."),
+        );
+        op.insert("responses".into(), responses.into());
+        item.insert("get".into(), op.into());
+    }
+    if def.writable() {
+        let mut op = documented(&def.doc, thing, def.name);
+        op.insert("operationId".into(), format!("{scope}.write").into());
+        op.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+        );
+        let mut responses = Map::new();
+        responses.insert(
+            "201".into(),
+            json_response("Written.", json!({"type": "null"})),
+        );
+        body_refusals(&mut responses);
+        responses.insert(
+            "422".into(),
+            problem("The value is not valid for the property."),
+        );
+        responses.insert(
+            "500".into(),
+            problem("The device failed to take the value."),
+        );
+        op.insert("responses".into(), responses.into());
+        item.insert("put".into(), op.into());
+    }
+    item.into()
+}
+
+fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
+    let def = a.def;
+    let scope = format!("{thing}.{}", def.name);
+    let mut invoke = documented(&def.doc, thing, def.name);
+    invoke.insert("operationId".into(), format!("{scope}.invoke").into());
+    let input = def.input.map(|describe| {
+        let mut schema = validation_schema(describe);
+        def.args.iter().for_each(|arg| arg.apply(&mut schema));
+        schemas.hoist(&format!("{scope}.input"), schema)
+    });
+    let body = match &input {
+        Some(schema) => {
+            // Without a body, every argument takes its default: a body is needed only when
+            // some argument has none.
+            let required = (schema.get("required").and_then(Value::as_array))
+                .is_some_and(|names| !names.is_empty());
+            let schema = match required {
+                true => schema.clone(),
+                // And `null` is no body.
+                false => json!({"anyOf": [schema, {"type": "null"}]}),
+            };
+            json!({"required": required, "content": {"application/json": {"schema": schema}}})
+        }
+        None => json!({
+            "required": false,
+            "description": "The action takes no input: no body, `null` or `{}`.",
+            "content": {"application/json": {"schema": {"type": ["null", "object"], "maxProperties": 0}}}
+        }),
+    };
+    invoke.insert("requestBody".into(), body);
+    let output = schemas.hoist(&format!("{scope}.output"), validation_schema(def.output));
+    let record = json!({
+        "allOf": [component::schema(component::INVOCATION)],
+        "properties": {"output": {"anyOf": [output, {"type": "null"}]}}
+    });
+    let mut responses = Map::new();
+    responses.insert(
+        "201".into(),
+        json!({
+            "description": "Accepted: the invocation, to follow at its `href` (also its `Location`).",
+            "headers": {"Location": {"description": "The invocation's URL.", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": record}}
+        }),
+    );
+    body_refusals(&mut responses);
+    responses.insert(
+        "422".into(),
+        problem("The input is not valid for the action."),
+    );
+    if def.exclusive {
+        responses.insert(
+            "409".into(),
+            problem("Another exclusive action of the Thing is running."),
+        );
+    }
+    responses.insert(
+        "503".into(),
+        problem("Too many invocations are pending or running, or the server is shutting down."),
+    );
+    invoke.insert("responses".into(), responses.into());
+    let mut list = Map::new();
+    list.insert("tags".into(), json!([thing]));
+    list.insert("operationId".into(), format!("{scope}.invocations").into());
+    list.insert(
+        "summary".into(),
+        format!("The invocations of '{}', oldest first", def.name).into(),
+    );
+    list.insert("parameters".into(), listing_parameters());
+    list.insert("responses".into(), listing_responses());
+    json!({"post": invoke, "get": list})
+}
+
+/// The query parameters of a paged listing of invocations.
+pub(crate) fn listing_parameters() -> Value {
+    json!([
+        component::parameter(component::LIMIT),
+        component::parameter(component::AFTER)
+    ])
+}
+
+/// The responses of a paged listing of invocations.
+pub(crate) fn listing_responses() -> Value {
+    json!({
+        "200": {
+            "description": "One page of invocations; a `Link` header with `rel=\"next\"` when more follow.",
+            "headers": {"Link": {"description": "The next page.", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {
+                "type": "array", "items": component::schema(component::SUMMARY)
+            }}}
+        },
+        "400": problem("`limit` is out of range, or the query is malformed."),
+        "404": problem("No invocation has the id given as `after`.")
+    })
+}
+
+fn event(name: &str, doc: &Doc, thing: &str) -> Value {
+    let mut op = documented(doc, thing, name);
+    op.insert(
+        "operationId".into(),
+        format!("{thing}.{name}.subscribe").into(),
+    );
+    op.insert(
+        "parameters".into(),
+        json!([{
+            "name": "Accept", "in": "header", "required": true,
+            "description": "Server-Sent Events: the stream lasts until the client closes it.",
+            "schema": {"type": "string", "enum": ["text/event-stream"]}
+        }]),
+    );
+    op.insert(
+        "responses".into(),
+        json!({
+            "200": {
+                "description": "Each emission, as Server-Sent Events (with `Accept: text/event-stream`).",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}}
+            },
+            "406": problem("The request did not accept `text/event-stream`.")
+        }),
+    );
+    json!({ "get": op })
+}
+
+fn stream<T>(s: &StreamDef<T>, thing: &str, path: &str) -> Vec<(String, Value)> {
+    let name = s.name;
+    let mut watch = documented(&s.doc, thing, name);
+    watch.insert("operationId".into(), format!("{thing}.{name}.watch").into());
+    watch.insert(
+        "responses".into(),
+        json!({"200": {
+            "description": "The frames as they come, as an MJPEG stream.",
+            "content": {"multipart/x-mixed-replace": {"schema": {"type": "string"}}}
+        }}),
+    );
+    let viewer = json!({"get": {
+        "tags": [thing],
+        "operationId": format!("{thing}.{name}.viewer"),
+        "summary": format!("A page that shows '{name}'"),
+        "responses": {"200": {
+            "description": "An HTML page.",
+            "content": {"text/html": {"schema": {"type": "string"}}}
+        }}
+    }});
+    let frame = json!({"get": {
+        "tags": [thing],
+        "operationId": format!("{thing}.{name}.frame"),
+        "summary": format!("The latest frame of '{name}'"),
+        "responses": {
+            "200": {
+                "description": "A JPEG image.",
+                "content": {"image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}}}
+            },
+            "503": problem("The stream gave no frame in time (`limits.frame_wait`).")
+        }
+    }});
+    vec![
+        (format!("{path}{name}"), json!({ "get": watch })),
+        (format!("{path}{name}/viewer"), viewer),
+        (format!("{path}{name}/frame"), frame),
+    ]
+}
