@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod browser;
 pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod mjpeg;

@@ -16,6 +16,8 @@
 pub(crate) mod history;
 mod mailbox;
 mod note;
+#[cfg(feature = "history")]
+pub(crate) mod series;
 #[cfg(test)]
 mod tests;
 mod topic;
@@ -24,4 +26,6 @@ pub use history::{History, HistoryLimits, Key};
 pub use mailbox::{Mailbox, MailboxLimits};
 #[cfg_attr(not(feature = "__internals"), allow(unused_imports))]
 pub use note::{Delivery, Note, Published, SharedJson, SharedValue};
+#[cfg(feature = "history")]
+pub(crate) use series::{Samples, Series, SeriesKind, SeriesLimits};
 pub use topic::Topic;

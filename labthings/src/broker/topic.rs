@@ -26,6 +26,9 @@ struct TopicInner {
     count: AtomicUsize,
     /// The history that records what is published, and under which key.
     recorder: OnceLock<(Arc<History>, Key)>,
+    /// The value history of the property it publishes, if it keeps one.
+    #[cfg(feature = "history")]
+    series: OnceLock<Arc<super::series::Series>>,
 }
 
 impl Topic {
@@ -37,7 +40,32 @@ impl Topic {
     /// Whether anyone listens, or a history records what is published. Publishers skip
     /// serialising values when neither is the case.
     pub fn has_subscribers(&self) -> bool {
-        self.inner.count.load(Ordering::SeqCst) > 0 || self.inner.recorder.get().is_some()
+        self.inner.count.load(Ordering::SeqCst) > 0
+            || self.inner.recorder.get().is_some()
+            || self.keeps_series()
+    }
+
+    #[cfg(feature = "history")]
+    fn keeps_series(&self) -> bool {
+        self.inner.series.get().is_some()
+    }
+
+    #[cfg(not(feature = "history"))]
+    fn keeps_series(&self) -> bool {
+        false
+    }
+
+    /// Record every value published from now on into `series`. A topic feeds one series
+    /// only: returns `false` if it already did.
+    #[cfg(feature = "history")]
+    pub(crate) fn record_series(&self, series: Arc<super::series::Series>) -> bool {
+        self.inner.series.set(series).is_ok()
+    }
+
+    /// The value history this topic feeds.
+    #[cfg(feature = "history")]
+    pub(crate) fn series(&self) -> Option<&Arc<super::series::Series>> {
+        self.inner.series.get()
     }
 
     /// Record everything published from now on into `history`, under `key`. A topic records
@@ -110,7 +138,12 @@ impl Topic {
     /// Publish a property value to every subscriber (recording it first, if the topic
     /// records).
     pub fn publish_value(&self, value: impl Into<Box<str>>) {
-        self.publish(value.into(), Delivery::Property);
+        let value = value.into();
+        #[cfg(feature = "history")]
+        if let Some(series) = self.inner.series.get() {
+            series.record(&value);
+        }
+        self.publish(value, Delivery::Property);
     }
 
     /// Publish an event (never coalesced) to every subscriber (recording it first, if the

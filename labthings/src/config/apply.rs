@@ -45,6 +45,7 @@ impl Config {
         }
         server = self.advertise_on(server)?;
         server = self.metrics_on(server)?;
+        server = self.property_history_on(server)?;
         if let Some(mqtt) = &self.mqtt {
             server = mqtt.apply(server)?;
         }
@@ -73,6 +74,28 @@ impl Config {
             Some(on) => server.metrics(on),
             None => server,
         })
+    }
+
+    #[cfg(feature = "history")]
+    fn property_history_on(&self, mut server: ThingServer) -> Result<ThingServer, String> {
+        let limits = self.limits.apply(Limits::default());
+        for (thing, properties) in &self.property_history {
+            for (property, bounds) in properties {
+                let samples = bounds.samples.unwrap_or(limits.property_history);
+                let age = (bounds.age.map(std::time::Duration::from_secs_f64))
+                    .unwrap_or(limits.property_history_age);
+                server = server.property_history(thing, property, samples, age);
+            }
+        }
+        Ok(server)
+    }
+
+    #[cfg(not(feature = "history"))]
+    fn property_history_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        match self.property_history.is_empty() {
+            true => Ok(server),
+            false => Err("`property_history`: this program was built without value histories (the `history` feature of labthings)".into()),
+        }
     }
 
     #[cfg(not(feature = "metrics"))]
@@ -179,7 +202,8 @@ impl LimitsConfig {
             max_page,
             max_event_streams,
             history,
-            history_bytes
+            history_bytes,
+            property_history
         );
         set_time!(
             header_timeout,
@@ -188,7 +212,8 @@ impl LimitsConfig {
             admission_wait,
             shutdown_deadline,
             history_age,
-            frame_wait
+            frame_wait,
+            property_history_age
         );
         limits
     }

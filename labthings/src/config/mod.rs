@@ -151,6 +151,27 @@ pub struct Config {
     /// `metrics` feature).
     #[serde(default)]
     pub metrics: Option<bool>,
+    /// The bounds of single properties' value histories, by Thing and property (see
+    /// `ThingServer::property_history`; unset fields take `limits.property_history` and
+    /// `limits.property_history_age`).
+    #[serde(default)]
+    pub property_history: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, PropertyHistoryConfig>,
+    >,
+}
+
+/// The bounds of one property's value history: `[property_history.thermo] temperature = {
+/// samples = 86400, age = 86400 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyHistoryConfig {
+    /// Samples kept (0: none).
+    #[serde(default)]
+    pub samples: Option<usize>,
+    /// How long a sample is kept, in seconds.
+    #[serde(default, deserialize_with = "fields::seconds")]
+    pub age: Option<f64>,
 }
 
 /// The `[mqtt]` table: the MQTT binding (see `labthings::Mqtt`).
@@ -240,6 +261,9 @@ pub struct LimitsConfig {
     pub history_age: Option<f64>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub frame_wait: Option<f64>,
+    pub property_history: Option<usize>,
+    #[serde(default, deserialize_with = "fields::seconds")]
+    pub property_history_age: Option<f64>,
 }
 
 impl Config {

@@ -151,3 +151,35 @@ fn metrics_can_be_turned_off() {
     let on = config(true).unwrap().apply(ThingServer::new()).unwrap();
     assert!(on.metrics.is_some());
 }
+
+#[test]
+#[cfg(feature = "history")]
+fn property_histories_are_bounded_one_by_one_and_unset_fields_take_the_limits() {
+    use crate::server::ThingServer;
+    use std::time::Duration;
+    let config = Config::from_value(json!({
+        "things": {"thermo": "Thermo"},
+        "limits": {"property_history": 500, "property_history_age": 60},
+        "property_history": {"thermo": {"temperature": {"samples": 86400}, "target": {"age": 1.5}}}
+    }))
+    .unwrap();
+    let server = config.apply(ThingServer::new()).unwrap();
+    let bounds: Vec<(&str, &str, usize, Duration)> = (server.property_history.iter())
+        .map(|(t, p, l)| (t.as_str(), p.as_str(), l.samples, l.age))
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            ("thermo", "target", 500, Duration::from_secs_f64(1.5)),
+            ("thermo", "temperature", 86400, Duration::from_secs(60)),
+        ]
+    );
+    assert_eq!(server.limits.property_history, 500);
+    let wrong = Config::from_value(json!({
+        "things": {"thermo": "Thermo"},
+        "property_history": {"thermo": {"temperature": {"entries": 5}}}
+    }));
+    let (key, problem) = wrong.unwrap_err();
+    assert_eq!(key, "property_history.thermo.temperature.entries");
+    assert!(problem.contains("expected `samples` or `age`"), "{problem}");
+}

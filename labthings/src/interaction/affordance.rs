@@ -49,6 +49,14 @@ impl<'t> PropertyRef<'t> {
         }
     }
 
+    /// Its value history, if it is readable and keeps one.
+    #[cfg(feature = "history")]
+    pub(crate) fn history(&self) -> Result<&'t std::sync::Arc<crate::broker::Series>, Problem> {
+        self.readable()?;
+        crate::runtime::hosted::series(&**self.thing.thing(), self.index)
+            .ok_or_else(|| refusals::no_history(self.thing.name(), self.name()))
+    }
+
     /// Its value, as JSON (a stored field is read without leaving the caller's task).
     pub(crate) async fn read(&self) -> Result<Json, Problem> {
         self.readable()?;

@@ -4,7 +4,7 @@
 //!
 //! | refusal | status |
 //! | --- | --- |
-//! | no such Thing, affordance, property, action, event, invocation or blob | 404 |
+//! | no such Thing, affordance, property, action, event, invocation, blob or value history | 404 |
 //! | a property read that is write-only, a write that is read-only, a method not allowed | 405 |
 //! | observing a property that is not observable; a token's scope too small; a foreign page | 403 |
 //! | a Thing held by an exclusive invocation; cancelling an invocation that ended | 409 |
@@ -71,6 +71,14 @@ pub(crate) fn read_only(thing: &str, name: &str) -> Problem {
 /// Reading a property that clients may only write.
 pub(crate) fn write_only(thing: &str, name: &str) -> Problem {
     Problem::new(405, format!("property '{name}' of '{thing}' is write-only"))
+}
+
+/// Asking for the value history of a property that keeps none.
+#[cfg(feature = "history")]
+pub(crate) fn no_history(thing: &str, name: &str) -> Problem {
+    Problem::not_found(format!(
+        "property '{name}' of '{thing}' keeps no value history: only observable number, integer and boolean properties do, unless their `property_history` is 0"
+    ))
 }
 
 /// Observing a property whose changes are not published.

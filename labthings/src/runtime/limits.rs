@@ -59,6 +59,13 @@ pub struct Limits {
     /// How long `GET …/{stream}/frame` waits for a stream's first frame (default 5 s): a
     /// camera may produce frames only while someone watches. Then 503 with `Retry-After`.
     pub frame_wait: Duration,
+    /// Samples kept in the value history of each observable numeric or boolean property
+    /// (default 10,000: 160 KB at most per property; 0: none), with the `history` feature.
+    /// [`ThingServer::property_history`](crate::ThingServer::property_history) sets it for
+    /// one property.
+    pub property_history: usize,
+    /// How long a sample stays in a property's value history (default 24 hours).
+    pub property_history_age: Duration,
 }
 
 impl Limits {
@@ -92,6 +99,8 @@ impl Default for Limits {
             history_bytes: 4 << 20,
             history_age: Duration::from_secs(600),
             frame_wait: Duration::from_secs(5),
+            property_history: 10_000,
+            property_history_age: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -98,6 +98,9 @@ pub struct ThingServer {
     /// Its metrics, unless turned off.
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<Arc<metrics::Metrics>>,
+    /// Bounds of the value histories of single properties: `(thing, property, bounds)`.
+    #[cfg(feature = "history")]
+    pub(crate) property_history: Vec<(String, String, crate::broker::SeriesLimits)>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -151,6 +154,8 @@ impl ThingServer {
             advertise: None,
             #[cfg(feature = "metrics")]
             metrics: Some(metrics::Metrics::new()),
+            #[cfg(feature = "history")]
+            property_history: Vec::new(),
         }
     }
 
@@ -267,6 +272,23 @@ impl ThingServer {
     /// Limits of WebSocket connections (message size, queue lengths, requests in flight).
     pub fn ws_limits(mut self, limits: WsLimits) -> Self {
         self.ws = limits;
+        self
+    }
+
+    /// Keep up to `samples` samples, none older than `age`, in the value history of
+    /// `property` of Thing `thing` (instead of [`Limits::property_history`] and
+    /// [`Limits::property_history_age`]; 0 samples: none). The server refuses to start if the
+    /// Thing has no such observable numeric or boolean property.
+    #[cfg(feature = "history")]
+    pub fn property_history(
+        mut self,
+        thing: &str,
+        property: &str,
+        samples: usize,
+        age: std::time::Duration,
+    ) -> Self {
+        let limits = crate::broker::SeriesLimits { samples, age };
+        (self.property_history).push((thing.to_owned(), property.to_owned(), limits));
         self
     }
 

@@ -41,6 +41,14 @@ impl Prepared {
                 device_threads: server.device_threads,
                 saver_stop,
                 observer: server.observer(),
+                #[cfg(feature = "history")]
+                series: (
+                    crate::broker::SeriesLimits {
+                        samples: server.limits.property_history,
+                        age: server.limits.property_history_age,
+                    },
+                    &server.property_history,
+                ),
             },
         )?;
         Ok(Self { server, lifecycle })
@@ -182,11 +190,11 @@ impl Started {
 /// The paths that a `GET` may request without a token: the discovery introduction and the
 /// dashboard's files, which hold no state of any Thing.
 fn public_paths(prefix: &str) -> Vec<String> {
-    let mut paths = vec![discovery::WELL_KNOWN.to_owned()];
+    let paths = vec![discovery::WELL_KNOWN.to_owned()];
     #[cfg(feature = "dashboard")]
-    paths.extend(dashboard::public_paths(prefix));
+    let paths = [paths, dashboard::public_paths(prefix)].concat();
     #[cfg(feature = "openapi")]
-    paths.extend(super::openapi::public_paths(prefix));
+    let paths = [paths, super::openapi::public_paths(prefix)].concat();
     let _ = prefix;
     paths
 }

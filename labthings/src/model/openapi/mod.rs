@@ -84,6 +84,10 @@ pub(crate) fn thing_paths<T>(
     let mut paths = vec![(path.to_owned(), description_item(name))];
     for p in &table.properties {
         paths.push((format!("{path}{}", p.def.name), property(p, name, schemas)));
+        #[cfg(feature = "history")]
+        if let Some(item) = history(p, name) {
+            paths.push((format!("{path}{}/history", p.def.name), item));
+        }
     }
     for a in &table.actions {
         paths.push((format!("{path}{}", a.def.name), action(a, name, schemas)));
@@ -190,6 +194,56 @@ fn property<T>(p: &PropertyEntry<T>, thing: &str, schemas: &mut Schemas) -> Valu
         item.insert("put".into(), op.into());
     }
     item.into()
+}
+
+/// `GET {prefix}/{thing}/{property}/history`, for an observable numeric or boolean property.
+#[cfg(feature = "history")]
+fn history<T>(p: &PropertyEntry<T>, thing: &str) -> Option<Value> {
+    let kind = crate::broker::SeriesKind::of(&p.schema).filter(|_| p.def.observable)?;
+    let value = match kind {
+        crate::broker::SeriesKind::Number => json!({"type": ["number", "null"]}),
+        crate::broker::SeriesKind::Boolean => json!({"type": ["boolean", "null"]}),
+    };
+    let name = p.def.name;
+    let sample = json!({
+        "type": "object",
+        "required": ["time", "value"],
+        "properties": {
+            "time": {"type": "string", "format": "date-time", "description": "When it was published (UTC, to the millisecond)."},
+            "value": value
+        }
+    });
+    let body = json!({
+        "type": "object",
+        "required": ["thing", "property", "samples", "omitted"],
+        "properties": {
+            "thing": {"type": "string"},
+            "property": {"type": "string"},
+            "samples": {"type": "array", "items": sample, "description": "Oldest first."},
+            "omitted": {"type": "integer", "minimum": 0, "description": "Samples after `since` left out by `limit` (the oldest)."}
+        }
+    });
+    Some(json!({"get": {
+        "tags": [thing],
+        "operationId": format!("{thing}.{name}.history"),
+        "summary": format!("The value history of '{name}'"),
+        "description": "The values it was published with, each with its time, oldest first; `null` is a gap. With `Accept: text/csv`, the same as CSV (`time,value`).",
+        "parameters": [
+            {"name": "since", "in": "query", "required": false, "description": "Only the samples published after this time.", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "limit", "in": "query", "required": false, "description": "At most this many samples: the most recent.", "schema": {"type": "integer", "minimum": 1, "maximum": u32::MAX}}
+        ],
+        "responses": {
+            "200": {
+                "description": "The samples kept.",
+                "content": {
+                    "application/json": {"schema": body},
+                    "text/csv": {"schema": {"type": "string"}}
+                }
+            },
+            "400": problem("`since` or `limit` is not valid."),
+            "404": problem("The property keeps no value history (its bound is 0)."),
+        }
+    }}))
 }
 
 fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {

@@ -1,13 +1,14 @@
 //! A Thing instance behind a type-erased interface, dispatching through its generated table.
 
 mod device_code;
+mod history;
 
 use std::any::TypeId;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::broker::{History, HistoryLimits, Key, Mailbox, Note, Topic};
+use crate::broker::{History, HistoryLimits, Mailbox, Note, Topic};
 use tokio_util::sync::CancellationToken;
 
 use crate::model::context::ActionContext;
@@ -21,6 +22,8 @@ use crate::problem::Problem;
 
 pub(crate) use device_code::Pending;
 use device_code::{call_now, guarded, log_failure};
+#[cfg(feature = "history")]
+pub(crate) use history::{keep_series, series};
 
 /// What the server needs of a Thing, whatever its type.
 pub(crate) trait DynThing: Send + Sync + 'static {
@@ -73,6 +76,10 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn keep_history(&self, limits: HistoryLimits);
     /// Its history, once kept.
     fn history(&self) -> Option<&Arc<History>>;
+    /// What the values of property `index` are, if it is observable and numeric or boolean
+    /// (so that it may keep a value history).
+    #[cfg(feature = "history")]
+    fn series_kind(&self, index: usize) -> Option<crate::broker::SeriesKind>;
     fn action_topic(&self, index: usize) -> &crate::broker::Topic;
     /// The number of invocations of the action pending or running.
     fn action_running(&self, index: usize) -> &std::sync::atomic::AtomicUsize;
@@ -355,24 +362,12 @@ impl<T: Thing> DynThing for Hosted<T> {
     }
 
     fn keep_history(&self, limits: HistoryLimits) {
-        let history = History::new(limits);
-        if self.history.set(history.clone()).is_err() {
-            return;
-        }
-        let properties = (0..self.property_count()).filter_map(|i| {
-            let field = self.table.properties[i].def.observed_field(&self.thing)?;
-            Some((field.topic(), Key::Property(i as u32)))
-        });
-        let events = (0..self.event_count()).map(|i| (self.event_topic(i), Key::Event(i as u32)));
-        for (topic, key) in properties.chain(events) {
-            if !topic.record_into(&history, key) {
-                tracing::warn!(
-                    thing = &*self.name,
-                    "this Thing is published twice: clients of this publication cannot resume (its notifications are recorded by the other)"
-                );
-                return;
-            }
-        }
+        self.record_notifications(limits);
+    }
+
+    #[cfg(feature = "history")]
+    fn series_kind(&self, index: usize) -> Option<crate::broker::SeriesKind> {
+        self.kind_of(index)
     }
 
     fn history(&self) -> Option<&Arc<History>> {

@@ -4,6 +4,8 @@
 //! settings saved).
 
 mod hooks;
+#[cfg(feature = "history")]
+mod series;
 mod slots;
 mod tasks;
 
@@ -47,6 +49,13 @@ pub(crate) struct Preparation<'a> {
     pub(crate) saver_stop: CancellationToken,
     /// Told of each save of the settings.
     pub(crate) observer: Observers,
+    /// The bounds of each property's value history, and those set for single properties
+    /// (`thing`, `property`, bounds).
+    #[cfg(feature = "history")]
+    pub(crate) series: (
+        crate::broker::SeriesLimits,
+        &'a [(String, String, crate::broker::SeriesLimits)],
+    ),
 }
 
 /// The Things of a server, prepared to start.
@@ -89,6 +98,8 @@ impl Lifecycle {
             thing.keep_history(how.history);
             settings::load(&how.settings_dir, &**thing);
         }
+        #[cfg(feature = "history")]
+        series::keep(&things, how.series.0, how.series.1)?;
         let all = things.iter().map(|(_, t)| t.clone()).collect();
         let saver = settings::saver(how.settings_dir, all, how.saver_stop.clone(), how.observer);
         let saver = device.spawn(saver);

@@ -5,6 +5,9 @@
 // is mounted under a path prefix. No element gets inline styles or handlers: the server's
 // Content-Security-Policy forbids them.
 
+import { el, fieldRow, isBlobSchema, makeEditor, parseJson, schemaType, showValue, valueView } from './forms.js';
+import { PropertyPlot, plots } from './plot.js';
+
 /** The page's directory: the root of the API. */
 const ROOT = new URL('./', location.href);
 const TOKEN_KEY = 'labthings.token';
@@ -23,29 +26,6 @@ const CONNECTION_LOST = 'the connection was lost before the server answered: the
 
 // ---- Small helpers ------------------------------------------------------------------------
 
-/**
- * Create an element. `props` sets DOM properties, except `class`, `text` (the text content)
- * and `data-*` / `aria-*` (attributes); null and undefined are skipped, as are null children.
- */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else if (key.startsWith('data-') || key.startsWith('aria-')) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children.filter((child) => child != null));
-  return node;
-}
-
-/** A value as text: strings, numbers and booleans plain, anything else as compact JSON. */
-function showValue(value) {
-  if (value === undefined) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
 /** The local time of an RFC 3339 timestamp, to the millisecond (the timestamp if unparsable). */
 function showTime(timestamp) {
   const date = new Date(timestamp);
@@ -53,16 +33,6 @@ function showTime(timestamp) {
   return date.toLocaleTimeString([], {
     hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3,
   });
-}
-
-/** JSON text as a value: `null` when empty, the text itself when it is not JSON. */
-function parseJson(text) {
-  if (!text.trim()) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /** A random UUID (`crypto.randomUUID` exists only in secure contexts, not on plain http). */
@@ -210,167 +180,6 @@ function streamForm(property) {
 /** Whether the TD says clients need a bearer token. */
 function usesBearer(td) {
   return Object.values(td.securityDefinitions ?? {}).some((scheme) => scheme.scheme === 'bearer');
-}
-
-// ---- Inputs generated from JSON schemas ---------------------------------------------------
-
-/** The JSON type an input is made for: `type`, or the one non-null type of `[T, "null"]`. */
-function schemaType(schema) {
-  const types = [schema?.type].flat().filter((type) => type && type !== 'null');
-  return types.length === 1 ? types[0] : undefined;
-}
-
-/**
- * An editor for a value of `schema`: `{input, read(), show(value), dirty}`. `read()` returns
- * undefined when the input was left empty (an `optional` field is then left out) and throws
- * an Error for an invalid entry; `dirty` is set once the user edits the input, so that live
- * values stop overwriting it. With `files` (an action's input), binary data is a file to
- * upload, and `read()` returns a promise of its link.
- */
-function makeEditor(schema = {}, optional = false, files = false) {
-  const type = schemaType(schema);
-  let editor;
-  if (type === 'integer' || type === 'number') editor = numberEditor(schema, type === 'integer');
-  else if (type === 'boolean') editor = checkboxEditor();
-  else if (type === 'string' && Array.isArray(schema.enum)) editor = selectEditor(schema.enum, optional);
-  else if (type === 'string') editor = textEditor(schema, optional);
-  else if (files && blobSchema(schema)) {
-    const { blob, nullable } = blobSchema(schema);
-    editor = fileEditor(blob, optional || nullable);
-  }
-  else editor = jsonEditor();
-  editor.dirty = false;
-  const touched = () => { editor.dirty = true; };
-  editor.input.addEventListener('input', touched);
-  editor.input.addEventListener('change', touched);
-  return editor;
-}
-
-function numberEditor(schema, integer) {
-  const input = el('input', { type: 'number', class: 'input' });
-  // `exclusiveMinimum` is a number since JSON Schema draft 6 (a boolean before).
-  const min = [schema.minimum, schema.exclusiveMinimum].find((v) => typeof v === 'number');
-  const max = [schema.maximum, schema.exclusiveMaximum].find((v) => typeof v === 'number');
-  if (min !== undefined) input.min = min;
-  if (max !== undefined) input.max = max;
-  input.step = schema.multipleOf ?? (integer ? 1 : 'any');
-  return {
-    input,
-    read() {
-      if (input.value.trim() === '') return undefined;
-      const value = Number(input.value);
-      if (!Number.isFinite(value)) throw new Error(`"${input.value}" is not a number`);
-      if (integer && !Number.isInteger(value)) throw new Error(`${value} is not an integer`);
-      return value;
-    },
-    show(value) {
-      input.value = typeof value === 'number' ? String(value) : '';
-    },
-  };
-}
-
-function checkboxEditor() {
-  const input = el('input', { type: 'checkbox', class: 'input' });
-  return {
-    input,
-    read: () => input.checked,
-    show(value) {
-      input.checked = value === true;
-    },
-  };
-}
-
-function selectEditor(choices, optional) {
-  const options = choices.filter((c) => typeof c === 'string').map((c) => el('option', { value: c, text: c }));
-  const input = el('select', { class: 'input' }, optional ? el('option', { value: '', text: '' }) : null, ...options);
-  return {
-    input,
-    read: () => (optional && input.value === '' ? undefined : input.value),
-    show(value) {
-      input.value = value ?? '';
-    },
-  };
-}
-
-function textEditor(schema, optional) {
-  const input = el('input', { type: 'text', class: 'input', autocomplete: 'off' });
-  if (Number.isInteger(schema.maxLength)) input.maxLength = schema.maxLength;
-  if (Number.isInteger(schema.minLength)) input.minLength = schema.minLength;
-  // A JSON Schema pattern may match anywhere in the string; an HTML one must match all of it.
-  if (typeof schema.pattern === 'string') input.pattern = `.*(?:${schema.pattern}).*`;
-  return {
-    input,
-    read: () => (optional && input.value === '' ? undefined : input.value),
-    show(value) {
-      input.value = value ?? '';
-    },
-  };
-}
-
-/** Whether `schema` is a blob link's: an argument that takes binary data. */
-function isBlobSchema(schema) {
-  const properties = schema?.properties ?? {};
-  return schemaType(schema) === 'object' && 'href' in properties && 'media_type' in properties;
-}
-
-/** The blob schema of `schema`, itself or as the one choice besides `null`; and whether null is allowed. */
-function blobSchema(schema) {
-  if (isBlobSchema(schema)) return { blob: schema, nullable: false };
-  const choices = schema?.anyOf ?? schema?.oneOf;
-  if (!Array.isArray(choices)) return null;
-  const blobs = choices.filter(isBlobSchema);
-  const nulls = choices.filter((c) => c?.type === 'null');
-  if (blobs.length === 1 && blobs.length + nulls.length === choices.length) {
-    return { blob: blobs[0], nullable: nulls.length > 0 };
-  }
-  return null;
-}
-
-/**
- * Binary data: a file, uploaded with `POST {prefix}/blob` when the action is invoked; the link
- * the server answers is the value.
- */
-function fileEditor(schema, optional) {
-  const fixed = schema.properties.media_type?.const;
-  const input = el('input', { type: 'file', class: 'input' });
-  if (typeof fixed === 'string') input.accept = fixed;
-  return {
-    input,
-    uploads: true,
-    async read() {
-      const file = input.files[0];
-      if (!file) {
-        if (optional) return undefined;
-        throw new Error('choose a file');
-      }
-      const type = typeof fixed === 'string' ? fixed : file.type || 'application/octet-stream';
-      const response = await request(new URL('blob', ROOT),
-        { method: 'POST', headers: { 'Content-Type': type }, body: file });
-      const link = parseJson(await response.text());
-      return { href: link.href, media_type: link.media_type };
-    },
-    show() {},
-  };
-}
-
-/** Objects, arrays, `oneOf`…: JSON in a textarea. */
-function jsonEditor() {
-  const input = el('textarea', { class: 'input json', rows: 2, spellcheck: false, placeholder: 'JSON' });
-  return {
-    input,
-    read() {
-      if (input.value.trim() === '') return undefined;
-      try {
-        return JSON.parse(input.value);
-      } catch (error) {
-        throw new Error(`not valid JSON: ${error.message}`);
-      }
-    },
-    show(value) {
-      input.value = value === undefined ? '' : JSON.stringify(value, null, 2);
-      input.rows = Math.min(10, Math.max(2, input.value.split('\n').length));
-    },
-  };
 }
 
 /** The name of an affordance, its title when it says more, and its description as a tooltip. */
@@ -523,9 +332,13 @@ class PropertyRow {
     this.value = el('output', { class: 'value' });
     this.problem = new ProblemLine();
     this.editor = property.readOnly ? null : makeEditor(property);
+    // Numbers and booleans that change are plotted, from their value history on.
+    this.plot = this.observable && this.readable && plots(property)
+      ? new PropertyPlot(name, property, `${this.readUrl}/history`, api) : null;
     this.element = el('div', { class: 'property', 'data-thing': card.name, 'data-property': name },
       label(name, property),
       this.reading(property),
+      this.plot?.element,
       this.editor ? this.editorForm() : null,
       this.problem.element);
   }
@@ -557,14 +370,15 @@ class PropertyRow {
   }
 
   show(value) {
-    this.value.textContent = showValue(value);
+    this.value.replaceChildren(valueView(value));
     if (this.editor && !this.editor.dirty) this.editor.show(value);
   }
 
-  /** A value from the WebSocket. */
-  notify(value) {
+  /** A value from the WebSocket, published at `timestamp`. */
+  notify(value, timestamp) {
     this.notified += 1;
     this.show(value);
+    this.plot?.add(value, timestamp);
   }
 
   async read() {
@@ -953,15 +767,17 @@ function inputFields(schema) {
 function inputField(field, fieldSchema, optional) {
   // A sub-schema may be `true` (anything goes).
   const schema = fieldSchema && typeof fieldSchema === 'object' ? fieldSchema : {};
-  const editor = makeEditor(schema, optional, true);
+  const editor = makeEditor(schema, optional, uploadBlob);
   if (field !== null) editor.input.dataset.field = field;
   if ('default' in schema) editor.show(schema.default);
-  const element = el('label', { class: 'field', title: schema.description },
-    el('span', { class: 'field-name', text: `${field ?? 'input'}${optional ? ' (optional)' : ''}` }),
-    el('span', { class: 'field-input' },
-      editor.input,
-      schema.unit ? el('span', { class: 'unit', text: schema.unit }) : null));
-  return { field, editor, element };
+  return { field, editor, element: fieldRow(field ?? 'input', schema, editor, optional) };
+}
+
+/** Upload `file` as a blob of `mediaType` (`POST {prefix}/blob`): its link. */
+async function uploadBlob(file, mediaType) {
+  const response = await request(new URL('blob', ROOT),
+    { method: 'POST', headers: { 'Content-Type': mediaType }, body: file });
+  return parseJson(await response.text());
 }
 
 // ---- Events -------------------------------------------------------------------------------
@@ -1046,9 +862,10 @@ class ThingCard {
     return form ? resolveHref(this.td, form.href) : new URL(`${this.name}/${name}`, ROOT).href;
   }
 
-  /** Read every readable property once, and start the streams. */
+  /** Read every readable property once, start the plots and the streams. */
   start() {
     for (const row of this.properties.values()) if (row.readable) row.read();
+    for (const row of this.properties.values()) row.plot?.start();
     this.streams.forEach((stream) => stream.start());
   }
 
@@ -1060,7 +877,7 @@ class ThingCard {
 
   notify(message) {
     if (message.operation === 'observeproperty') {
-      this.properties.get(message.name)?.notify(message.value);
+      this.properties.get(message.name)?.notify(message.value, message.timestamp);
     } else if (message.operation === 'subscribeevent') {
       this.events?.add(message.name, message.data, message.timestamp);
     }

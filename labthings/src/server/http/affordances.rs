@@ -184,11 +184,22 @@ pub(crate) async fn stream_view(
     State(state): Shared,
     Segments((thing, name, view)): Segments<(String, String, String)>,
     uri: axum::http::Uri,
+    _headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let thing_ref = state.things.get(&thing)?;
-    let Affordance::Stream(i) = thing_ref.affordance(&name)? else {
+    let affordance = thing_ref.affordance(&name)?;
+    #[cfg(feature = "history")]
+    if let (Affordance::Property(i), "history") = (affordance, view.as_str()) {
+        let series = thing_ref.property_at(i).history()?;
+        return super::history::serve(series, (&thing, &name), &uri, &_headers);
+    }
+    let Affordance::Stream(i) = affordance else {
+        let has = match view.as_str() {
+            "history" => "only observable numeric and boolean properties have '/history'",
+            _ => "only streams have '/viewer' and '/frame'",
+        };
         return Err(Problem::not_found(format!(
-            "'{name}' of '{thing}' is not a stream: only streams have '/{view}'"
+            "'{name}' of '{thing}' has no '/{view}': {has}"
         )));
     };
     match view.as_str() {

@@ -4,6 +4,8 @@
 mod affordances;
 pub(crate) mod blobs;
 pub(crate) mod extract;
+#[cfg(feature = "history")]
+mod history;
 mod invocations;
 mod mjpeg;
 pub(crate) mod response;
