@@ -140,6 +140,18 @@ fn serve_uses_the_configuration_and_stops_on_sigterm() {
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
 }
 
+/// The signal handlers are in place before the program says where it listens: a supervisor
+/// that sends SIGTERM as soon as it has read that line gets a graceful shutdown (exit 0), not
+/// a process killed by the signal's default action.
+#[test]
+fn a_sigterm_right_after_the_listening_line_is_a_graceful_shutdown() {
+    for _ in 0..20 {
+        let (child, _) = support::program::listening(counter().args(["--port", "0"]));
+        let exit = support::program::terminate(child);
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+    }
+}
+
 #[test]
 fn options_mean_the_same_before_and_after_the_subcommand() {
     let file = temp_file(

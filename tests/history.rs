@@ -167,6 +167,8 @@ async fn bounds_apply_per_server_and_per_property_and_refusals_are_clear() {
         ("since=yesterday", "`since` must be an RFC 3339 time"),
         ("limit=0", "`limit` must be at least 1"),
         ("limit=many", "limit"),
+        // One past the largest `limit` the OpenAPI document allows.
+        ("limit=4294967296", "limit"),
     ] {
         let (status, problem) = get(&format!("http://{addr}/counter/step/history?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {problem}");

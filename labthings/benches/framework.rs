@@ -106,6 +106,28 @@ fn broker(c: &mut Criterion) {
         });
     }
     group.finish();
+    // One subscriber, the topic feeding a value history or not: what recording costs.
+    let mut group = c.benchmark_group("broker/publish to one subscriber");
+    let plain = Topic::new();
+    #[cfg(feature = "history")]
+    let recorded = labthings::internals::bench::topic_with_history();
+    #[cfg(not(feature = "history"))]
+    let recorded = Topic::new();
+    for (name, topic) in [("plain", &plain), ("with value history", &recorded)] {
+        let mailbox = Mailbox::new(MailboxLimits::default());
+        topic.subscribe(&mailbox, 0);
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                n += 1;
+                topic.publish_value(format!("{}.5", n % 1000));
+                buf.clear();
+                mailbox.drain_into(&mut buf);
+            })
+        });
+    }
+    group.finish();
 }
 
 fn websocket_messages(c: &mut Criterion) {

@@ -195,6 +195,20 @@ pub mod broker {
 pub mod bench {
     use serde_json::Value;
 
+    /// A topic whose values feed a numeric value history of the default bounds.
+    #[cfg(feature = "history")]
+    pub fn topic_with_history() -> crate::broker::Topic {
+        use crate::broker::{Series, SeriesKind, SeriesLimits, Topic};
+        let limits = crate::runtime::limits::Limits::default();
+        let bounds = SeriesLimits {
+            samples: limits.property_history,
+            age: limits.property_history_age,
+        };
+        let topic = Topic::new();
+        topic.record_series(std::sync::Arc::new(Series::new(SeriesKind::Number, bounds)));
+        topic
+    }
+
     /// Parse a WebSocket client message.
     pub fn parse_ws_message(text: &str) -> Result<serde_json::Map<String, Value>, String> {
         crate::server::ws::parse_message(text)

@@ -21,6 +21,7 @@
 //! max_body = 1048576
 //! header_timeout = 10
 //! history = 1024                 # notifications each Thing keeps for clients that resume
+//! property_history = 10000       # samples each numeric property's value history keeps
 //!
 //! [things.counter]               # the Thing published at /counter/
 //! type = "Counter"               # a Thing type the program registered

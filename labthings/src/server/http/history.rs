@@ -18,8 +18,9 @@ use crate::problem::Problem;
 pub(crate) struct HistoryQuery {
     /// Only samples published after this time (RFC 3339: `2026-12-04T10:00:00.250Z`).
     since: Option<String>,
-    /// At most this many samples, the most recent (at least 1; default: all kept).
-    limit: Option<usize>,
+    /// At most this many samples, the most recent (1 to 2³² − 1, as the OpenAPI document
+    /// says; default: all kept).
+    limit: Option<u32>,
 }
 
 /// The samples of `series` that `query` asks for, in the format `headers` accept.
@@ -43,7 +44,7 @@ pub(crate) fn serve(
                 "`limit` must be at least 1".to_owned(),
             ));
         }
-        Some(limit) => limit,
+        Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
         None => usize::MAX,
     };
     let samples = series.query(since, limit);
