@@ -53,6 +53,10 @@ impl Panel {
     /// Done at once.
     #[action]
     fn quick(&self) {}
+
+    /// Waits its turn behind `hold`; the server lets none wait.
+    #[action(exclusive = "queue")]
+    fn queued(&self) {}
 }
 
 /// The mistakes, each with the status every binding gives it.
@@ -65,13 +69,14 @@ enum Mistake {
     NoAction,
     Invalid,
     Busy,
+    LineFull,
     OutOfScope,
     CancelEnded,
     NoInvocation,
 }
 
 impl Mistake {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::WriteReadOnly,
         Self::ReadWriteOnly,
         Self::ObserveNotObservable,
@@ -79,6 +84,7 @@ impl Mistake {
         Self::NoAction,
         Self::Invalid,
         Self::Busy,
+        Self::LineFull,
         Self::OutOfScope,
         Self::CancelEnded,
         Self::NoInvocation,
@@ -92,6 +98,7 @@ impl Mistake {
             Self::NoProperty | Self::NoAction | Self::NoInvocation => 404,
             Self::Invalid => 422,
             Self::Busy | Self::CancelEnded => 409,
+            Self::LineFull => 503,
         }
     }
 }
@@ -123,7 +130,11 @@ impl Setup {
                 },
             )
             .token(Scope::Observe, VIEWER)
-            .token(Scope::Operate, OPERATOR);
+            .token(Scope::Operate, OPERATOR)
+            .limits(labthings::Limits {
+                max_queued_per_thing: 0,
+                ..Default::default()
+            });
         if let Some(port) = mqtt {
             let mqtt = labthings::Mqtt::new(&format!("mqtt://127.0.0.1:{port}"))
                 .unwrap()
@@ -213,6 +224,7 @@ impl Setup {
                     .await
             }
             Mistake::Busy => self.refused("POST", "/panel/hold", None, OPERATOR).await,
+            Mistake::LineFull => self.refused("POST", "/panel/queued", None, OPERATOR).await,
             Mistake::OutOfScope => {
                 self.refused("PUT", "/panel/level", Some(json!(1)), VIEWER)
                     .await
@@ -256,6 +268,7 @@ impl Setup {
             Mistake::NoAction => wtp("invokeaction", json!({"name": "nope"})),
             Mistake::Invalid => wtp("writeproperty", json!({"name": "level", "value": 11})),
             Mistake::Busy => wtp("invokeaction", json!({"name": "hold"})),
+            Mistake::LineFull => wtp("invokeaction", json!({"name": "queued"})),
             Mistake::OutOfScope => wtp("writeproperty", json!({"name": "level", "value": 1})),
             Mistake::CancelEnded => wtp("cancelaction", json!({"actionID": self.ended})),
             Mistake::NoInvocation => wtp(
@@ -364,6 +377,7 @@ impl Requester {
             Mistake::NoAction => ("lab/panel/actions/nope", ""),
             Mistake::Invalid => ("lab/panel/properties/level/set", "11"),
             Mistake::Busy => ("lab/panel/actions/hold", ""),
+            Mistake::LineFull => ("lab/panel/actions/queued", ""),
             _ => return None,
         };
         let properties = PublishProperties {

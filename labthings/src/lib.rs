@@ -95,7 +95,9 @@ pub use labthings_macros::property;
 ///
 /// Options: `name = "…"`, `title = "…"`, `description = "…"`, `safe`, `idempotent`,
 /// `exclusive` (at most one exclusive invocation of the Thing runs at a time; another is
-/// refused with 409). An argument may carry `#[arg(..)]` with `description = "…"`,
+/// refused with 409), `exclusive = "queue"` (another waits its turn, `pending`, first in first
+/// out, up to [`Limits::max_queued_per_thing`]) or `exclusive = "preempt"` (another cancels
+/// the one that holds the Thing, and runs next). An argument may carry `#[arg(..)]` with `description = "…"`,
 /// `unit = "…"` and the constraints `minimum`, `maximum`, `exclusive_minimum`,
 /// `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`: enforced before
 /// the action runs and shown in the TD's `input`. An `Err` that is a [`Problem`] keeps its

@@ -6,6 +6,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned;
 
 use super::task::task_defs;
@@ -331,7 +332,13 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
     let output_schema = quote_spanned!(output_ty.span()=> |g| #at::output_schema(#kind, g));
     let takes_context = a.params.iter().any(|p| matches!(p, Param::Context { .. }));
     let blocking = !a.is_async;
-    let exclusive = a.opts.exclusive.is_some();
+    let exclusive = match &a.opts.exclusive {
+        Some(opt) => {
+            let variant = Ident::new(opt.policy.variant(), opt.keyword.span());
+            quote!(::core::option::Option::Some(#private::Exclusive::#variant))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let arg_defs = arg_defs(ctx, a);
     let invoke = action_invoke(ctx, a, &output_ty);
     quote! {

@@ -198,6 +198,7 @@ impl LimitsConfig {
             max_websockets,
             max_running_invocations,
             max_running_per_action,
+            max_queued_per_thing,
             page,
             max_page,
             max_event_streams,

@@ -249,6 +249,7 @@ pub struct LimitsConfig {
     pub max_websockets: Option<usize>,
     pub max_running_invocations: Option<usize>,
     pub max_running_per_action: Option<usize>,
+    pub max_queued_per_thing: Option<usize>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub admission_wait: Option<f64>,
     pub page: Option<usize>,

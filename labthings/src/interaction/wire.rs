@@ -173,6 +173,9 @@ pub(crate) struct Record<'a> {
     progress: &'a Option<Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     cancel_requested: bool,
+    /// Its place among those waiting for its Thing (1: next), while it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<usize>,
 }
 
 impl<'a> Record<'a> {
@@ -192,6 +195,7 @@ impl<'a> Record<'a> {
             error: &snapshot.error,
             progress: &snapshot.progress,
             cancel_requested: snapshot.cancel_requested,
+            position: snapshot.position,
         }
     }
 }
@@ -242,6 +246,9 @@ pub(crate) struct ActionStatus<'a> {
     progress: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log: Option<&'a [LogRecord]>,
+    /// Its place among those waiting for its Thing (1: next), while it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<usize>,
     time_requested: Time,
     #[serde(skip_serializing_if = "Option::is_none")]
     time_ended: Option<Time>,
@@ -262,6 +269,7 @@ impl<'a> ActionStatus<'a> {
             error: snapshot.error.as_ref().map(WtpProblem),
             progress: snapshot.progress.as_ref(),
             log: logged,
+            position: snapshot.position,
             time_requested: Time(snapshot.time_requested),
             time_ended: time(snapshot.time_completed),
         }

@@ -20,9 +20,9 @@ pub use crate::model::slot::{AnyThing, SlotCell, SlotKind};
 pub use crate::model::stream::StreamField;
 pub use crate::model::table::StoredValue;
 pub use crate::model::table::{
-    ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, EventDef, Getter, HookFn,
-    ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef, StreamDef,
-    StructParts, TaskDef, TaskFn, ThingTable, may_read, may_write,
+    ActionDef, ActionEntry, Affordance, ArgDef, BoxFuture, Constraints, EventDef, Exclusive,
+    Getter, HookFn, ImplParts, InvokeFn, Json, Number, PropertyDef, PropertyEntry, Setter, SlotDef,
+    StreamDef, StructParts, TaskDef, TaskFn, ThingTable, may_read, may_write,
 };
 pub use crate::model::thing::Sealed;
 pub use crate::model::values::{check_input, from_value, no_input_to_check, to_json};

@@ -9,7 +9,7 @@
 //! | observing a property that is not observable; a token's scope too small; a foreign page | 403 |
 //! | a Thing held by an exclusive invocation; cancelling an invocation that ended | 409 |
 //! | a value or an input that its schema refuses | 422 |
-//! | too many invocations, WebSockets, streams or requests; shutting down | 503 |
+//! | too many invocations (running, or waiting for a Thing), WebSockets, streams or requests; shutting down | 503 |
 
 use crate::problem::Problem;
 
@@ -124,6 +124,16 @@ pub(crate) fn busy(thing: &str, holder: &uuid::Uuid, action: &str) -> Problem {
     )
 }
 
+/// Why an invocation was cancelled by a preempting one (its reason, with the action's own
+/// when it gave one).
+pub(crate) fn preempted(successor: &uuid::Uuid, action: &str, own: Option<&str>) -> Problem {
+    let mut reason = format!("preempted by invocation '{successor}' of '{action}'");
+    if let Some(own) = own {
+        reason = format!("{reason}: {own}");
+    }
+    cancelled_because(reason)
+}
+
 /// Cancelling an invocation that already ended.
 pub(crate) fn already_ended(id: &uuid::Uuid, status: &str) -> Problem {
     Problem::new(
@@ -161,6 +171,16 @@ pub(crate) fn too_many_invocations(limit: usize) -> Problem {
         503,
         format!(
             "the server already runs {limit} invocations, its limit: try again when one has finished"
+        ),
+    )
+}
+
+/// The bound on invocations waiting for a Thing held by an exclusive invocation.
+pub(crate) fn line_full(thing: &str, limit: usize) -> Problem {
+    Problem::new(
+        503,
+        format!(
+            "'{thing}' already has {limit} invocations waiting for it, its limit: try again when one has run"
         ),
     )
 }

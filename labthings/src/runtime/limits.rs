@@ -33,6 +33,10 @@ pub struct Limits {
     pub max_running_invocations: usize,
     /// Invocations pending or running at once for one action of one Thing (default 256).
     pub max_running_per_action: usize,
+    /// Invocations of `exclusive = "queue"` actions waiting for one Thing (default 64; 0:
+    /// a queued action is refused like a rejecting one while the Thing is held); further
+    /// ones get 503. Waiting invocations count among those pending.
+    pub max_queued_per_thing: usize,
     /// How long a new invocation waits for a place when one of those bounds is reached
     /// (default 200 ms; 0: none): a burst of requests is slowed down, and refused with 503
     /// only when no place frees up in that time.
@@ -90,6 +94,7 @@ impl Default for Limits {
             max_websockets: 1024,
             max_running_invocations: 1024,
             max_running_per_action: 256,
+            max_queued_per_thing: 64,
             admission_wait: Duration::from_millis(200),
             page: 100,
             max_page: 1000,

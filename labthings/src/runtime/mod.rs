@@ -6,6 +6,7 @@ pub(crate) mod hosted;
 pub(crate) mod invocations;
 pub(crate) mod lifecycle;
 pub(crate) mod limits;
+pub(crate) mod line;
 pub(crate) mod logs;
 pub(crate) mod observer;
 pub(crate) mod settings;

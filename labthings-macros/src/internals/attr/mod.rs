@@ -18,8 +18,8 @@ use syn::{Attribute, Ident};
 pub(crate) use constraints::Constraints;
 #[cfg(test)]
 use values::NumberLit;
-pub(crate) use values::{Bound, Flag, Length, Text};
-use values::{flag, text};
+pub(crate) use values::{Bound, ExclusiveOpt, Flag, Length, Text};
+use values::{exclusive, flag, text};
 use walk::{set_once, unknown, walk};
 
 use crate::internals::ctx::Ctx;
@@ -47,7 +47,7 @@ pub(crate) struct ActionOpts {
     pub(crate) description: Option<Text>,
     pub(crate) safe: Flag,
     pub(crate) idempotent: Flag,
-    pub(crate) exclusive: Flag,
+    pub(crate) exclusive: Option<ExclusiveOpt>,
 }
 
 /// Options of `#[arg(..)]` on an action's argument: its description and constraints.
@@ -134,7 +134,7 @@ impl ActionOpts {
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
                 "safe" => set_once(errors, &mut o.safe, kw, flag(meta, kw)?),
                 "idempotent" => set_once(errors, &mut o.idempotent, kw, flag(meta, kw)?),
-                "exclusive" => set_once(errors, &mut o.exclusive, kw, flag(meta, kw)?),
+                "exclusive" => set_once(errors, &mut o.exclusive, kw, exclusive(meta, kw)?),
                 _ => return Err(unknown(meta, kw, "action", Self::OPTIONS)),
             }
             Ok(())

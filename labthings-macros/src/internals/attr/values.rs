@@ -124,6 +124,77 @@ pub(super) fn length(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result
 }
 
 /// A bare `keyword`.
+/// What another invocation of an exclusive action does while the Thing is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    Reject,
+    Queue,
+    Preempt,
+}
+
+impl Policy {
+    /// The policies, by the names `exclusive = "…"` takes.
+    const NAMES: [(&str, Self); 3] = [
+        ("reject", Self::Reject),
+        ("queue", Self::Queue),
+        ("preempt", Self::Preempt),
+    ];
+
+    /// The name of the runtime's `Exclusive` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::Reject => "Reject",
+            Self::Queue => "Queue",
+            Self::Preempt => "Preempt",
+        }
+    }
+}
+
+/// `exclusive` (refuse) or `exclusive = "reject" | "queue" | "preempt"`.
+#[derive(Clone)]
+pub(crate) struct ExclusiveOpt {
+    pub(crate) keyword: Ident,
+    pub(crate) policy: Policy,
+}
+
+/// `exclusive`, `exclusive = "queue"`.
+pub(super) fn exclusive(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<ExclusiveOpt> {
+    if meta.input.peek(syn::token::Paren) {
+        // `exclusive(queue)`: read it whole (nothing cascades), and say how to write it.
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let written: TokenStream = content.parse()?;
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("the exclusive policy is a string\n= help: write `exclusive = \"{written}\"`"),
+        ));
+    }
+    if !meta.input.peek(syn::Token![=]) {
+        return Ok(ExclusiveOpt {
+            keyword: flag(meta, keyword)?,
+            policy: Policy::Reject,
+        });
+    }
+    let value: LitStr = meta.value()?.parse()?;
+    let name = value.value();
+    let Some(&(_, policy)) = Policy::NAMES.iter().find(|(n, _)| *n == name) else {
+        let names = Policy::NAMES.map(|(n, _)| n);
+        let near = super::walk::closest(&name, &names)
+            .map(|n| format!("did you mean \"{n}\"? "))
+            .unwrap_or_default();
+        return Err(syn::Error::new_spanned(
+            &value,
+            format!(
+                "unknown exclusive policy \"{name}\"\n= help: {near}`exclusive` (or `exclusive = \"reject\"`) refuses another invocation while one runs, `exclusive = \"queue\"` makes it wait its turn, `exclusive = \"preempt\"` cancels the one that runs"
+            ),
+        ));
+    };
+    Ok(ExclusiveOpt {
+        keyword: keyword.clone(),
+        policy,
+    })
+}
+
 pub(super) fn flag(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Ident> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
         return Err(meta.error(format_args!("`{keyword}` takes no value")));

@@ -68,7 +68,7 @@ pub(super) fn unknown(
 
 /// The option `written` is most likely a misspelling of, if any: the closest by
 /// Damerau–Levenshtein distance (ignoring case and `_`), at most a third of its length away.
-fn closest<'a>(written: &str, options: &[&'a str]) -> Option<&'a str> {
+pub(super) fn closest<'a>(written: &str, options: &[&'a str]) -> Option<&'a str> {
     let fold = |s: &str| s.to_lowercase().replace('_', "");
     let folded = fold(written);
     options

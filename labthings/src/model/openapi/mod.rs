@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::doc::Doc;
 use crate::model::schema::validation_schema;
-use crate::model::table::{ActionEntry, PropertyEntry, StreamDef, ThingTable};
+use crate::model::table::{ActionEntry, Exclusive, PropertyEntry, StreamDef, ThingTable};
 use crate::model::task::TASK_FAILED;
 
 /// The components that the server's document defines and the Things' operations refer to.
@@ -295,7 +295,8 @@ fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
         "422".into(),
         problem("The input is not valid for the action."),
     );
-    if def.exclusive {
+    // A queued or preempting invocation waits instead (a full line is a 503).
+    if def.exclusive == Some(Exclusive::Reject) {
         responses.insert(
             "409".into(),
             problem("Another exclusive action of the Thing is running."),
@@ -303,7 +304,7 @@ fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
     }
     responses.insert(
         "503".into(),
-        problem("Too many invocations are pending or running, or the server is shutting down."),
+        problem("Too many invocations are pending or running (or waiting for the Thing), or the server is shutting down."),
     );
     invoke.insert("responses".into(), responses.into());
     let mut list = Map::new();

@@ -111,8 +111,9 @@ pub struct ActionDef<T> {
     /// Whether it is synchronous code, run on a blocking thread: it cannot be interrupted,
     /// only asked to stop through its context.
     pub blocking: bool,
-    /// At most one exclusive invocation of a Thing runs at a time.
-    pub exclusive: bool,
+    /// At most one exclusive invocation of a Thing runs at a time; what happens to another
+    /// (`None`: the action is not exclusive).
+    pub exclusive: Option<Exclusive>,
     /// The metadata and constraints of its arguments.
     pub args: &'static [ArgDef],
     /// The input object's schema; `None` when the action takes no arguments.
@@ -125,6 +126,32 @@ pub struct ActionDef<T> {
     pub output: SchemaFn,
     /// Runs one invocation.
     pub invoke: InvokeFn<T>,
+}
+
+/// What an invocation of an exclusive action does when another exclusive invocation holds
+/// its Thing: `#[action(exclusive)]` refuses, `exclusive = "queue"` waits its turn,
+/// `exclusive = "preempt"` cancels the holder. Published in the TD as `lt:exclusive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exclusive {
+    /// Refused (409) while the Thing is held or invocations wait for it.
+    Reject,
+    /// Waits, `pending` with its place in the line, and runs when those before it have ended
+    /// (first in, first out; bounded per Thing).
+    Queue,
+    /// Cancels the holder (and a preempting invocation still waiting for it) and runs next:
+    /// the newest command wins.
+    Preempt,
+}
+
+impl Exclusive {
+    /// The policy's name, as in `#[action(exclusive = "…")]` and the TD.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Reject => "reject",
+            Self::Queue => "queue",
+            Self::Preempt => "preempt",
+        }
+    }
 }
 
 /// The metadata and constraints of one action argument.

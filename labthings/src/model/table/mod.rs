@@ -14,8 +14,8 @@ use serde_json::value::RawValue;
 pub use compiled::{ActionEntry, Affordance, PropertyEntry, ThingTable};
 pub use constraints::{Constraints, Number};
 pub use def::{
-    ActionDef, ArgDef, EventDef, Getter, HookFn, ImplParts, InvokeFn, PropertyDef, Setter, SlotDef,
-    StreamDef, StructParts, TaskDef, TaskFn, may_read, may_write,
+    ActionDef, ArgDef, EventDef, Exclusive, Getter, HookFn, ImplParts, InvokeFn, PropertyDef,
+    Setter, SlotDef, StreamDef, StructParts, TaskDef, TaskFn, may_read, may_write,
 };
 pub use stored::StoredValue;
 

@@ -50,12 +50,20 @@ pub const TD_CONTEXT: [&str; 2] = [
     "https://www.w3.org/2022/wot/td/v1.1",
 ];
 
+/// The IRI of the LabThings terms a TD may use (`lt:exclusive`), bound to the prefix `lt` in
+/// its `@context` when it uses one; each term is described there.
+pub const LT_CONTEXT: &str =
+    "https://github.com/labthings/labthings-rs/blob/main/labthings/docs/td-terms.md#";
+
 /// Generate the Thing Description of a Thing type published at `options`.
 pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value {
     let ws = options.ws_href();
     let mut td = Map::new();
     let mut context: Vec<Value> = TD_CONTEXT.iter().map(|&c| c.into()).collect();
     context.extend(options.binding_contexts());
+    if table.actions.iter().any(|a| a.def.exclusive.is_some()) {
+        context.push(json!({ "lt": LT_CONTEXT }));
+    }
     td.insert("@context".into(), context.into());
     if let Some(id) = &options.id {
         td.insert("id".into(), id.clone().into());
@@ -236,6 +244,9 @@ fn action<T>(a: &ActionEntry<T>, options: &TdOptions, ws: &str) -> Value {
     out.insert("safe".into(), def.safe.into());
     out.insert("idempotent".into(), def.idempotent.into());
     out.insert("synchronous".into(), false.into());
+    if let Some(policy) = def.exclusive {
+        out.insert("lt:exclusive".into(), policy.as_str().into());
+    }
     let mut forms = json!([
         {"href": format!("{}{}", options.path, def.name), "op": ["invokeaction"], "contentType": "application/json"},
         {"href": ws, "subprotocol": WEB_THING_PROTOCOL, "op": ["invokeaction", "queryaction", "cancelaction"]}

@@ -93,9 +93,9 @@ pub(crate) trait DynThing: Send + Sync + 'static {
         input: Value,
         ctx: ActionContext,
     ) -> BoxFuture<Result<Json, Problem>>;
-    /// Whether the action is exclusive, and the invocation that holds the Thing.
-    fn exclusive(&self, index: usize) -> bool;
-    fn holder(&self) -> &std::sync::Mutex<Option<(uuid::Uuid, &'static str)>>;
+    /// The action's exclusive policy (`None`: not exclusive), and the Thing's exclusive line.
+    fn exclusive(&self, index: usize) -> Option<crate::model::table::Exclusive>;
+    fn line(&self) -> &crate::runtime::line::Line;
     /// The Thing itself, for slots.
     fn as_any(&self) -> AnyThing;
     fn type_id(&self) -> TypeId;
@@ -128,7 +128,7 @@ pub(crate) struct Hosted<T: Thing> {
     table: &'static ThingTable<T>,
     action_topics: Vec<crate::broker::Topic>,
     action_running: Vec<std::sync::atomic::AtomicUsize>,
-    holder: std::sync::Mutex<Option<(uuid::Uuid, &'static str)>>,
+    line: crate::runtime::line::Line,
     history: std::sync::OnceLock<Arc<History>>,
     /// The event of failed tasks (an event of the Thing only if it has tasks).
     task_failed: Topic,
@@ -147,7 +147,7 @@ impl<T: Thing> Hosted<T> {
                 .map(|_| crate::broker::Topic::new())
                 .collect(),
             action_running: table.actions.iter().map(|_| Default::default()).collect(),
-            holder: std::sync::Mutex::new(None),
+            line: crate::runtime::line::Line::default(),
             history: std::sync::OnceLock::new(),
             task_failed: Topic::new(),
         }
@@ -400,12 +400,12 @@ impl<T: Thing> DynThing for Hosted<T> {
         guarded((def.invoke)(self.thing.clone(), input, ctx))
     }
 
-    fn exclusive(&self, index: usize) -> bool {
+    fn exclusive(&self, index: usize) -> Option<crate::model::table::Exclusive> {
         self.table.actions[index].def.exclusive
     }
 
-    fn holder(&self) -> &std::sync::Mutex<Option<(uuid::Uuid, &'static str)>> {
-        &self.holder
+    fn line(&self) -> &crate::runtime::line::Line {
+        &self.line
     }
 
     fn as_any(&self) -> AnyThing {

@@ -1,15 +1,17 @@
-//! Admission: the bounds on invocations pending or running, and the exclusive hold on a
-//! Thing. An admitted invocation holds an [`Admission`]; dropping it gives its place back.
+//! Admission: the bounds on invocations pending or running, and the exclusive line of a
+//! Thing. An admitted invocation holds an [`Admission`]; dropping it gives its place back
+//! (and its place in the line).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::problem::{Problem, refusals};
 use crate::runtime::hosted::DynThing;
 use crate::runtime::limits::Limits;
-use crate::sync::Locked;
+use crate::runtime::line::Place;
 
 /// The invocations pending or running, server-wide.
 #[derive(Debug, Default)]
@@ -26,7 +28,7 @@ pub(crate) struct Counters {
 pub(crate) enum Refused {
     /// A bound on invocations pending or running is reached: a place may free up.
     Full(Problem),
-    /// Anything else (the Thing is held by an exclusive invocation).
+    /// Anything else (the Thing is held by an exclusive invocation, or too many wait for it).
     Other(Problem),
 }
 
@@ -59,7 +61,9 @@ impl Counters {
             counters: self.clone(),
             thing: thing.clone(),
             action,
-            holds: false,
+            line: None,
+            turn: None,
+            preempted: Vec::new(),
             admitted: false,
         };
         let per_action = thing.action_running(action);
@@ -70,17 +74,17 @@ impl Counters {
                 limits.max_running_per_action,
             )));
         }
-        if thing.exclusive(action) {
-            let mut holder = thing.holder().locked();
-            if let Some((other, other_action)) = *holder {
-                return Err(Refused::Other(refusals::busy(
-                    thing.name(),
-                    &other,
-                    other_action,
-                )));
+        if let Some(policy) = thing.exclusive(action) {
+            let newcomer = (id, thing.action_name(action));
+            let bound = limits.max_queued_per_thing;
+            let entered = (thing.line())
+                .enter(thing.name(), newcomer, policy, bound)
+                .map_err(Refused::Other)?;
+            admission.line = Some(id);
+            if let Place::Waits(turn) = entered.place {
+                admission.turn = Some(turn);
             }
-            *holder = Some((id, thing.action_name(action)));
-            admission.holds = true;
+            admission.preempted = entered.preempted;
         }
         admission.admitted = true;
         Ok(admission)
@@ -140,14 +144,18 @@ impl Counters {
     }
 }
 
-/// An invocation's place among those pending or running (and its hold on the Thing, for an
-/// exclusive action): given back when dropped, however the invocation ends.
+/// An invocation's place among those pending or running (and in its Thing's exclusive line,
+/// for an exclusive action): given back when dropped, however the invocation ends.
 pub(crate) struct Admission {
     counters: Arc<Counters>,
     thing: Arc<dyn DynThing>,
     action: usize,
-    /// Whether it holds the Thing (an exclusive action).
-    holds: bool,
+    /// Its id, when it is in its Thing's exclusive line (an exclusive action).
+    line: Option<Uuid>,
+    /// Completes when it holds the Thing, for one that waits for it.
+    pub(super) turn: Option<oneshot::Receiver<()>>,
+    /// The invocations it preempts, to be cancelled once it exists.
+    pub(super) preempted: Vec<Uuid>,
     /// Whether it was admitted (not undone by a refusal).
     admitted: bool,
 }
@@ -156,15 +164,15 @@ impl std::fmt::Debug for Admission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Admission")
             .field("action", &self.thing.action_name(self.action))
-            .field("holds", &self.holds)
+            .field("line", &self.line)
             .finish()
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        if self.holds {
-            *self.thing.holder().locked() = None;
+        if let Some(id) = self.line {
+            self.thing.line().leave(id);
         }
         self.thing
             .action_running(self.action)

@@ -1,10 +1,11 @@
 //! One invocation of an action, and the snapshots that every wire shape of it is made from.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::admission::Admission;
@@ -45,6 +46,10 @@ pub(crate) struct Invocation {
     /// [`STATUS_INTERVAL`](super::STATUS_INTERVAL)), and when the last one went out.
     pub(crate) status_scheduled: AtomicBool,
     pub(crate) last_status: Mutex<Option<Instant>>,
+    /// Completes when it holds its Thing, for an exclusive invocation that waits for it.
+    pub(crate) turn: Mutex<Option<oneshot::Receiver<()>>>,
+    /// The invocation that preempted it (and its action), when one did.
+    pub(crate) preempted_by: OnceLock<(Uuid, &'static str)>,
 }
 
 impl std::fmt::Debug for Invocation {
@@ -75,6 +80,9 @@ pub(crate) struct Snapshot {
     pub(crate) links_blobs: bool,
     pub(crate) error: Option<Problem>,
     pub(crate) progress: Option<Value>,
+    /// Its place among the invocations waiting for its Thing (1: it runs next), while it
+    /// waits.
+    pub(crate) position: Option<usize>,
 }
 
 /// A change of an invocation's status, as its action's topic publishes it: the snapshot, and
@@ -91,8 +99,9 @@ impl Invocation {
         thing: Arc<dyn DynThing>,
         action_index: usize,
         input: Value,
-        admission: Admission,
+        mut admission: Admission,
     ) -> Self {
+        let turn = admission.turn.take();
         Self {
             core,
             action: thing.action_name(action_index),
@@ -112,6 +121,8 @@ impl Invocation {
             log_published: Mutex::new(0),
             status_scheduled: AtomicBool::new(false),
             last_status: Mutex::new(None),
+            turn: Mutex::new(turn),
+            preempted_by: OnceLock::new(),
         }
     }
 
@@ -143,6 +154,10 @@ impl Invocation {
             links_blobs: self.core.links_blobs.load(Ordering::Relaxed),
             error: state.error.clone(),
             progress: self.core.progress.locked().clone(),
+            position: match state.status {
+                Status::Pending => self.thing.line().position(self.id()),
+                _ => None,
+            },
         }
     }
 

@@ -166,13 +166,14 @@ impl Invocations {
     fn begin(
         self: &Arc<Self>,
         id: Uuid,
-        admission: admission::Admission,
+        mut admission: admission::Admission,
         thing: Arc<dyn DynThing>,
         action: usize,
         input: Value,
         before: impl FnOnce(&Arc<Invocation>),
     ) -> Arc<Invocation> {
         self.start_reaper();
+        let preempted = std::mem::take(&mut admission.preempted);
         let core = InvocationCore::with_token(id, self.shutdown.child_token());
         let _ = core.blobs.set(self.blobs.clone());
         let invocation = Arc::new(Invocation::new(core, thing, action, input, admission));
@@ -185,9 +186,22 @@ impl Invocations {
         self.map.writing().insert(id, invocation.clone());
         before(&invocation);
         self.publish(&invocation);
+        self.preempt(&preempted, &invocation);
         let (this, running) = (self.clone(), invocation.clone());
         self.device.spawn(async move { this.run(running).await });
         invocation
+    }
+
+    /// Cancel the invocations that `successor` preempts, naming it as the reason.
+    fn preempt(self: &Arc<Self>, preempted: &[Uuid], successor: &Invocation) {
+        for id in preempted {
+            let victim = self.map.reading().get(id).cloned();
+            if let Some(victim) = victim {
+                let _ = victim.preempted_by.set((successor.id(), successor.action));
+                // One that ended meanwhile has nothing to cancel.
+                let _ = self.cancel(&victim);
+            }
+        }
     }
 
     /// Request cancellation; a 409 problem when the invocation already ended.
@@ -201,13 +215,15 @@ impl Invocations {
         }
         invocation.core.cancel.cancel();
         if state.status == Status::Pending {
-            // Not started (the device runtime may be busy): it ends now, and frees its place.
+            // Not started (the device runtime may be busy, or it waits for its Thing): it
+            // ends now, and frees its place.
+            let error = run::cancellation(invocation, None);
             run::conclude(
                 invocation,
                 &mut state,
                 Status::Cancelled,
                 None,
-                Some(refusals::cancelled()),
+                Some(error),
                 &self.observer,
             );
             drop(state);

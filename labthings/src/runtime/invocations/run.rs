@@ -12,14 +12,18 @@ use crate::problem::{Problem, refusals};
 use crate::runtime::observer::Observers;
 use crate::sync::Locked;
 
-/// The `error` of an invocation that stopped on request with `problem`: the reason the
-/// action gave, or the generic one when it said only that it was cancelled.
-fn cancellation(problem: Problem) -> Problem {
+/// The `error` of an invocation that stopped on request: its successor's name when it was
+/// preempted, with the reason the action gave (`problem`, unless it said only that it was
+/// cancelled), or the generic one.
+pub(super) fn cancellation(invocation: &Invocation, problem: Option<Problem>) -> Problem {
     let generic = Cancelled.to_string();
-    if problem.detail == generic || problem.detail == refusals::cancelled().detail {
-        refusals::cancelled()
-    } else {
-        refusals::cancelled_because(problem.detail)
+    let own = problem.filter(|p| p.detail != generic && p.detail != refusals::cancelled().detail);
+    match (invocation.preempted_by.get(), own) {
+        (Some((successor, action)), own) => {
+            refusals::preempted(successor, action, own.as_ref().map(|p| p.detail.as_str()))
+        }
+        (None, Some(own)) => refusals::cancelled_because(own.detail),
+        (None, None) => refusals::cancelled(),
     }
 }
 
@@ -49,13 +53,19 @@ impl Invocations {
     /// Run `invocation` (on the device runtime) to its end.
     pub(super) async fn run(self: Arc<Self>, invocation: Arc<Invocation>) {
         let cancel = invocation.core.cancel.clone();
+        let turn = invocation.turn.locked().take();
+        if let Some(turn) = turn {
+            // Waiting for the Thing. A place lost to a preempting invocation (the turn fails,
+            // and its branch is disabled) ends in the cancellation that invocation sends
+            // next, with its reason.
+            tokio::select! {
+                Ok(()) = turn => {}
+                () = cancel.cancelled() => {}
+            }
+        }
         if cancel.is_cancelled() {
-            return self.finish(
-                &invocation,
-                Status::Cancelled,
-                None,
-                Some(refusals::cancelled()),
-            );
+            let error = cancellation(&invocation, None);
+            return self.finish(&invocation, Status::Cancelled, None, Some(error));
         }
         {
             let mut state = invocation.lock();
@@ -90,7 +100,7 @@ impl Invocations {
         match result {
             Ok(output) => self.finish(&invocation, Status::Completed, Some(output), None),
             Err(problem) if stopped_on_request && cancel.is_cancelled() => {
-                let error = cancellation(problem);
+                let error = cancellation(&invocation, Some(problem));
                 self.finish(&invocation, Status::Cancelled, None, Some(error));
             }
             Err(problem) => {

@@ -106,7 +106,8 @@ fn invocations(schemas: &mut Schemas) {
                 "log": {"type": "array", "items": of("LogRecord")},
                 "error": {"anyOf": [of(component::PROBLEM), {"type": "null"}]},
                 "progress": {},
-                "cancelRequested": {"type": "boolean"}
+                "cancelRequested": {"type": "boolean"},
+                "position": {"type": "integer", "minimum": 1, "description": "Its place among the invocations waiting for its Thing (1: it runs next), while it waits (`exclusive = \"queue\"` or `\"preempt\"`)."}
             }
         }),
     );
