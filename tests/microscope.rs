@@ -168,66 +168,126 @@ async fn the_position_is_published_along_a_move() {
     );
     let td = m.get(&m.url("/stage/")).await;
     assert!(td["events"]["moved"]["data"]["properties"]["duration_ms"].is_object());
+    // Its states, and what each affordance allows.
+    let state = &td["properties"]["state"];
+    assert_eq!(state["enum"], json!(["Idle", "Moving", "Fault"]), "{state}");
+    assert_eq!(
+        (&state["lt:state"], &state["readOnly"], &state["observable"]),
+        (&json!(true), &json!(true), &json!(true))
+    );
+    let allowed = |kind: &str, name: &str| td[kind][name]["lt:allowedStates"].clone();
+    assert_eq!(allowed("properties", "limits"), json!(["Idle", "Fault"]));
+    assert_eq!(allowed("properties", "speed"), Value::Null);
+    assert_eq!(allowed("actions", "home"), json!(["Idle", "Fault"]));
+    let policies: Vec<_> = ["move_to", "move_relative", "jog", "home"]
+        .iter()
+        .map(|a| td["actions"][a]["lt:exclusive"].clone())
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            json!("queue"),
+            json!("queue"),
+            json!("preempt"),
+            json!("reject")
+        ]
+    );
     support::td::assert_valid("stage", &td);
 }
 
+/// The output of invocation `id`, once `ws` saw it complete.
+async fn output_of(m: &Microscope, ws: &mut Socket, id: &str) -> Value {
+    let (end, _) = until_finished(ws, id).await;
+    assert_eq!(end, "completed", "{id}");
+    m.get(&m.url(&format!("/action_invocations/{id}/output")))
+        .await
+}
+
 #[tokio::test]
-async fn one_move_at_a_time_and_a_cancelled_move_stops() {
+async fn moves_queue_a_jog_preempts_and_the_state_gates_the_rest() {
     let m = Microscope::start().await;
     // Slow enough that the move is still under way whatever happens next.
     assert_eq!(
         m.put("/stage/speed", json!(1000.0)).await,
         StatusCode::CREATED
     );
-    let mut ws = m.watch("stage", &["moving"], &["move_to"]).await;
+    let mut ws = m
+        .watch("stage", &["state"], &["move_to", "move_relative", "jog"])
+        .await;
     let (status, first) = m
         .post("/stage/move_to", json!({"x": 0, "y": 0, "z": 90_000}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let id = first["id"].as_str().unwrap();
-    next_matching(&mut ws, |m| m["data"]["moving"] == true).await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    next_matching(&mut ws, |m| m["data"]["state"] == "Moving").await;
 
-    // A second exclusive action, over HTTP and over the Web Thing Protocol: refused, naming
-    // the invocation that holds the stage.
-    let (status, problem) = m
+    // A second move waits its turn.
+    let (status, queued) = m
         .post("/stage/move_relative", json!({"dx": 1, "dy": 0, "dz": 0}))
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(
-        detail.contains(id) && detail.contains("move_to"),
-        "{detail}"
-    );
-    let mut wtp_socket = support::ws::connect_wtp(m.addr, "stage").await;
-    send(
-        &mut wtp_socket,
-        wtp("invokeaction", json!({"name": "home"})),
-    )
-    .await;
-    let refused = next(&mut wtp_socket).await;
-    assert_eq!(refused["error"]["status"], 409, "{refused}");
-    assert!(
-        refused["error"]["detail"].as_str().unwrap().contains(id),
-        "{refused}"
-    );
+    assert_eq!(status, StatusCode::CREATED, "{queued}");
+    assert_eq!(queued["status"], "pending", "{queued}");
+    assert_eq!(queued["position"], 1, "{queued}");
+    let queued = queued["id"].as_str().unwrap().to_owned();
 
-    let cancel = reqwest::Client::new()
-        .delete(first["href"].as_str().unwrap())
+    // While it moves, `home` and a `limits` write are refused (over HTTP and the Web Thing
+    // Protocol alike), naming the state; nothing is queued for them.
+    let moving = "'stage' is Moving: ";
+    let (status, problem) = m.post("/stage/home", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let home_refused = problem["detail"].as_str().unwrap().to_owned();
+    assert_eq!(
+        home_refused,
+        format!("{moving}action 'home' may be invoked only while it is Idle or Fault")
+    );
+    let limits = m.get(&m.url("/stage/limits")).await;
+    let response = reqwest::Client::new()
+        .put(m.url("/stage/limits"))
+        .json(&limits)
         .send()
         .await
         .unwrap();
-    assert_eq!(cancel.status(), StatusCode::OK);
-    let (end, changes) = until_finished(&mut ws, id).await;
-    assert_eq!(end, "cancelled");
-    assert!(changes.contains(&("moving".to_owned(), json!(false))));
-    assert!(!m.stage.moving.get());
-    let z = m.stage.position.get().z;
-    assert!(
-        z < 90_000,
-        "the stage stopped where it was, not at the target: {z}"
-    );
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let problem: Value = response.json().await.unwrap();
+    let limits_refused = problem["detail"].as_str().unwrap().to_owned();
+    assert!(limits_refused.starts_with(moving), "{limits_refused}");
+    let mut wtp_socket = support::ws::connect_wtp(m.addr, "stage").await;
+    for (message, detail) in [
+        (wtp("invokeaction", json!({"name": "home"})), &home_refused),
+        (
+            wtp("writeproperty", json!({"name": "limits", "value": limits})),
+            &limits_refused,
+        ),
+    ] {
+        send(&mut wtp_socket, message).await;
+        let refused = next(&mut wtp_socket).await;
+        assert_eq!(refused["error"]["status"], 409, "{refused}");
+        assert_eq!(&refused["error"]["detail"], detail.as_str(), "{refused}");
+    }
 
-    // The stage is free again.
+    // A jog preempts the move under way, and runs before the queued one.
+    let (status, jog) = m
+        .post("/stage/jog", json!({"dx": 0, "dy": 0, "dz": -5}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{jog}");
+    let jog = jog["id"].as_str().unwrap().to_owned();
+    let (end, _) = until_finished(&mut ws, &first).await;
+    assert_eq!(end, "cancelled");
+    let record = m.get(&m.url(&format!("/action_invocations/{first}"))).await;
+    let reason = record["error"]["detail"].as_str().unwrap_or_default();
+    assert!(reason.contains(&jog), "{record}");
+    let jogged = output_of(&m, &mut ws, &jog).await;
+    assert!(jogged["z"].as_i64().unwrap() < 90_000, "{jogged}");
+    let moved = output_of(&m, &mut ws, &queued).await;
+    assert_eq!(
+        moved,
+        json!({"x": jogged["x"].as_i64().unwrap() + 1, "y": jogged["y"], "z": jogged["z"]}),
+        "the queued move started from where the jog ended"
+    );
+    assert_eq!(m.get(&m.url("/stage/state")).await, "Idle");
+    assert!(!m.stage.moving.get());
+
+    // At rest, the stage takes both again.
     let (status, _) = m.post("/stage/home", json!({})).await;
     assert_eq!(status, StatusCode::CREATED);
 }

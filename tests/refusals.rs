@@ -39,6 +39,21 @@ pub struct Panel {
     /// A bounded level.
     #[property(observable, minimum = 0, maximum = 10)]
     level: i64,
+    /// Whether the panel may be operated; it stays locked.
+    #[property(state)]
+    state: PanelState,
+    /// Written only while open.
+    #[property(allowed_in(Open))]
+    dial: i64,
+}
+
+/// The states of the panel.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub enum PanelState {
+    /// Nothing may be operated.
+    Locked,
+    /// Open to operation.
+    Open,
 }
 
 #[thing]
@@ -57,6 +72,10 @@ impl Panel {
     /// Waits its turn behind `hold`; the server lets none wait.
     #[action(exclusive = "queue")]
     fn queued(&self) {}
+
+    /// Runs only while open.
+    #[action(allowed_in(Open))]
+    fn turn(&self) {}
 }
 
 /// The mistakes, each with the status every binding gives it.
@@ -70,13 +89,15 @@ enum Mistake {
     Invalid,
     Busy,
     LineFull,
+    WriteInState,
+    InvokeInState,
     OutOfScope,
     CancelEnded,
     NoInvocation,
 }
 
 impl Mistake {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 13] = [
         Self::WriteReadOnly,
         Self::ReadWriteOnly,
         Self::ObserveNotObservable,
@@ -85,6 +106,8 @@ impl Mistake {
         Self::Invalid,
         Self::Busy,
         Self::LineFull,
+        Self::WriteInState,
+        Self::InvokeInState,
         Self::OutOfScope,
         Self::CancelEnded,
         Self::NoInvocation,
@@ -97,7 +120,7 @@ impl Mistake {
             Self::ObserveNotObservable | Self::OutOfScope => 403,
             Self::NoProperty | Self::NoAction | Self::NoInvocation => 404,
             Self::Invalid => 422,
-            Self::Busy | Self::CancelEnded => 409,
+            Self::Busy | Self::CancelEnded | Self::WriteInState | Self::InvokeInState => 409,
             Self::LineFull => 503,
         }
     }
@@ -127,6 +150,8 @@ impl Setup {
                     secret: String::new().into(),
                     plain: 0.into(),
                     level: 0.into(),
+                    state: PanelState::Locked.into(),
+                    dial: 0.into(),
                 },
             )
             .token(Scope::Observe, VIEWER)
@@ -225,6 +250,11 @@ impl Setup {
             }
             Mistake::Busy => self.refused("POST", "/panel/hold", None, OPERATOR).await,
             Mistake::LineFull => self.refused("POST", "/panel/queued", None, OPERATOR).await,
+            Mistake::WriteInState => {
+                self.refused("PUT", "/panel/dial", Some(json!(3)), OPERATOR)
+                    .await
+            }
+            Mistake::InvokeInState => self.refused("POST", "/panel/turn", None, OPERATOR).await,
             Mistake::OutOfScope => {
                 self.refused("PUT", "/panel/level", Some(json!(1)), VIEWER)
                     .await
@@ -269,6 +299,8 @@ impl Setup {
             Mistake::Invalid => wtp("writeproperty", json!({"name": "level", "value": 11})),
             Mistake::Busy => wtp("invokeaction", json!({"name": "hold"})),
             Mistake::LineFull => wtp("invokeaction", json!({"name": "queued"})),
+            Mistake::WriteInState => wtp("writeproperty", json!({"name": "dial", "value": 3})),
+            Mistake::InvokeInState => wtp("invokeaction", json!({"name": "turn"})),
             Mistake::OutOfScope => wtp("writeproperty", json!({"name": "level", "value": 1})),
             Mistake::CancelEnded => wtp("cancelaction", json!({"actionID": self.ended})),
             Mistake::NoInvocation => wtp(
@@ -378,6 +410,8 @@ impl Requester {
             Mistake::Invalid => ("lab/panel/properties/level/set", "11"),
             Mistake::Busy => ("lab/panel/actions/hold", ""),
             Mistake::LineFull => ("lab/panel/actions/queued", ""),
+            Mistake::WriteInState => ("lab/panel/properties/dial/set", "3"),
+            Mistake::InvokeInState => ("lab/panel/actions/turn", ""),
             _ => return None,
         };
         let properties = PublishProperties {

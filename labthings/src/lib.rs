@@ -80,7 +80,9 @@ pub use model::task::{TASK_FAILED, TaskContext, TaskFailure};
 /// comment gives its TD title and description.
 ///
 /// Options: `observable`, `read_only`, `write_only`, `setter`, `setting` (kept in the settings
-/// file across restarts), `name = "…"`, `title = "…"`,
+/// file across restarts), `state` (the Thing's state: a field of an enum type, observable and
+/// read-only), `allowed_in` (`allowed_in(A, B)`: written only while the Thing's state is `A` or `B`),
+/// `name = "…"`, `title = "…"`,
 /// `description = "…"`, `unit = "…"`, and the constraints `minimum`, `maximum`,
 /// `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`,
 /// `pattern` — enforced on every write from a client and shown in the TD. Valid only inside
@@ -97,7 +99,8 @@ pub use labthings_macros::property;
 /// `exclusive` (at most one exclusive invocation of the Thing runs at a time; another is
 /// refused with 409), `exclusive = "queue"` (another waits its turn, `pending`, first in first
 /// out, up to [`Limits::max_queued_per_thing`]) or `exclusive = "preempt"` (another cancels
-/// the one that holds the Thing, and runs next). An argument may carry `#[arg(..)]` with `description = "…"`,
+/// the one that holds the Thing, and runs next), `allowed_in` (`allowed_in(A, B)`: invoked only while
+/// the Thing's state is `A` or `B`; otherwise 409). An argument may carry `#[arg(..)]` with `description = "…"`,
 /// `unit = "…"` and the constraints `minimum`, `maximum`, `exclusive_minimum`,
 /// `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`, `pattern`: enforced before
 /// the action runs and shown in the TD's `input`. An `Err` that is a [`Problem`] keeps its

@@ -46,6 +46,20 @@ impl Default for Limits {
     }
 }
 
+/// What the stage is doing: its state, which gates what clients may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum StageState {
+    /// At rest: it takes any command.
+    #[default]
+    Idle,
+    /// A move is under way.
+    Moving,
+    /// The controller reported an error; a driver sets it, `home` clears it.
+    Fault,
+}
+
 /// The data of the `moved` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Moved {
@@ -76,6 +90,9 @@ pub struct Stage {
     /// Where the stage is.
     #[property(observable, read_only, unit = "steps")]
     pub position: Position,
+    /// What the stage is doing.
+    #[property(state)]
+    pub state: StageState,
     /// Whether a move is under way.
     #[property(observable, read_only)]
     pub moving: bool,
@@ -88,8 +105,8 @@ pub struct Stage {
         unit = "steps/s"
     )]
     pub speed: f64,
-    /// How far the stage may move.
-    #[property(setting, observable)]
+    /// How far the stage may move; not while it moves.
+    #[property(setting, observable, allowed_in(Idle, Fault))]
     pub limits: Limits,
     /// Emitted after each move that reached its target.
     #[event]
@@ -102,8 +119,8 @@ const TICK: Duration = Duration::from_millis(10);
 
 #[thing]
 impl Stage {
-    /// Move to an absolute position.
-    #[action(exclusive)]
+    /// Move to an absolute position, after the moves before it.
+    #[action(exclusive = "queue")]
     async fn move_to(
         &self,
         #[arg(unit = "steps")] x: i64,
@@ -114,8 +131,9 @@ impl Stage {
         self.go(Position { x, y, z }, ctx).await
     }
 
-    /// Move by an offset from where the stage is.
-    #[action(exclusive)]
+    /// Move by an offset from where the stage is when the move starts, after the moves
+    /// before it.
+    #[action(exclusive = "queue")]
     async fn move_relative(
         &self,
         #[arg(unit = "steps")] dx: i64,
@@ -132,8 +150,20 @@ impl Stage {
         self.go(to, ctx).await
     }
 
-    /// Move to 0, 0, 0.
-    #[action(exclusive)]
+    /// Jog by an offset: the newest jog wins, stopping the move under way.
+    #[action(exclusive = "preempt")]
+    async fn jog(
+        &self,
+        #[arg(unit = "steps")] dx: i64,
+        #[arg(unit = "steps")] dy: i64,
+        #[arg(unit = "steps")] dz: i64,
+        ctx: &ActionContext,
+    ) -> Result<Position, MoveError> {
+        self.move_relative(dx, dy, dz, ctx).await
+    }
+
+    /// Move to 0, 0, 0; only at rest (it also clears a fault).
+    #[action(exclusive, allowed_in(Idle, Fault))]
     async fn home(&self, ctx: &ActionContext) -> Result<Position, MoveError> {
         self.go(Position::default(), ctx).await
     }
@@ -149,6 +179,7 @@ impl Stage {
     #[on_stop]
     async fn park(&self) {
         self.moving.set(false);
+        self.state.set(StageState::Idle);
         self.connected.store(false, Ordering::SeqCst);
         tracing::info!("stage parked at {:?}", self.position.get());
     }
@@ -159,6 +190,7 @@ impl Stage {
     pub fn new() -> Self {
         Self {
             position: Position::default().into(),
+            state: StageState::Idle.into(),
             moving: false.into(),
             speed: 20_000.0.into(),
             limits: Limits::default().into(),
@@ -193,6 +225,7 @@ impl Stage {
         let ticks = (duration.as_secs_f64() / TICK.as_secs_f64())
             .ceil()
             .max(1.0) as u32;
+        self.state.set(StageState::Moving);
         self.moving.set(true);
         let started = std::time::Instant::now();
         let mut interval = tokio::time::interval(TICK);
@@ -201,6 +234,7 @@ impl Stage {
                 _ = interval.tick() => {}
                 () = ctx.cancelled() => {
                     self.moving.set(false);
+                    self.state.set(StageState::Idle);
                     return Err(MoveError::Cancelled(self.position.get()));
                 }
             }
@@ -214,6 +248,7 @@ impl Stage {
             ctx.set_progress((100.0 * f).round() as u32);
         }
         self.moving.set(false);
+        self.state.set(StageState::Idle);
         self.moved.emit(Moved {
             from,
             to,

@@ -95,8 +95,8 @@ pub(crate) fn for_struct(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
             ctx,
             &p.ty,
             (true, true),
-            (p.opts.read_only.is_some(), p.opts.write_only.is_some()),
-            p.opts.observable.is_some(),
+            (p.opts.is_read_only(), p.opts.write_only.is_some()),
+            p.opts.is_observable(),
         );
         let doc = format!("The property `{name}`: read, write or observe it as the Thing allows.");
         quote! {

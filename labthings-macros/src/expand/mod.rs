@@ -3,6 +3,7 @@
 //! constraints and texts, and the compile-time checks of names and constraints).
 
 pub(crate) mod client;
+mod state;
 mod task;
 pub(crate) mod thing_impl;
 pub(crate) mod thing_struct;

@@ -35,6 +35,10 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingImpl) -> TokenStream {
         quote!(#valid #unique)
     });
     let property_checks = thing.properties.iter().map(|p| property_checks(ctx, p));
+    let gates = (thing.properties.iter().map(|p| options(p).allowed_in))
+        .chain(thing.actions.iter().map(|a| a.opts.allowed_in.clone()))
+        .flatten()
+        .map(|gate| super::state::declared_check(ctx, self_ty, &gate));
     let inputs = thing.actions.iter().map(|a| input_struct(ctx, a));
     let arg_checks = thing.actions.iter().map(|a| arg_checks(ctx, a));
     let on_start = thing.on_start.as_ref().map_or_else(none, |h| hook(ctx, h));
@@ -50,6 +54,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingImpl) -> TokenStream {
             use #private::{ViaResult as _, ViaValue as _};
             #(#name_checks)*
             #(#property_checks)*
+            #(#gates)*
             #(#arg_checks)*
             #(#inputs)*
 
@@ -238,6 +243,7 @@ fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
     let write_only = o.write_only.is_some();
     let constraints = constraints(ctx, &o.constraints);
     let unit = text(&o.constraints.unit);
+    let gate = super::state::gate(ctx, &o.allowed_in);
     let schema = match &p.getter {
         Some(g) => {
             let ty = returned(&g.returns);
@@ -275,6 +281,8 @@ fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
             schema: #schema,
             getter: #getter,
             setter: #setter,
+            state: false,
+            allowed_in: #gate,
         }
     }
 }
@@ -341,6 +349,7 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
     };
     let arg_defs = arg_defs(ctx, a);
     let invoke = action_invoke(ctx, a, &output_ty);
+    let gate = super::state::gate(ctx, &a.opts.allowed_in);
     quote! {
         #private::ActionDef {
             name: #name,
@@ -355,6 +364,7 @@ fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {
             check_input: #check_input,
             output: #output_schema,
             invoke: #invoke,
+            allowed_in: #gate,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
         .iter()
         .map(|p| marker_impls(ctx, p, &module));
     let checks = checks(ctx, thing);
+    let states = super::state::has_states(ctx, thing);
     let accessors = accessors(ctx, thing);
     let tables = tables(ctx, thing);
     quote! {
@@ -53,6 +54,7 @@ pub(crate) fn expand(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
         const _: () = {
             #(#marker_impls)*
             #checks
+            #states
             #accessors
             #tables
         };
@@ -89,7 +91,7 @@ fn tables(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
     let Ctx { krate, .. } = ctx;
     let private = ctx.private();
     let ident = &thing.item.ident;
-    let defs = thing.properties.iter().map(|p| property_def(ctx, p, ident));
+    let defs = thing.properties.iter().map(|p| property_def(ctx, thing, p));
     let slot_defs = thing.slots.iter().map(|s| {
         let (name, accessor) = (&s.name, slot_accessor_ident(s));
         quote!(#private::SlotDef { name: #name, field: #accessor })
@@ -161,6 +163,13 @@ pub(crate) fn fallback(ctx: &Ctx, item: &syn::ItemStruct) -> TokenStream {
                     ::core::unreachable!("`#[thing]` reported an error for this type")
                 }
             }
+            impl #impl_generics #private::HasStates for #ident #ty_generics #where_clause {
+                type State = #private::NoStates;
+                const DECLARED: bool = true;
+                fn with_state<R>(&self, _: impl ::core::ops::FnOnce(&Self::State) -> R) -> R {
+                    ::core::unreachable!("`#[thing]` reported an error for this type")
+                }
+            }
         };
     }
 }
@@ -173,9 +182,8 @@ fn marker_impls(ctx: &Ctx, p: &FieldProperty, module: &syn::Ident) -> TokenStrea
     let name = &p.name;
     let observable = p
         .opts
-        .observable
-        .as_ref()
-        .map(|_| quote!(impl #krate::Observable for #module::#marker {}));
+        .is_observable()
+        .then(|| quote!(impl #krate::Observable for #module::#marker {}));
     quote! {
         impl #krate::PropertyMarker for #module::#marker {
             const NAME: &'static str = #name;
@@ -216,20 +224,25 @@ fn slot_accessor(ctx: &Ctx, s: &FieldSlot, thing: &syn::Ident) -> TokenStream {
     }
 }
 
-fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream {
+fn property_def(ctx: &Ctx, thing: &ThingStruct, p: &FieldProperty) -> TokenStream {
     let private = ctx.private();
     let o = &p.opts;
     let (name, ty) = (&p.name, &p.ty);
     let accessor = accessor_ident(p);
     let doc = doc_tokens(ctx, &p.doc, &o.title, &o.description);
-    let observable = o.observable.is_some();
-    let read_only = o.read_only.is_some();
+    let observable = o.is_observable();
+    let read_only = o.is_read_only();
+    let state = o.state.is_some();
+    // Without a state property, `allowed_in` is already reported: no gate to pile errors on.
+    let declared = thing.properties.iter().any(|p| p.opts.state.is_some());
+    let gate = super::state::gate(ctx, if declared { &o.allowed_in } else { &None });
     let write_only = o.write_only.is_some();
     let setting = o.setting.is_some();
     let constraints = constraints(ctx, &o.constraints);
     let unit = text(&o.constraints.unit);
     let at = ctx.private_at(ty.span());
     let schema = quote_spanned!(ty.span()=> #at::schema::<#ty>);
+    let thing = &thing.item.ident;
     let setter = if read_only {
         quote!(::core::option::Option::None)
     } else {
@@ -248,6 +261,8 @@ fn property_def(ctx: &Ctx, p: &FieldProperty, thing: &syn::Ident) -> TokenStream
             schema: #schema,
             getter: ::core::option::Option::Some(#private::Getter::<#thing>::Field(#accessor)),
             setter: #setter,
+            state: #state,
+            allowed_in: #gate,
         }
     }
 }

@@ -18,6 +18,7 @@ pub(crate) fn check_struct(errors: &Errors, thing: &ThingStruct) {
         names.add(errors, &p.name, p.name_span, "property");
         check_property_opts(errors, &p.opts);
     }
+    check_states(errors, thing);
     for slot in &thing.slots {
         check_not_self(errors, slot, &thing.item.ident);
     }
@@ -116,11 +117,95 @@ fn check_property_opts(errors: &Errors, o: &PropertyOpts) {
             "a setting cannot be `write_only`: its value is kept in a file that clients can read back",
         );
     }
+    if o.state.is_some() {
+        let conflict = [&o.write_only, &o.setting, &o.observable, &o.read_only];
+        if let Some(other) = conflict.into_iter().flatten().next() {
+            errors.spanned(
+                other,
+                format_args!(
+                    "a `state` property is observable and read-only: the Thing's code sets it, clients read and observe it; `{other}` does not apply
+= help: remove `{other}`"
+                ),
+            );
+        }
+    }
+    if let Some(gate) = &o.allowed_in {
+        check_gate_writable(errors, o, gate);
+    }
+}
+
+/// `allowed_in` gates writes: a property that clients never write has nothing to gate.
+fn check_gate_writable(
+    errors: &Errors,
+    o: &PropertyOpts,
+    gate: &crate::internals::attr::AllowedIn,
+) {
+    if let Some(why) = o.read_only.as_ref().or(o.state.as_ref()) {
+        errors.spanned(
+            &gate.keyword,
+            format_args!(
+                "`allowed_in` says in which states clients may write the property, but it is `{why}`: clients never write it
+= help: remove `allowed_in`; reading and observing are never gated"
+            ),
+        );
+    }
+}
+
+/// One state property at most, and states to name wherever `allowed_in` names them.
+fn check_states(errors: &Errors, thing: &ThingStruct) {
+    let mut states = thing
+        .properties
+        .iter()
+        .filter_map(|p| p.opts.state.as_ref());
+    let first = states.next();
+    for again in states {
+        let mut error = syn::Error::new_spanned(
+            again,
+            "a Thing has one state: this is a second `state` property
+= help: put every state in one enum",
+        );
+        if let Some(first) = first {
+            error.combine(syn::Error::new_spanned(first, "the first is declared here"));
+        }
+        errors.push(error);
+    }
+    if first.is_some() {
+        return;
+    }
+    for gate in thing
+        .properties
+        .iter()
+        .filter_map(|p| p.opts.allowed_in.as_ref())
+    {
+        errors.spanned(
+            &gate.keyword,
+            format_args!(
+                "`allowed_in` names states, but `{}` declares none
+= help: declare them with a field `#[property(state)] state: MyState`, where `MyState` is an enum deriving `Serialize`, `Deserialize` and `JsonSchema`",
+                thing.item.ident
+            ),
+        );
+    }
 }
 
 fn check_method_property(errors: &Errors, p: &MethodProperty) {
     for accessor in p.getter.iter().chain(&p.setter) {
         check_property_opts_on_method(errors, &accessor.opts);
+    }
+    if let Some(getter) = &p.getter
+        && let Some(gate) = &getter.opts.allowed_in
+    {
+        if p.setter.is_none() {
+            errors.spanned(
+                &gate.keyword,
+                format_args!(
+                    "`allowed_in` says in which states clients may write the property, but `{}` has no setter: clients never write it\n= help: remove `allowed_in`, or add a setter `fn set_{}(&self, value: T)`",
+                    p.name, p.name
+                ),
+            );
+        } else {
+            check_gate_writable(errors, &getter.opts, gate);
+        }
     }
     if let (Some(_), Some(setter)) = (&p.getter, &p.setter) {
         // With a getter, every option but `setter`/`name` belongs on the getter.
@@ -129,6 +214,7 @@ fn check_method_property(errors: &Errors, p: &MethodProperty) {
             o.observable.as_ref(),
             o.read_only.as_ref(),
             o.write_only.as_ref(),
+            o.allowed_in.as_ref().map(|g| &g.keyword),
         ]
         .into_iter()
         .flatten()
@@ -153,6 +239,12 @@ fn check_method_property(errors: &Errors, p: &MethodProperty) {
 }
 
 fn check_property_opts_on_method(errors: &Errors, o: &PropertyOpts) {
+    if let Some(state) = &o.state {
+        errors.spanned(
+            state,
+            "the Thing's state is a value labthings stores and publishes: it is a `#[property(state)]` field of the `#[thing]` struct, not a method",
+        );
+    }
     if let Some(setting) = &o.setting {
         errors.spanned(
             setting,

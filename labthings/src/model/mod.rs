@@ -15,6 +15,7 @@ pub(crate) mod property;
 pub(crate) mod schema;
 pub(crate) mod scope;
 pub mod slot;
+pub(crate) mod state;
 pub mod stream;
 pub(crate) mod table;
 pub(crate) mod task;

@@ -17,6 +17,7 @@ pub use crate::model::doc::Doc;
 pub use crate::model::event::EventField;
 pub use crate::model::naming::check_affordance;
 pub use crate::model::slot::{AnyThing, SlotCell, SlotKind};
+pub use crate::model::state::{HasStates, NoStates, StateGate, state_value};
 pub use crate::model::stream::StreamField;
 pub use crate::model::table::StoredValue;
 pub use crate::model::table::{

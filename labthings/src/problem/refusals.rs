@@ -7,7 +7,7 @@
 //! | no such Thing, affordance, property, action, event, invocation, blob or value history | 404 |
 //! | a property read that is write-only, a write that is read-only, a method not allowed | 405 |
 //! | observing a property that is not observable; a token's scope too small; a foreign page | 403 |
-//! | a Thing held by an exclusive invocation; cancelling an invocation that ended | 409 |
+//! | a Thing held by an exclusive invocation, or in a state that does not allow the request; cancelling an invocation that ended | 409 |
 //! | a value or an input that its schema refuses | 422 |
 //! | too many invocations (running, or waiting for a Thing), WebSockets, streams or requests; shutting down | 503 |
 
@@ -121,6 +121,20 @@ pub(crate) fn busy(thing: &str, holder: &uuid::Uuid, action: &str) -> Problem {
         format!(
             "'{thing}' is busy: invocation '{holder}' of '{action}' holds it (one exclusive action at a time); wait for it to finish, or cancel it"
         ),
+    )
+}
+
+/// The Thing is in a state that does not allow `what` (`"action 'home' may be invoked"`,
+/// `"property 'limits' may be written"`): only in the `allowed` states.
+pub(crate) fn wrong_state(thing: &str, current: &str, what: &str, allowed: &[String]) -> Problem {
+    let allowed = match allowed {
+        [] => String::from("no state"),
+        [one] => one.clone(),
+        [first @ .., last] => format!("{} or {last}", first.join(", ")),
+    };
+    Problem::new(
+        409,
+        format!("'{thing}' is {current}: {what} only while it is {allowed}"),
     )
 }
 

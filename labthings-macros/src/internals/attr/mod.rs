@@ -18,8 +18,8 @@ use syn::{Attribute, Ident};
 pub(crate) use constraints::Constraints;
 #[cfg(test)]
 use values::NumberLit;
-pub(crate) use values::{Bound, ExclusiveOpt, Flag, Length, Text};
-use values::{exclusive, flag, text};
+pub(crate) use values::{AllowedIn, Bound, ExclusiveOpt, Flag, Length, Text};
+use values::{allowed_in, exclusive, flag, text};
 use walk::{set_once, unknown, walk};
 
 use crate::internals::ctx::Ctx;
@@ -33,6 +33,10 @@ pub(crate) struct PropertyOpts {
     pub(crate) write_only: Flag,
     pub(crate) setter: Flag,
     pub(crate) setting: Flag,
+    /// `state`: the Thing's state (observable, read-only, its type an enum of states).
+    pub(crate) state: Flag,
+    /// `allowed_in(..)`: the states in which clients may write it.
+    pub(crate) allowed_in: Option<AllowedIn>,
     pub(crate) name: Option<Text>,
     pub(crate) title: Option<Text>,
     pub(crate) description: Option<Text>,
@@ -48,6 +52,8 @@ pub(crate) struct ActionOpts {
     pub(crate) safe: Flag,
     pub(crate) idempotent: Flag,
     pub(crate) exclusive: Option<ExclusiveOpt>,
+    /// `allowed_in(..)`: the states in which it may be invoked.
+    pub(crate) allowed_in: Option<AllowedIn>,
 }
 
 /// Options of `#[arg(..)]` on an action's argument: its description and constraints.
@@ -77,6 +83,16 @@ pub(crate) struct ThingOpts {
 }
 
 impl PropertyOpts {
+    /// Whether changes are published: declared `observable`, or the Thing's `state`.
+    pub(crate) fn is_observable(&self) -> bool {
+        self.observable.is_some() || self.state.is_some()
+    }
+
+    /// Whether clients may not write it: declared `read_only`, or the Thing's `state`.
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only.is_some() || self.state.is_some()
+    }
+
     /// The options of `#[property]` besides its constraints.
     const OPTIONS: &[&str] = &[
         "observable",
@@ -84,6 +100,8 @@ impl PropertyOpts {
         "write_only",
         "setter",
         "setting",
+        "state",
+        "allowed_in",
         "name",
         "title",
         "description",
@@ -101,6 +119,8 @@ impl PropertyOpts {
                 "write_only" => set_once(errors, &mut o.write_only, kw, flag(meta, kw)?),
                 "setter" => set_once(errors, &mut o.setter, kw, flag(meta, kw)?),
                 "setting" => set_once(errors, &mut o.setting, kw, flag(meta, kw)?),
+                "state" => set_once(errors, &mut o.state, kw, flag(meta, kw)?),
+                "allowed_in" => set_once(errors, &mut o.allowed_in, kw, allowed_in(meta, kw)?),
                 "name" => set_once(errors, &mut o.name, kw, text(meta, kw)?),
                 "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),
@@ -123,6 +143,7 @@ impl ActionOpts {
         "safe",
         "idempotent",
         "exclusive",
+        "allowed_in",
     ];
 
     pub(crate) fn parse(errors: &Errors, attr: &Attribute) -> Self {
@@ -135,6 +156,7 @@ impl ActionOpts {
                 "safe" => set_once(errors, &mut o.safe, kw, flag(meta, kw)?),
                 "idempotent" => set_once(errors, &mut o.idempotent, kw, flag(meta, kw)?),
                 "exclusive" => set_once(errors, &mut o.exclusive, kw, exclusive(meta, kw)?),
+                "allowed_in" => set_once(errors, &mut o.allowed_in, kw, allowed_in(meta, kw)?),
                 _ => return Err(unknown(meta, kw, "action", Self::OPTIONS)),
             }
             Ok(())

@@ -100,6 +100,7 @@ fn every_listed_option_parses() {
         "name" | "title" | "description" | "unit" | "pattern" => quote!(= "x"),
         "minimum" | "maximum" | "exclusive_minimum" | "exclusive_maximum" | "multiple_of"
         | "min_length" | "max_length" => quote!(= 1),
+        "allowed_in" => quote!((Idle)),
         _ => quote!(),
     };
     for o in [PropertyOpts::OPTIONS, Constraints::OPTIONS].concat() {

@@ -123,7 +123,6 @@ pub(super) fn length(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result
     })
 }
 
-/// A bare `keyword`.
 /// What another invocation of an exclusive action does while the Thing is held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Policy {
@@ -195,9 +194,52 @@ pub(super) fn exclusive(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Res
     })
 }
 
+/// A bare `keyword`.
 pub(super) fn flag(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Ident> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
         return Err(meta.error(format_args!("`{keyword}` takes no value")));
     }
     Ok(keyword.clone())
+}
+
+/// `allowed_in(Idle, Ready)`: the states in which an action may run or a property be
+/// written, each a variant of the Thing's state enum.
+#[derive(Clone)]
+pub(crate) struct AllowedIn {
+    pub(crate) keyword: Ident,
+    pub(crate) states: Vec<Ident>,
+}
+
+/// `allowed_in(Idle, Ready)`.
+pub(super) fn allowed_in(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<AllowedIn> {
+    let usage = format!(
+        "`{keyword}` takes the states, as variants of the Thing's state enum, e.g. `{keyword}(Idle, Ready)`"
+    );
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(syn::Error::new_spanned(keyword, usage));
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let states = syn::punctuated::Punctuated::<Ident, syn::Token![,]>::parse_terminated(&content)
+        .map_err(|e| syn::Error::new(e.span(), &usage))?;
+    if states.is_empty() {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`{keyword}` names no state: nothing could ever be allowed\n= help: {usage}"),
+        ));
+    }
+    let mut seen: Vec<Ident> = Vec::new();
+    for state in states {
+        if seen.contains(&state) {
+            return Err(syn::Error::new_spanned(
+                &state,
+                format!("the state `{state}` is named twice in `{keyword}`"),
+            ));
+        }
+        seen.push(state);
+    }
+    Ok(AllowedIn {
+        keyword: keyword.clone(),
+        states: seen,
+    })
 }

@@ -186,6 +186,13 @@ fn property<T>(p: &PropertyEntry<T>, thing: &str, schemas: &mut Schemas) -> Valu
             "422".into(),
             problem("The value is not valid for the property."),
         );
+        if let Some(gate) = &def.allowed_in {
+            let detail = format!(
+                "The Thing is not in a state that allows writing it ({}).",
+                allowed(gate)
+            );
+            responses.insert("409".into(), problem(&detail));
+        }
         responses.insert(
             "500".into(),
             problem("The device failed to take the value."),
@@ -295,12 +302,8 @@ fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
         "422".into(),
         problem("The input is not valid for the action."),
     );
-    // A queued or preempting invocation waits instead (a full line is a 503).
-    if def.exclusive == Some(Exclusive::Reject) {
-        responses.insert(
-            "409".into(),
-            problem("Another exclusive action of the Thing is running."),
-        );
+    if let Some(conflict) = conflict(def) {
+        responses.insert("409".into(), conflict);
     }
     responses.insert(
         "503".into(),
@@ -406,4 +409,33 @@ fn stream<T>(s: &StreamDef<T>, thing: &str, path: &str) -> Vec<(String, Value)> 
         (format!("{path}{name}/viewer"), viewer),
         (format!("{path}{name}/frame"), frame),
     ]
+}
+
+/// The 409 of an action, if it has one: a rejecting exclusive action while the Thing is held
+/// (a queued or preempting invocation waits instead, a full line is a 503), an action gated
+/// by the Thing's state outside it.
+fn conflict<T>(def: &crate::model::table::ActionDef<T>) -> Option<Value> {
+    let mut conflicts = Vec::new();
+    if def.exclusive == Some(Exclusive::Reject) {
+        conflicts.push(String::from(
+            "another exclusive action of the Thing is running",
+        ));
+    }
+    if let Some(gate) = &def.allowed_in {
+        let detail = format!(
+            "the Thing is not in a state that allows it ({})",
+            allowed(gate)
+        );
+        conflicts.push(detail);
+    }
+    (!conflicts.is_empty()).then(|| problem(&format!("Refused: {}.", conflicts.join(", or "))))
+}
+
+/// The states a gate allows, for a response's description.
+fn allowed<T>(gate: &crate::model::state::StateGate<T>) -> String {
+    let names: Vec<String> = (gate.allowed)()
+        .iter()
+        .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned))
+        .collect();
+    format!("allowed in {}", names.join(", "))
 }

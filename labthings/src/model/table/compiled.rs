@@ -144,6 +144,9 @@ impl<T: 'static> ThingTable<T> {
             .chain(methods.properties)
             .map(|def| {
                 let mut td = schema::td_schema(def.schema);
+                if def.state {
+                    crate::model::state::name_states(&mut td);
+                }
                 let mut validation = schema::validation_schema(def.schema);
                 for value in [&mut td, &mut validation] {
                     if let Value::Object(map) = value {

@@ -10,6 +10,7 @@ use super::{BoxFuture, Constraints, Json, StoredValue};
 use crate::model::context::ActionContext;
 use crate::model::doc::Doc;
 use crate::model::schema::SchemaFn;
+use crate::model::state::StateGate;
 use crate::model::task::TaskContext;
 use crate::problem::Problem;
 
@@ -57,6 +58,10 @@ pub struct PropertyDef<T> {
     pub getter: Option<Getter<T>>,
     /// How to write it (`None` when nothing can write it from outside).
     pub setter: Option<Setter<T>>,
+    /// Whether it is the Thing's state (`#[property(state)]`).
+    pub state: bool,
+    /// The states in which clients may write it (`None`: in any).
+    pub allowed_in: Option<StateGate<T>>,
 }
 
 /// Whether clients may read a property: it has a getter (a field always has) and is not
@@ -126,6 +131,8 @@ pub struct ActionDef<T> {
     pub output: SchemaFn,
     /// Runs one invocation.
     pub invoke: InvokeFn<T>,
+    /// The states in which it may be invoked (`None`: in any).
+    pub allowed_in: Option<StateGate<T>>,
 }
 
 /// What an invocation of an exclusive action does when another exclusive invocation holds

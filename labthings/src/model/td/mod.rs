@@ -55,13 +55,20 @@ pub const TD_CONTEXT: [&str; 2] = [
 pub const LT_CONTEXT: &str =
     "https://github.com/labthings/labthings-rs/blob/main/labthings/docs/td-terms.md#";
 
+/// Whether the TD of `table` uses a LabThings term (`lt:…`), and so binds the prefix.
+fn uses_lt_terms<T>(table: &ThingTable<T>) -> bool {
+    let action = |a: &ActionEntry<T>| a.def.exclusive.is_some() || a.def.allowed_in.is_some();
+    let property = |p: &PropertyEntry<T>| p.def.state || p.def.allowed_in.is_some();
+    table.actions.iter().any(action) || table.properties.iter().any(property)
+}
+
 /// Generate the Thing Description of a Thing type published at `options`.
 pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -> Value {
     let ws = options.ws_href();
     let mut td = Map::new();
     let mut context: Vec<Value> = TD_CONTEXT.iter().map(|&c| c.into()).collect();
     context.extend(options.binding_contexts());
-    if table.actions.iter().any(|a| a.def.exclusive.is_some()) {
+    if uses_lt_terms(table) {
         context.push(json!({ "lt": LT_CONTEXT }));
     }
     td.insert("@context".into(), context.into());
@@ -178,6 +185,12 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
     }
     out.insert("readOnly".into(), read_only.into());
     out.insert("writeOnly".into(), write_only.into());
+    if def.state {
+        out.insert("lt:state".into(), true.into());
+    }
+    if let Some(gate) = &def.allowed_in {
+        out.insert("lt:allowedStates".into(), gate.names());
+    }
     out.insert("observable".into(), def.observable.into());
     let mut http_ops = Vec::new();
     if !write_only {
@@ -246,6 +259,9 @@ fn action<T>(a: &ActionEntry<T>, options: &TdOptions, ws: &str) -> Value {
     out.insert("synchronous".into(), false.into());
     if let Some(policy) = def.exclusive {
         out.insert("lt:exclusive".into(), policy.as_str().into());
+    }
+    if let Some(gate) = &def.allowed_in {
+        out.insert("lt:allowedStates".into(), gate.names());
     }
     let mut forms = json!([
         {"href": format!("{}{}", options.path, def.name), "op": ["invokeaction"], "contentType": "application/json"},

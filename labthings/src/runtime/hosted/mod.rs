@@ -1,6 +1,7 @@
 //! A Thing instance behind a type-erased interface, dispatching through its generated table.
 
 mod device_code;
+mod gates;
 mod history;
 
 use std::any::TypeId;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::context::ActionContext;
 use crate::model::slot::{AnyThing, SlotCell};
 use crate::model::table::StoredValue;
-use crate::model::table::{Affordance, BoxFuture, Getter, Json, Setter, ThingTable};
+use crate::model::table::{Affordance, BoxFuture, Getter, HookFn, Json, Setter, ThingTable};
 use crate::model::task::{TASK_FAILED, TaskContext, TaskFailure};
 use crate::model::td::TdOptions;
 use crate::model::thing::Thing;
@@ -93,6 +94,8 @@ pub(crate) trait DynThing: Send + Sync + 'static {
         input: Value,
         ctx: ActionContext,
     ) -> BoxFuture<Result<Json, Problem>>;
+    /// Whether the Thing's state allows invoking the action now (its refusal, 409, if not).
+    fn allowed_now(&self, index: usize) -> Result<(), Problem>;
     /// The action's exclusive policy (`None`: not exclusive), and the Thing's exclusive line.
     fn exclusive(&self, index: usize) -> Option<crate::model::table::Exclusive>;
     fn line(&self) -> &crate::runtime::line::Line;
@@ -152,9 +155,7 @@ impl<T: Thing> Hosted<T> {
             task_failed: Topic::new(),
         }
     }
-}
 
-impl<T: Thing> Hosted<T> {
     /// Check that event `index`, past the Thing's own, is the event of failed tasks.
     fn task_failed_at(&self, index: usize) {
         assert!(
@@ -263,6 +264,9 @@ impl<T: Thing> DynThing for Hosted<T> {
     fn write(&self, index: usize, value: Value) -> Pending<()> {
         let entry = &self.table.properties[index];
         if let Err(problem) = entry.validate(&value) {
+            return Pending::Ready(Err(problem));
+        }
+        if let Err(problem) = gates::writable_now(entry.def, &self.thing, &self.name) {
             return Pending::Ready(Err(problem));
         }
         match &entry.def.setter {
@@ -400,6 +404,11 @@ impl<T: Thing> DynThing for Hosted<T> {
         guarded((def.invoke)(self.thing.clone(), input, ctx))
     }
 
+    fn allowed_now(&self, index: usize) -> Result<(), Problem> {
+        let def = self.table.actions[index].def;
+        gates::invocable_now(def, &self.thing, &self.name)
+    }
+
     fn exclusive(&self, index: usize) -> Option<crate::model::table::Exclusive> {
         self.table.actions[index].def.exclusive
     }
@@ -469,10 +478,7 @@ impl<T: Thing> DynThing for Hosted<T> {
 }
 
 impl<T: Thing> Hosted<T> {
-    fn hook(
-        &self,
-        hook: Option<crate::model::table::HookFn<T>>,
-    ) -> Option<BoxFuture<Result<(), Problem>>> {
+    fn hook(&self, hook: Option<HookFn<T>>) -> Option<BoxFuture<Result<(), Problem>>> {
         hook.map(|hook| guarded(hook(self.thing.clone())))
     }
 

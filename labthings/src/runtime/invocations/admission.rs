@@ -28,7 +28,8 @@ pub(crate) struct Counters {
 pub(crate) enum Refused {
     /// A bound on invocations pending or running is reached: a place may free up.
     Full(Problem),
-    /// Anything else (the Thing is held by an exclusive invocation, or too many wait for it).
+    /// Anything else (the Thing's state does not allow it, the Thing is held by an exclusive
+    /// invocation, or too many wait for it).
     Other(Problem),
 }
 
@@ -50,6 +51,8 @@ impl Counters {
         id: Uuid,
         limits: &Limits,
     ) -> Result<Admission, Refused> {
+        // The Thing's state first: a refused request takes nothing.
+        thing.allowed_now(action).map_err(Refused::Other)?;
         if self.running.fetch_add(1, Ordering::AcqRel) >= limits.max_running_invocations {
             self.release(false);
             return Err(Refused::Full(refusals::too_many_invocations(
