@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Caller, Scope, ThingRef};
+use super::{Caller, Scope, ThingRef, WouldInvoke, WouldWrite};
 use crate::broker::Topic;
 use crate::model::table::Json;
 use crate::problem::{Problem, refusals};
@@ -71,6 +71,16 @@ impl<'t> PropertyRef<'t> {
         let pending = self.thing.thing().write(self.index, value);
         pending.resolve(&self.thing.things().device).await
     }
+
+    /// A dry run of [`write`](Self::write): every check it makes, in its order, and nothing
+    /// written.
+    pub(crate) fn try_write(&self, caller: Caller, value: Value) -> Result<WouldWrite, Problem> {
+        caller.needs(Scope::Operate, "writing a property")?;
+        self.writable()?;
+        self.thing.thing().check_write(self.index, &value)?;
+        let name = self.name();
+        Ok(WouldWrite { name, value })
+    }
 }
 
 /// An action of a Thing.
@@ -111,6 +121,20 @@ impl<'t> ActionRef<'t> {
         let (thing, input) = self.admissible(caller, input)?;
         let invocations = &self.thing.things().invocations;
         invocations.start_now(thing, self.index, input, before)
+    }
+
+    /// A dry run of [`invoke`](Self::invoke): every check it makes, in its order, and where
+    /// the invocation would stand; nothing runs and no invocation is created.
+    pub(crate) fn try_invoke(&self, caller: Caller, input: Value) -> Result<WouldInvoke, Problem> {
+        let (thing, input) = self.admissible(caller, input)?;
+        let invocations = &self.thing.things().invocations;
+        let foreseen = invocations.foresee(&thing, self.index)?;
+        let name = self.name();
+        Ok(WouldInvoke {
+            name,
+            input,
+            foreseen,
+        })
     }
 
     /// The Thing and the validated input of an invocation `caller` may make.

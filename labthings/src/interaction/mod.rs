@@ -6,6 +6,7 @@
 
 mod affordance;
 mod caller;
+mod dry_run;
 mod follow;
 pub(crate) mod wire;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 pub(crate) use affordance::{ActionRef, EventRef, PropertyRef};
 pub(crate) use caller::Caller;
 pub use caller::Scope;
+pub(crate) use dry_run::{WouldInvoke, WouldWrite};
 pub(crate) use follow::{Resumption, Target, unfollow};
 
 use crate::model::table::Affordance;

@@ -54,6 +54,18 @@ pub(crate) struct Entered {
     pub(crate) preempted: Vec<Uuid>,
 }
 
+/// What letting a newcomer in would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Foreseen {
+    /// It holds the Thing and runs now.
+    Runs,
+    /// It waits, at this place (1: it runs next).
+    Waits(usize),
+    /// It cancels these invocations (the holder, then preempting ones still waiting) and
+    /// runs next.
+    Preempts(Vec<Uuid>),
+}
+
 impl Line {
     /// Let invocation `id` of `action` in by `policy`, with at most `bound` waiting; the
     /// refusal (`thing` names the Thing) when it may not.
@@ -65,51 +77,50 @@ impl Line {
         bound: usize,
     ) -> Result<Entered, Problem> {
         let mut inner = self.inner.locked();
-        let free = inner.holder.is_none() && inner.waiting.is_empty();
-        if free {
-            inner.holder = Some((id, action));
-            return Ok(Entered {
-                place: Place::Holds,
-                preempted: Vec::new(),
-            });
-        }
         let (turn, waits) = oneshot::channel();
-        let mut preempted = Vec::new();
-        match policy {
-            Exclusive::Reject => {
-                let (other, other_action) = inner.first().unwrap_or((id, action));
-                return Err(refusals::busy(thing, &other, other_action));
-            }
-            Exclusive::Queue => {
-                if inner.waiting.len() >= bound {
-                    return Err(refusals::line_full(thing, bound));
-                }
-                inner.waiting.push_back(Waiting {
-                    id,
-                    action,
-                    preempting: false,
-                    turn,
+        let waiting = |preempting| Waiting {
+            id,
+            action,
+            preempting,
+            turn,
+        };
+        let preempted = match inner.foresee(thing, policy, bound)? {
+            Foreseen::Runs => {
+                inner.holder = Some((id, action));
+                return Ok(Entered {
+                    place: Place::Holds,
+                    preempted: Vec::new(),
                 });
             }
-            Exclusive::Preempt => {
-                preempted.extend(inner.holder.map(|(holder, _)| holder));
+            Foreseen::Waits(_) => {
+                inner.waiting.push_back(waiting(false));
+                Vec::new()
+            }
+            Foreseen::Preempts(preempted) => {
                 while inner.waiting.front().is_some_and(|w| w.preempting) {
                     // Dropping its sender tells it that it lost its place.
-                    preempted.extend(inner.waiting.pop_front().map(|w| w.id));
+                    inner.waiting.pop_front();
                 }
                 // (Not bounded: it replaces any preempting invocation still waiting.)
-                inner.waiting.push_front(Waiting {
-                    id,
-                    action,
-                    preempting: true,
-                    turn,
-                });
+                inner.waiting.push_front(waiting(true));
+                preempted
             }
-        }
+        };
         Ok(Entered {
             place: Place::Waits(waits),
             preempted,
         })
+    }
+
+    /// What letting a newcomer in by `policy` would do now (with at most `bound` waiting),
+    /// changing nothing: a dry run of [`enter`](Self::enter).
+    pub(crate) fn foresee(
+        &self,
+        thing: &str,
+        policy: Exclusive,
+        bound: usize,
+    ) -> Result<Foreseen, Problem> {
+        self.inner.locked().foresee(thing, policy, bound)
     }
 
     /// Invocation `id` leaves the line (it ended, or was cancelled while waiting): when it
@@ -138,6 +149,28 @@ impl Line {
 }
 
 impl Inner {
+    /// The one rule of the line: what `policy` does with a newcomer now; the refusal when it
+    /// may not come in.
+    fn foresee(&self, thing: &str, policy: Exclusive, bound: usize) -> Result<Foreseen, Problem> {
+        let Some((busy_with, busy_action)) = self.first() else {
+            return Ok(Foreseen::Runs);
+        };
+        match policy {
+            Exclusive::Reject => Err(refusals::busy(thing, &busy_with, busy_action)),
+            Exclusive::Queue if self.waiting.len() >= bound => {
+                Err(refusals::line_full(thing, bound))
+            }
+            Exclusive::Queue => Ok(Foreseen::Waits(self.waiting.len() + 1)),
+            Exclusive::Preempt => {
+                let waiting = self.waiting.iter().take_while(|w| w.preempting);
+                let ids = self.holder.map(|(holder, _)| holder).into_iter();
+                Ok(Foreseen::Preempts(
+                    ids.chain(waiting.map(|w| w.id)).collect(),
+                ))
+            }
+        }
+    }
+
     /// The invocation the Thing is busy with: its holder, or the first one waiting.
     fn first(&self) -> Option<(Uuid, &'static str)> {
         self.holder

@@ -5,7 +5,9 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 
-use crate::model::table::BoxFuture;
+use super::Hosted;
+use crate::model::table::{BoxFuture, HookFn};
+use crate::model::thing::Thing;
 use crate::problem::Problem;
 use crate::runtime::device::Device;
 
@@ -52,4 +54,26 @@ impl<T: Send + 'static> Pending<T> {
 pub(super) fn call_now<R>(f: impl FnOnce() -> Result<R, Problem>) -> Result<R, Problem> {
     std::panic::catch_unwind(AssertUnwindSafe(f))
         .unwrap_or_else(|payload| Err(crate::problem::panic::problem(&*payload)))
+}
+
+impl<T: Thing> Hosted<T> {
+    /// A start or stop hook, guarded.
+    pub(super) fn hook(&self, hook: Option<HookFn<T>>) -> Option<BoxFuture<Result<(), Problem>>> {
+        hook.map(|hook| guarded(hook(self.thing.clone())))
+    }
+
+    /// Device code that completes later, its failure logged with the property's name.
+    pub(super) fn later<R: Send + 'static>(
+        &self,
+        what: &'static str,
+        index: usize,
+        future: BoxFuture<Result<R, Problem>>,
+    ) -> Pending<R> {
+        let (thing, property) = (self.name.clone(), self.table.properties[index].def.name);
+        Pending::Later(Box::pin(async move {
+            let result = future.await;
+            log_failure(&thing, property, what, &result);
+            result
+        }))
+    }
 }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::context::ActionContext;
 use crate::model::slot::{AnyThing, SlotCell};
 use crate::model::table::StoredValue;
-use crate::model::table::{Affordance, BoxFuture, Getter, HookFn, Json, Setter, ThingTable};
+use crate::model::table::{Affordance, BoxFuture, Getter, Json, Setter, ThingTable};
 use crate::model::task::{TASK_FAILED, TaskContext, TaskFailure};
 use crate::model::td::TdOptions;
 use crate::model::thing::Thing;
@@ -111,6 +111,9 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn field(&self, index: usize) -> Option<&dyn StoredValue>;
     /// Validate a value for property `index` (as a client's write is).
     fn validate(&self, index: usize, value: &Value) -> Result<(), Problem>;
+    /// Whether a client's write of `value` to property `index` is taken now: its schema and
+    /// constraints, then the Thing's state.
+    fn check_write(&self, index: usize, value: &Value) -> Result<(), Problem>;
     /// The start and stop hooks.
     fn on_start(&self) -> Option<BoxFuture<Result<(), Problem>>>;
     fn on_stop(&self) -> Option<BoxFuture<Result<(), Problem>>>;
@@ -262,13 +265,10 @@ impl<T: Thing> DynThing for Hosted<T> {
     }
 
     fn write(&self, index: usize, value: Value) -> Pending<()> {
+        if let Err(problem) = self.check_write(index, &value) {
+            return Pending::Ready(Err(problem));
+        }
         let entry = &self.table.properties[index];
-        if let Err(problem) = entry.validate(&value) {
-            return Pending::Ready(Err(problem));
-        }
-        if let Err(problem) = gates::writable_now(entry.def, &self.thing, &self.name) {
-            return Pending::Ready(Err(problem));
-        }
         match &entry.def.setter {
             None => Pending::Ready(Err(Problem::new(
                 405,
@@ -455,6 +455,12 @@ impl<T: Thing> DynThing for Hosted<T> {
         self.table.properties[index].validate(value)
     }
 
+    fn check_write(&self, index: usize, value: &Value) -> Result<(), Problem> {
+        let entry = &self.table.properties[index];
+        entry.validate(value)?;
+        gates::writable_now(entry.def, &self.thing, &self.name)
+    }
+
     fn on_start(&self) -> Option<BoxFuture<Result<(), Problem>>> {
         self.hook(self.table.on_start)
     }
@@ -474,26 +480,5 @@ impl<T: Thing> DynThing for Hosted<T> {
                 (task.name, guarded((task.run)(self.thing.clone(), ctx)))
             })
             .collect()
-    }
-}
-
-impl<T: Thing> Hosted<T> {
-    fn hook(&self, hook: Option<HookFn<T>>) -> Option<BoxFuture<Result<(), Problem>>> {
-        hook.map(|hook| guarded(hook(self.thing.clone())))
-    }
-
-    /// Device code that completes later, its failure logged with the property's name.
-    fn later<R: Send + 'static>(
-        &self,
-        what: &'static str,
-        index: usize,
-        future: BoxFuture<Result<R, Problem>>,
-    ) -> Pending<R> {
-        let (thing, property) = (self.name.clone(), self.table.properties[index].def.name);
-        Pending::Later(Box::pin(async move {
-            let result = future.await;
-            log_failure(&thing, property, what, &result);
-            result
-        }))
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::problem::{Problem, refusals};
 use crate::runtime::hosted::DynThing;
 use crate::runtime::limits::Limits;
-use crate::runtime::line::Place;
+use crate::runtime::line::{Foreseen, Place};
 
 /// The invocations pending or running, server-wide.
 #[derive(Debug, Default)]
@@ -91,6 +91,24 @@ impl Counters {
         }
         admission.admitted = true;
         Ok(admission)
+    }
+
+    /// What admitting an invocation of `action` of `thing` would do now, changing nothing
+    /// (a dry run): refused by the Thing's state or its exclusive line as
+    /// [`admit`](Self::admit) would refuse it, or where it would stand. (The bounds on
+    /// invocations running are not foreseen: a place may free up meanwhile.)
+    pub(crate) fn foresee(
+        thing: &Arc<dyn DynThing>,
+        action: usize,
+        limits: &Limits,
+    ) -> Result<Foreseen, Problem> {
+        thing.allowed_now(action)?;
+        match thing.exclusive(action) {
+            None => Ok(Foreseen::Runs),
+            Some(policy) => {
+                (thing.line()).foresee(thing.name(), policy, limits.max_queued_per_thing)
+            }
+        }
     }
 
     /// Admit as [`admit`](Self::admit) does, waiting up to `limits.admission_wait` for a

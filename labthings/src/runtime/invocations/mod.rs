@@ -146,6 +146,15 @@ impl Invocations {
         Ok(self.begin(id, admission, thing, action, input, before))
     }
 
+    /// What starting an invocation of `action` of `thing` would do now, changing nothing.
+    pub(crate) fn foresee(
+        &self,
+        thing: &Arc<dyn DynThing>,
+        action: usize,
+    ) -> Result<crate::runtime::line::Foreseen, Problem> {
+        admission::Counters::foresee(thing, action, &self.limits)
+    }
+
     /// As [`start`](Self::start), refused at once when no place is free.
     pub(crate) fn start_now(
         self: &Arc<Self>,

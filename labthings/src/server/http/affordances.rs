@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::extract::{Body, Segments};
+use super::extract::{Body, DryRun, Segments};
 use super::invocations::{Page, list};
 use super::response::{json, serialized, with_allow};
 use super::{mjpeg, sse};
@@ -123,6 +123,7 @@ pub(crate) async fn write(
     State(state): Shared,
     Segments((thing, name)): Segments<(String, String)>,
     caller: Caller,
+    DryRun(dry_run): DryRun,
     Body(body): Body,
 ) -> Result<Response, Problem> {
     let thing = state.things.get(&thing)?;
@@ -133,6 +134,10 @@ pub(crate) async fn write(
                 return Ok(with_allow(problem, allowed(thing, Affordance::Property(i))));
             }
             let value = parse_body(&body)?.ok_or_else(|| refusals::no_value(&name))?;
+            if dry_run {
+                let would = property.try_write(caller, value)?;
+                return Ok(serialized(StatusCode::OK, &would));
+            }
             property.write(caller, value).await?;
             Ok(json(StatusCode::CREATED, "null"))
         }
@@ -150,12 +155,17 @@ pub(crate) async fn invoke(
     Segments((thing, name)): Segments<(String, String)>,
     headers: HeaderMap,
     caller: Caller,
+    DryRun(dry_run): DryRun,
     Body(body): Body,
 ) -> Result<Response, Problem> {
     let thing = state.things.get(&thing)?;
     match thing.affordance_or(&name, refusals::no_action)? {
         Affordance::Action(i) => {
             let input = parse_body(&body)?.unwrap_or(Value::Null);
+            if dry_run {
+                let would = thing.action_at(i).try_invoke(caller, input)?;
+                return Ok(serialized(StatusCode::OK, &would));
+            }
             let invocation = thing.action_at(i).invoke(caller, input, |_| {}).await?;
             let origin = state.origin(&headers);
             let urls = state.urls(&origin);

@@ -147,3 +147,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .unwrap_or(Caller::granted(Scope::Observe)))
     }
 }
+
+/// `?dryRun=true` on a write or an invocation: check it as it would be, answer what it would
+/// do, and do nothing (`?dryRun=false`, or none: do it).
+pub(crate) struct DryRun(pub(crate) bool);
+
+/// The query of a write or an invocation (other parameters are ignored).
+#[derive(serde::Deserialize)]
+struct DryRunQuery {
+    #[serde(rename = "dryRun", default)]
+    dry_run: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DryRun {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        axum::extract::Query::<DryRunQuery>::try_from_uri(&parts.uri)
+            .map(|query| Self(query.0.dry_run))
+            .map_err(|e| Problem::bad_request(e.body_text()))
+    }
+}

@@ -139,7 +139,8 @@ fn documents(schemas: &mut Schemas) {
     );
 }
 
-/// The listing parameters, `limit` bounded by the server's `max_page`.
+/// The query parameters: the listing's, `limit` bounded by the server's `max_page`, and
+/// `dryRun`.
 pub(super) fn parameters(max_page: usize) -> Value {
     json!({
         component::LIMIT: {
@@ -151,6 +152,11 @@ pub(super) fn parameters(max_page: usize) -> Value {
             "name": "after", "in": "query", "required": false,
             "description": "The id of the last invocation of the previous page.",
             "schema": {"type": "string"}
+        },
+        component::DRY_RUN: {
+            "name": "dryRun", "in": "query", "required": false,
+            "description": "Check the request as it would be (scope, schema, constraints, the Thing's state, its exclusive line) and answer 200 with what it would do, or its refusal; nothing is written, run or created.",
+            "schema": {"type": "boolean"}
         }
     })
 }

@@ -26,6 +26,10 @@ pub(super) fn invoke(call: &Call<'_>) -> Result<(), Problem> {
     let request = &call.request;
     let action = call.thing().action(call.name()?)?;
     let input = request.input.clone().unwrap_or(Value::Null);
+    if request.dry_run == Some(true) {
+        call.reply(action.try_invoke(call.connection.caller, input)?);
+        return Ok(());
+    }
     let synchronous = request.synchronous == Some(true);
     let observe = request.observe == Some(true);
     let (connection, view) = (call.connection, call.view);

@@ -6,7 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::{Call, Request, subscribe};
-use crate::interaction::{PropertyRef, Target};
+use crate::interaction::{PropertyRef, Target, WouldWrite};
 use crate::model::table::Json;
 use crate::problem::Problem;
 use crate::server::ws::connection::Connection;
@@ -15,6 +15,14 @@ use crate::server::ws::connection::Connection;
 #[derive(Serialize)]
 pub(super) struct Named<'a> {
     pub(super) name: &'a str,
+}
+
+/// The answer to `writeproperty`: `{"name": …}`, or what a dry run would write.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum Written {
+    Done(Named<'static>),
+    Would(WouldWrite),
 }
 
 /// `{"name": …, "value": …}`
@@ -74,16 +82,21 @@ pub(super) async fn write(
     connection: Arc<Connection>,
     view: usize,
     request: Arc<Request>,
-) -> Result<Named<'static>, Problem> {
+) -> Result<Written, Problem> {
     let property = property(&connection, view, &request)?;
     let value = request
         .value
         .clone()
         .ok_or_else(|| Problem::bad_request("'writeproperty' needs a 'value'"))?;
+    if request.dry_run == Some(true) {
+        return Ok(Written::Would(
+            property.try_write(connection.caller, value)?,
+        ));
+    }
     property.write(connection.caller, value).await?;
-    Ok(Named {
+    Ok(Written::Done(Named {
         name: property.name(),
-    })
+    }))
 }
 
 pub(super) async fn read_all(

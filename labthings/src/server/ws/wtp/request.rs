@@ -25,6 +25,10 @@ pub(crate) struct Request {
     pub(crate) synchronous: Option<bool>,
     /// `invokeaction` (an extension): notify each change of the invocation's status.
     pub(crate) observe: Option<bool>,
+    /// `writeproperty`, `invokeaction` (an extension): check the request and answer what it
+    /// would do, doing nothing.
+    #[serde(rename = "dryRun")]
+    pub(crate) dry_run: Option<bool>,
     /// `queryaction`, `cancelaction`: the invocation.
     #[serde(rename = "actionID")]
     pub(crate) action_id: Option<String>,
