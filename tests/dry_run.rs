@@ -36,6 +36,9 @@ pub struct Bench {
     /// A level, written only while ready.
     #[property(observable, minimum = 0, maximum = 10, allowed_in(Ready))]
     level: i64,
+    /// An offset, any `i64`.
+    #[property(observable)]
+    offset: i64,
     /// How many action bodies ran.
     runs: AtomicU64,
 }
@@ -80,6 +83,7 @@ impl Bed {
         let bench = Arc::new(Bench {
             state: BenchState::Ready.into(),
             level: 0.into(),
+            offset: 0.into(),
             runs: AtomicU64::new(0),
         });
         let server = ThingServer::new()
@@ -217,6 +221,9 @@ async fn a_dry_run_is_refused_as_the_request_is() {
         ("PUT", "/bench/level", json!("high"), OPERATOR, 422),
         ("POST", "/bench/queued", json!({"n": 0}), OPERATOR, 422),
         ("POST", "/bench/queued", json!({"m": 1}), OPERATOR, 422),
+        // What the schema takes but the type cannot hold: an integer below `i64`, which
+        // JSON parsing rounds to the float -2^63.
+        ("PUT", "/bench/offset", json!(-9.223_372_036_854_776e18), OPERATOR, 422),
         // What is addressed.
         ("PUT", "/bench/state", json!("Ready"), OPERATOR, 405),
         ("PUT", "/bench/nope", json!(1), OPERATOR, 404),

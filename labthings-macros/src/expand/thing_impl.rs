@@ -261,12 +261,14 @@ fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
         let g = getter(ctx, g);
         quote!(::core::option::Option::Some(#g))
     });
-    let setter = match (&p.setter, read_only) {
+    let (setter, check) = match (&p.setter, read_only) {
         (Some(s), false) => {
+            let (ty, at) = (&s.ty, ctx.private_at(s.ty.span()));
+            let check = quote_spanned!(ty.span()=> #at::check_value::<#ty>);
             let s = setter(ctx, s);
-            quote!(::core::option::Option::Some(#s))
+            (quote!(::core::option::Option::Some(#s)), check)
         }
-        _ => none(),
+        _ => (none(), quote!(#private::no_input_to_check)),
     };
     quote! {
         #private::PropertyDef {
@@ -281,6 +283,7 @@ fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
             schema: #schema,
             getter: #getter,
             setter: #setter,
+            check_value: #check,
             state: false,
             allowed_in: #gate,
         }

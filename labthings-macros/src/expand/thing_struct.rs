@@ -243,6 +243,7 @@ fn property_def(ctx: &Ctx, thing: &ThingStruct, p: &FieldProperty) -> TokenStrea
     let at = ctx.private_at(ty.span());
     let schema = quote_spanned!(ty.span()=> #at::schema::<#ty>);
     let thing = &thing.item.ident;
+    let check = quote_spanned!(ty.span()=> #at::check_value::<#ty>);
     let setter = if read_only {
         quote!(::core::option::Option::None)
     } else {
@@ -261,6 +262,7 @@ fn property_def(ctx: &Ctx, thing: &ThingStruct, p: &FieldProperty) -> TokenStrea
             schema: #schema,
             getter: ::core::option::Option::Some(#private::Getter::<#thing>::Field(#accessor)),
             setter: #setter,
+            check_value: #check,
             state: #state,
             allowed_in: #gate,
         }

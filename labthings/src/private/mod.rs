@@ -26,7 +26,7 @@ pub use crate::model::table::{
     StreamDef, StructParts, TaskDef, TaskFn, ThingTable, may_read, may_write,
 };
 pub use crate::model::thing::Sealed;
-pub use crate::model::values::{check_input, from_value, no_input_to_check, to_json};
+pub use crate::model::values::{check_input, check_value, from_value, no_input_to_check, to_json};
 pub use output::{
     HookReturn, Output, ResultKind, Returned, SetterReturn, ValueKind, ViaResult, ViaValue,
     assert_has_length_output, assert_numeric_output, assert_textual_output, output_json,

@@ -58,6 +58,9 @@ pub struct PropertyDef<T> {
     pub getter: Option<Getter<T>>,
     /// How to write it (`None` when nothing can write it from outside).
     pub setter: Option<Setter<T>>,
+    /// Whether a validated value also deserialises into the property's type: checked
+    /// before a write, so that a value its type cannot hold is a 422 and nothing is written.
+    pub check_value: fn(&Value) -> Result<(), Problem>,
     /// Whether it is the Thing's state (`#[property(state)]`).
     pub state: bool,
     /// The states in which clients may write it (`None`: in any).

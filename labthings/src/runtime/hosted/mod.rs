@@ -458,6 +458,7 @@ impl<T: Thing> DynThing for Hosted<T> {
     fn check_write(&self, index: usize, value: &Value) -> Result<(), Problem> {
         let entry = &self.table.properties[index];
         entry.validate(value)?;
+        (entry.def.check_value)(value)?;
         gates::writable_now(entry.def, &self.thing, &self.name)
     }
 
