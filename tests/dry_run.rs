@@ -223,7 +223,13 @@ async fn a_dry_run_is_refused_as_the_request_is() {
         ("POST", "/bench/queued", json!({"m": 1}), OPERATOR, 422),
         // What the schema takes but the type cannot hold: an integer below `i64`, which
         // JSON parsing rounds to the float -2^63.
-        ("PUT", "/bench/offset", json!(-9.223_372_036_854_776e18), OPERATOR, 422),
+        (
+            "PUT",
+            "/bench/offset",
+            json!(-9.223_372_036_854_776e18),
+            OPERATOR,
+            422,
+        ),
         // What is addressed.
         ("PUT", "/bench/state", json!("Ready"), OPERATOR, 405),
         ("PUT", "/bench/nope", json!(1), OPERATOR, 404),

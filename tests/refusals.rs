@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 const VIEWER: &str = "viewer-token-0123456789";
 const OPERATOR: &str = "operator-token-0123456789";
+const ADMIN: &str = "admin-token-0123456789abc";
 
 /// A Thing with one affordance of each kind a refusal is about.
 #[derive(Debug)]
@@ -78,6 +79,22 @@ impl Panel {
     fn turn(&self) {}
 }
 
+/// A vault whose lease an administrator holds for the whole test.
+#[derive(Debug)]
+#[thing]
+pub struct Vault {
+    /// Its code.
+    #[property]
+    code: i64,
+}
+
+#[thing]
+impl Vault {
+    /// Open it.
+    #[action]
+    fn open(&self) {}
+}
+
 /// The mistakes, each with the status every binding gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Mistake {
@@ -91,13 +108,15 @@ enum Mistake {
     LineFull,
     WriteInState,
     InvokeInState,
+    WriteLeased,
+    InvokeLeased,
     OutOfScope,
     CancelEnded,
     NoInvocation,
 }
 
 impl Mistake {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 15] = [
         Self::WriteReadOnly,
         Self::ReadWriteOnly,
         Self::ObserveNotObservable,
@@ -108,6 +127,8 @@ impl Mistake {
         Self::LineFull,
         Self::WriteInState,
         Self::InvokeInState,
+        Self::WriteLeased,
+        Self::InvokeLeased,
         Self::OutOfScope,
         Self::CancelEnded,
         Self::NoInvocation,
@@ -121,6 +142,7 @@ impl Mistake {
             Self::NoProperty | Self::NoAction | Self::NoInvocation => 404,
             Self::Invalid => 422,
             Self::Busy | Self::CancelEnded | Self::WriteInState | Self::InvokeInState => 409,
+            Self::WriteLeased | Self::InvokeLeased => 423,
             Self::LineFull => 503,
         }
     }
@@ -154,8 +176,10 @@ impl Setup {
                     dial: 0.into(),
                 },
             )
+            .thing("vault", Vault { code: 0.into() })
             .token(Scope::Observe, VIEWER)
             .token(Scope::Operate, OPERATOR)
+            .token(Scope::Admin, ADMIN)
             .limits(labthings::Limits {
                 max_queued_per_thing: 0,
                 ..Default::default()
@@ -175,7 +199,11 @@ impl Setup {
             http,
             ended: String::new(),
         };
-        // The exclusive action is held for the whole test; `quick` has ended.
+        // The vault is leased, and the exclusive action held, for the whole test; `quick`
+        // has ended.
+        let lease = json!({"seconds": 3600});
+        let (status, body) = setup.send("POST", "/vault/lease", Some(lease), ADMIN).await;
+        assert_eq!(status, 201, "{body}");
         let (status, _) = setup.send("POST", "/panel/hold", None, OPERATOR).await;
         assert_eq!(status, 201);
         let (status, body) = setup.send("POST", "/panel/quick", None, OPERATOR).await;
@@ -255,6 +283,11 @@ impl Setup {
                     .await
             }
             Mistake::InvokeInState => self.refused("POST", "/panel/turn", None, OPERATOR).await,
+            Mistake::WriteLeased => {
+                self.refused("PUT", "/vault/code", Some(json!(1)), OPERATOR)
+                    .await
+            }
+            Mistake::InvokeLeased => self.refused("POST", "/vault/open", None, OPERATOR).await,
             Mistake::OutOfScope => {
                 self.refused("PUT", "/panel/level", Some(json!(1)), VIEWER)
                     .await
@@ -267,8 +300,8 @@ impl Setup {
         })
     }
 
-    async fn socket(&self, wtp: bool, token: &str) -> Socket {
-        let url = format!("ws://{}/panel/ws?access_token={token}", self.addr);
+    async fn socket(&self, wtp: bool, token: &str, thing: &str) -> Socket {
+        let url = format!("ws://{}/{thing}/ws?access_token={token}", self.addr);
         let mut request =
             tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
                 .unwrap();
@@ -287,7 +320,11 @@ impl Setup {
             Mistake::OutOfScope => VIEWER,
             _ => OPERATOR,
         };
-        let mut socket = self.socket(true, token).await;
+        let thing = match mistake {
+            Mistake::WriteLeased | Mistake::InvokeLeased => "vault",
+            _ => "panel",
+        };
+        let mut socket = self.socket(true, token, thing).await;
         let message = match mistake {
             Mistake::WriteReadOnly => {
                 wtp("writeproperty", json!({"name": "reading", "value": 2.0}))
@@ -301,6 +338,8 @@ impl Setup {
             Mistake::LineFull => wtp("invokeaction", json!({"name": "queued"})),
             Mistake::WriteInState => wtp("writeproperty", json!({"name": "dial", "value": 3})),
             Mistake::InvokeInState => wtp("invokeaction", json!({"name": "turn"})),
+            Mistake::WriteLeased => wtp("writeproperty", json!({"name": "code", "value": 1})),
+            Mistake::InvokeLeased => wtp("invokeaction", json!({"name": "open"})),
             Mistake::OutOfScope => wtp("writeproperty", json!({"name": "level", "value": 1})),
             Mistake::CancelEnded => wtp("cancelaction", json!({"actionID": self.ended})),
             Mistake::NoInvocation => wtp(
@@ -315,7 +354,8 @@ impl Setup {
             &reply["error"],
         );
         // The socket stays open after a refusal.
-        send(&mut socket, wtp("readproperty", json!({"name": "level"}))).await;
+        let readable = if thing == "vault" { "code" } else { "level" };
+        send(&mut socket, wtp("readproperty", json!({"name": readable}))).await;
         assert!(next(&mut socket).await.get("error").is_none());
         Some(refusal)
     }
@@ -327,7 +367,7 @@ impl Setup {
             Mistake::NoProperty => "nope",
             _ => return None,
         };
-        let mut socket = self.socket(false, OPERATOR).await;
+        let mut socket = self.socket(false, OPERATOR, "panel").await;
         let message = json!({"messageType": "addPropertyObservation", "data": {name: true}});
         send(&mut socket, message).await;
         let reply = ws::next_matching(&mut socket, |m| m.get("error").is_some()).await;
@@ -412,6 +452,8 @@ impl Requester {
             Mistake::LineFull => ("lab/panel/actions/queued", ""),
             Mistake::WriteInState => ("lab/panel/properties/dial/set", "3"),
             Mistake::InvokeInState => ("lab/panel/actions/turn", ""),
+            Mistake::WriteLeased => ("lab/vault/properties/code/set", "1"),
+            Mistake::InvokeLeased => ("lab/vault/actions/open", ""),
             _ => return None,
         };
         let properties = PublishProperties {

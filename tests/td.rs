@@ -69,9 +69,11 @@ fn counter_td_reflects_the_declarations() {
         td["@context"],
         serde_json::json!([
             "https://www.w3.org/2019/wot/td/v1",
-            "https://www.w3.org/2022/wot/td/v1.1"
+            "https://www.w3.org/2022/wot/td/v1.1",
+            {"lt": labthings::td::LT_CONTEXT}
         ])
     );
+    assert_eq!(td["lt:lease"]["href"], "lease");
     assert_eq!(td["title"], "A pointless counter.");
     assert_eq!(td["description"], "Longer description of the counter.");
     let props: Vec<&str> = td["properties"]

@@ -28,11 +28,20 @@ impl Tokens {
     }
 
     /// The scope of `token`, if it is one of ours. Every token is compared, in constant time.
+    #[cfg(test)]
     pub(crate) fn scope_of(&self, token: &[u8]) -> Option<Scope> {
-        let mut found = None;
-        for (candidate, scope) in &self.tokens {
-            if constant_time_eq::constant_time_eq(candidate, token) {
-                found = found.max(Some(*scope));
+        self.grant(token).map(|(scope, _)| scope)
+    }
+
+    /// The scope of `token` and its place among the tokens (which tells its holder apart
+    /// from other clients), if it is one of ours. Every token is compared, in constant time.
+    pub(crate) fn grant(&self, token: &[u8]) -> Option<(Scope, usize)> {
+        let mut found: Option<(Scope, usize)> = None;
+        for (index, (candidate, scope)) in self.tokens.iter().enumerate() {
+            if constant_time_eq::constant_time_eq(candidate, token)
+                && found.is_none_or(|(best, _)| *scope > best)
+            {
+                found = Some((*scope, index));
             }
         }
         found
@@ -50,14 +59,16 @@ pub(crate) fn parse_token_file(text: &str) -> Result<Vec<(Scope, String)>, Strin
         })
         .map(|(number, line)| {
             let (scope, token) = line.split_once(char::is_whitespace).ok_or_else(|| {
-                format!("line {number}: expected `observe TOKEN` or `operate TOKEN`")
+                format!("line {number}: expected `observe TOKEN`, `operate TOKEN` or `admin TOKEN`")
             })?;
             let scope = match scope {
                 "observe" => Scope::Observe,
                 "operate" => Scope::Operate,
+                "admin" => Scope::Admin,
                 other => {
                     return Err(format!(
-                        "line {number}: unknown scope `{other}`: use `observe` or `operate`"
+                        "line {number}: unknown scope `{other}`: use `observe`, `operate` or \
+                         `admin`"
                     ));
                 }
             };
@@ -110,10 +121,14 @@ mod tests {
         .unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[1], (Scope::Operate, "operator-0123456789".into()));
+        assert_eq!(
+            parse_token_file("admin admin-0123456789ab").unwrap(),
+            [(Scope::Admin, "admin-0123456789ab".into())]
+        );
         assert!(
-            parse_token_file("admin x-0123456789abcdef")
+            parse_token_file("root x-0123456789abcdef")
                 .unwrap_err()
-                .contains("line 1")
+                .contains("line 1: unknown scope `root`")
         );
         assert!(
             parse_token_file("observe short")

@@ -211,6 +211,7 @@ impl LimitsConfig {
             body_timeout,
             tls_handshake_timeout,
             admission_wait,
+            max_lease,
             shutdown_deadline,
             history_age,
             frame_wait,
@@ -245,6 +246,12 @@ impl LimitsConfig {
                     "must be at least 1: 0 would refuse everything".to_owned(),
                 ));
             }
+        }
+        if limits.max_lease < std::time::Duration::from_secs(1) {
+            return Err((
+                "limits.max_lease".to_owned(),
+                "must be at least 1 second: a lease lasts from 1 s to `max_lease`".to_owned(),
+            ));
         }
         Ok(())
     }

@@ -10,7 +10,7 @@
 //! # Security (see the README): who may use the server.
 //! cors_origins = ["https://dashboard.lab.example"]  # pages allowed besides the server's own
 //! allowed_hosts = ["microscope.lab.example"]        # names it answers to besides its addresses
-//! token_file = "tokens.txt"      # `observe TOKEN` / `operate TOKEN` lines; or inline:
+//! token_file = "tokens.txt"      # `observe TOKEN` / `operate TOKEN` / `admin TOKEN` lines; or:
 //! tokens = [{ scope = "operate", token = "a-long-random-string-0123" }]
 //! tls = { cert = "cert.pem", key = "key.pem" }      # serve HTTPS and wss://
 //! device_threads = 2             # worker threads of the runtime that runs device code
@@ -22,6 +22,7 @@
 //! header_timeout = 10
 //! history = 1024                 # notifications each Thing keeps for clients that resume
 //! property_history = 10000       # samples each numeric property's value history keeps
+//! max_lease = 3600               # the longest a client's lease on a Thing lasts from its last use
 //!
 //! [things.counter]               # the Thing published at /counter/
 //! type = "Counter"               # a Thing type the program registered
@@ -250,6 +251,8 @@ pub struct LimitsConfig {
     pub max_running_invocations: Option<usize>,
     pub max_running_per_action: Option<usize>,
     pub max_queued_per_thing: Option<usize>,
+    #[serde(default, deserialize_with = "fields::seconds")]
+    pub max_lease: Option<f64>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub admission_wait: Option<f64>,
     pub page: Option<usize>,

@@ -61,7 +61,7 @@ fn limits_and_security_mistakes_name_the_key() {
             "at least 16",
         ),
         (
-            json!({"things": {"a": "T"}, "tokens": [{"scope": "admin", "token": "x"}]}),
+            json!({"things": {"a": "T"}, "tokens": [{"scope": "root", "token": "x"}]}),
             "tokens[0].scope",
             "unknown variant",
         ),

@@ -68,6 +68,7 @@ impl<'t> PropertyRef<'t> {
     pub(crate) async fn write(&self, caller: Caller, value: Value) -> Result<(), Problem> {
         caller.needs(Scope::Operate, "writing a property")?;
         self.writable()?;
+        self.thing.admits(caller)?;
         let pending = self.thing.thing().write(self.index, value);
         pending.resolve(&self.thing.things().device).await
     }
@@ -77,6 +78,7 @@ impl<'t> PropertyRef<'t> {
     pub(crate) fn try_write(&self, caller: Caller, value: Value) -> Result<WouldWrite, Problem> {
         caller.needs(Scope::Operate, "writing a property")?;
         self.writable()?;
+        self.thing.would_admit(caller)?;
         self.thing.thing().check_write(self.index, &value)?;
         let name = self.name();
         Ok(WouldWrite { name, value })
@@ -105,7 +107,7 @@ impl<'t> ActionRef<'t> {
         input: Value,
         before: impl FnOnce(&Arc<Invocation>),
     ) -> Result<Arc<Invocation>, Problem> {
-        let (thing, input) = self.admissible(caller, input)?;
+        let (thing, input) = self.admissible(caller, input, false)?;
         let invocations = &self.thing.things().invocations;
         invocations.start(thing, self.index, input, before).await
     }
@@ -118,7 +120,7 @@ impl<'t> ActionRef<'t> {
         input: Value,
         before: impl FnOnce(&Arc<Invocation>),
     ) -> Result<Arc<Invocation>, Problem> {
-        let (thing, input) = self.admissible(caller, input)?;
+        let (thing, input) = self.admissible(caller, input, false)?;
         let invocations = &self.thing.things().invocations;
         invocations.start_now(thing, self.index, input, before)
     }
@@ -126,7 +128,7 @@ impl<'t> ActionRef<'t> {
     /// A dry run of [`invoke`](Self::invoke): every check it makes, in its order, and where
     /// the invocation would stand; nothing runs and no invocation is created.
     pub(crate) fn try_invoke(&self, caller: Caller, input: Value) -> Result<WouldInvoke, Problem> {
-        let (thing, input) = self.admissible(caller, input)?;
+        let (thing, input) = self.admissible(caller, input, true)?;
         let invocations = &self.thing.things().invocations;
         let foreseen = invocations.foresee(&thing, self.index)?;
         let name = self.name();
@@ -137,13 +139,19 @@ impl<'t> ActionRef<'t> {
         })
     }
 
-    /// The Thing and the validated input of an invocation `caller` may make.
+    /// The Thing and the validated input of an invocation `caller` may make (for a dry
+    /// run: without using the caller's lease).
     fn admissible(
         &self,
         caller: Caller,
         input: Value,
+        dry_run: bool,
     ) -> Result<(Arc<dyn DynThing>, Value), Problem> {
         caller.needs(Scope::Operate, "invoking an action")?;
+        match dry_run {
+            true => self.thing.would_admit(caller)?,
+            false => self.thing.admits(caller)?,
+        }
         let thing = self.thing.thing();
         let input = thing.validate_input(self.index, input)?;
         Ok((thing.clone(), input))

@@ -8,10 +8,12 @@ mod affordance;
 mod caller;
 mod dry_run;
 mod follow;
+mod lease;
 pub(crate) mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -20,6 +22,7 @@ pub(crate) use caller::Caller;
 pub use caller::Scope;
 pub(crate) use dry_run::{WouldInvoke, WouldWrite};
 pub(crate) use follow::{Resumption, Target, unfollow};
+pub(crate) use lease::{Granted, LeaseRequest, LeaseView};
 
 use crate::model::table::Affordance;
 use crate::model::td::TdOptions;
@@ -27,12 +30,15 @@ use crate::problem::{Problem, refusals};
 use crate::runtime::device::Device;
 use crate::runtime::hosted::DynThing;
 use crate::runtime::invocations::{Invocation, Invocations};
+use crate::runtime::lease::LeaseSlot;
 
 /// One published Thing.
 struct Exposed {
     thing: Arc<dyn DynThing>,
     /// Its TD `id`.
     id: String,
+    /// The lease a client holds on it, if any.
+    lease: LeaseSlot,
 }
 
 /// The Things of a server, in the order they were added, and their invocations.
@@ -42,18 +48,26 @@ pub(crate) struct Things {
     pub(crate) invocations: Arc<Invocations>,
     /// Where device code runs.
     pub(crate) device: Device,
+    /// The longest lease a client may take (or renew for).
+    max_lease: Duration,
 }
 
 impl Things {
-    /// `things` (each with its TD `id`), their invocations, and the runtime of their code.
+    /// `things` (each with its TD `id`), their invocations, the runtime of their code, and
+    /// the longest lease a client may take on one.
     pub(crate) fn new(
         things: impl IntoIterator<Item = (Arc<dyn DynThing>, String)>,
         invocations: Arc<Invocations>,
         device: Device,
+        max_lease: Duration,
     ) -> Self {
         let exposed: Vec<Exposed> = things
             .into_iter()
-            .map(|(thing, id)| Exposed { thing, id })
+            .map(|(thing, id)| Exposed {
+                thing,
+                id,
+                lease: LeaseSlot::default(),
+            })
             .collect();
         let by_name = (exposed.iter().enumerate())
             .map(|(i, e)| (e.thing.name().clone(), i))
@@ -63,6 +77,7 @@ impl Things {
             by_name,
             invocations,
             device,
+            max_lease,
         }
     }
 

@@ -19,7 +19,7 @@ pub(crate) const RESERVED_THING_NAMES: &[&str] = &[
 ];
 
 /// Names that the server's own routes use under `/{thing}/`.
-const RESERVED_AFFORDANCE_NAMES: &[&str] = &["ws"];
+const RESERVED_AFFORDANCE_NAMES: &[&str] = &["ws", "lease"];
 
 /// Whether `name` is made only of the characters allowed in a name.
 const fn well_formed(name: &str) -> bool {
@@ -73,7 +73,8 @@ pub const fn check_affordance(name: &str) -> Result<(), &'static str> {
     }
     if listed(name, RESERVED_AFFORDANCE_NAMES) {
         return Err(
-            "an affordance cannot be called `ws`: `/{thing}/ws` is the Thing's WebSocket endpoint",
+            "an affordance cannot be called `ws` or `lease`: `/{thing}/ws` is the Thing's \
+             WebSocket endpoint and `/{thing}/lease` where clients lease it",
         );
     }
     Ok(())

@@ -4,11 +4,12 @@
 //!
 //! | refusal | status |
 //! | --- | --- |
-//! | no such Thing, affordance, property, action, event, invocation, blob or value history | 404 |
+//! | no such Thing, affordance, property, action, event, invocation, blob, value history or lease | 404 |
 //! | a property read that is write-only, a write that is read-only, a method not allowed | 405 |
 //! | observing a property that is not observable; a token's scope too small; a foreign page | 403 |
 //! | a Thing held by an exclusive invocation, or in a state that does not allow the request; cancelling an invocation that ended | 409 |
-//! | a value or an input that its schema refuses | 422 |
+//! | a value or an input that its schema refuses; a lease's duration out of bounds | 422 |
+//! | a write or an invocation on a Thing another client holds a lease on | 423 |
 //! | too many invocations (running, or waiting for a Thing), WebSockets, streams or requests; shutting down | 503 |
 
 use crate::problem::Problem;
@@ -135,6 +136,40 @@ pub(crate) fn wrong_state(thing: &str, current: &str, what: &str, allowed: &[Str
     Problem::new(
         409,
         format!("'{thing}' is {current}: {what} only while it is {allowed}"),
+    )
+}
+
+/// Another client holds a lease on the Thing until `expires`: a write or an invocation
+/// needs that lease (the detail is the same on every binding).
+pub(crate) fn leased(thing: &str, expires: std::time::SystemTime) -> Problem {
+    let until = humantime::format_rfc3339_seconds(expires);
+    Problem::new(
+        423,
+        format!(
+            "'{thing}' is leased by another client until {until}: writes and invocations need \
+             its lease"
+        ),
+    )
+}
+
+/// No lease `id` is held on the Thing (never taken, released, broken or expired).
+pub(crate) fn no_lease(thing: &str, id: &uuid::Uuid) -> Problem {
+    Problem::new(
+        404,
+        format!("no lease '{id}' is held on '{thing}' (it may have expired or been released)"),
+    )
+}
+
+/// No lease at all is held on the Thing (there is nothing to break).
+pub(crate) fn no_lease_held(thing: &str) -> Problem {
+    Problem::new(404, format!("no lease is held on '{thing}'"))
+}
+
+/// A lease asked for a duration outside `1..=max` seconds.
+pub(crate) fn lease_seconds(asked: f64, max: f64) -> Problem {
+    Problem::invalid(
+        format!("a lease lasts from 1 to {max} seconds, not {asked}"),
+        Vec::new(),
     )
 }
 

@@ -37,6 +37,9 @@ pub struct Limits {
     /// a queued action is refused like a rejecting one while the Thing is held); further
     /// ones get 503. Waiting invocations count among those pending.
     pub max_queued_per_thing: usize,
+    /// The longest a client lease may last from its last use (default 1 hour; `POST
+    /// /{thing}/lease` asks for 1 s up to this).
+    pub max_lease: Duration,
     /// How long a new invocation waits for a place when one of those bounds is reached
     /// (default 200 ms; 0: none): a burst of requests is slowed down, and refused with 503
     /// only when no place frees up in that time.
@@ -95,6 +98,7 @@ impl Default for Limits {
             max_running_invocations: 1024,
             max_running_per_action: 256,
             max_queued_per_thing: 64,
+            max_lease: Duration::from_secs(3600),
             admission_wait: Duration::from_millis(200),
             page: 100,
             max_page: 1000,

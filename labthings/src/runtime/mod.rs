@@ -4,6 +4,7 @@
 pub(crate) mod device;
 pub(crate) mod hosted;
 pub(crate) mod invocations;
+pub(crate) mod lease;
 pub(crate) mod lifecycle;
 pub(crate) mod limits;
 pub(crate) mod line;

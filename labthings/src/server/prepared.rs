@@ -96,7 +96,8 @@ impl Prepared {
         );
         let exposed =
             (lifecycle.things.iter()).map(|(name, thing)| (thing.clone(), server.id_of(name)));
-        let things = Things::new(exposed, invocations, lifecycle.device.clone());
+        let max_lease = server.limits.max_lease;
+        let things = Things::new(exposed, invocations, lifecycle.device.clone(), max_lease);
         let views = (things.iter())
             .map(|thing| Arc::new(ThingView::new(thing, &server.prefix)))
             .collect();

@@ -62,6 +62,10 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     tower_http::cors::CorsLayer::new()
         .allow_origin(tower_http::cors::AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(crate::server::security::LEASE_HEADER),
+        ])
         .expose_headers([header::LOCATION, HeaderName::from_static("retry-after")])
 }

@@ -10,7 +10,10 @@
 //! The shared parts (the problem body, the invocation record and summary, the TD) are
 //! components that the server's document defines under the names of [`component`].
 
+mod changes;
 mod schemas;
+
+use changes::{changing, would_invoke, would_write};
 
 pub(crate) use schemas::Schemas;
 
@@ -37,6 +40,8 @@ pub(crate) mod component {
     pub(crate) const AFTER: &str = "after";
     /// The `dryRun` query parameter of a write or an invocation.
     pub(crate) const DRY_RUN: &str = "dryRun";
+    /// The `LabThings-Lease` header of a write or an invocation.
+    pub(crate) const LEASE: &str = "LabThings-Lease";
 
     /// `#/components/schemas/{name}`.
     pub(crate) fn schema(name: &str) -> serde_json::Value {
@@ -181,11 +186,8 @@ fn property<T>(p: &PropertyEntry<T>, thing: &str, schemas: &mut Schemas) -> Valu
             "requestBody".into(),
             json!({"required": true, "content": {"application/json": {"schema": schema}}}),
         );
-        op.insert(
-            "parameters".into(),
-            json!([component::parameter(component::DRY_RUN)]),
-        );
         let mut responses = Map::new();
+        changing(&mut op, &mut responses);
         responses.insert(
             "201".into(),
             json_response("Written.", json!({"type": "null"})),
@@ -293,16 +295,13 @@ fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
         }),
     };
     invoke.insert("requestBody".into(), body);
-    invoke.insert(
-        "parameters".into(),
-        json!([component::parameter(component::DRY_RUN)]),
-    );
     let output = schemas.hoist(&format!("{scope}.output"), validation_schema(def.output));
     let record = json!({
         "allOf": [component::schema(component::INVOCATION)],
         "properties": {"output": {"anyOf": [output, {"type": "null"}]}}
     });
     let mut responses = Map::new();
+    changing(&mut invoke, &mut responses);
     responses.insert("200".into(), would_invoke(def.name, input));
     responses.insert(
         "201".into(),
@@ -424,40 +423,6 @@ fn stream<T>(s: &StreamDef<T>, thing: &str, path: &str) -> Vec<(String, Value)> 
         (format!("{path}{name}/viewer"), viewer),
         (format!("{path}{name}/frame"), frame),
     ]
-}
-
-/// The 200 of a dry-run write of property `name` whose values are `value`.
-fn would_write(name: &str, value: Value) -> Value {
-    let schema = json!({
-        "type": "object",
-        "required": ["dryRun", "name", "value"],
-        "properties": {"dryRun": {"const": true}, "name": {"const": name}, "value": value}
-    });
-    json_response(
-        "A dry run: the write would be taken; nothing was written.",
-        schema,
-    )
-}
-
-/// The 200 of a dry-run invocation of action `name` whose input is `input` (none: `null`).
-fn would_invoke(name: &str, input: Option<Value>) -> Value {
-    let input = input.unwrap_or_else(|| json!({"type": ["null", "object"], "maxProperties": 0}));
-    let schema = json!({
-        "type": "object",
-        "required": ["dryRun", "name", "input", "outcome"],
-        "properties": {
-            "dryRun": {"const": true},
-            "name": {"const": name},
-            "input": input,
-            "outcome": {"enum": ["run", "wait", "preempt"], "description": "It would run now, wait its turn (at `position`), or cancel the invocations of `cancels` and run next."},
-            "position": {"type": "integer", "minimum": 1},
-            "cancels": {"type": "array", "items": {"type": "string"}}
-        }
-    });
-    json_response(
-        "A dry run: the invocation would be accepted; nothing ran and no invocation was created.",
-        schema,
-    )
 }
 
 /// The 409 of an action, if it has one: a rejecting exclusive action while the Thing is held

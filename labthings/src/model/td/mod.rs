@@ -55,11 +55,14 @@ pub const TD_CONTEXT: [&str; 2] = [
 pub const LT_CONTEXT: &str =
     "https://github.com/labthings/labthings-rs/blob/main/labthings/docs/td-terms.md#";
 
-/// Whether the TD of `table` uses a LabThings term (`lt:…`), and so binds the prefix.
-fn uses_lt_terms<T>(table: &ThingTable<T>) -> bool {
-    let action = |a: &ActionEntry<T>| a.def.exclusive.is_some() || a.def.allowed_in.is_some();
-    let property = |p: &PropertyEntry<T>| p.def.state || p.def.allowed_in.is_some();
-    table.actions.iter().any(action) || table.properties.iter().any(property)
+/// How a client leases the Thing (the TD term `lt:lease`): every served Thing can be
+/// leased.
+fn lease() -> Value {
+    json!({
+        "href": "lease",
+        "header": "LabThings-Lease",
+        "webThingProtocol": ["takelease", "renewlease", "releaselease", "breaklease", "querylease"]
+    })
 }
 
 /// Generate the Thing Description of a Thing type published at `options`.
@@ -67,10 +70,9 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
     let ws = options.ws_href();
     let mut td = Map::new();
     let mut context: Vec<Value> = TD_CONTEXT.iter().map(|&c| c.into()).collect();
+    // Every TD uses a LabThings term (`lt:lease` at least).
+    context.push(json!({ "lt": LT_CONTEXT }));
     context.extend(options.binding_contexts());
-    if uses_lt_terms(table) {
-        context.push(json!({ "lt": LT_CONTEXT }));
-    }
     td.insert("@context".into(), context.into());
     if let Some(id) = &options.id {
         td.insert("id".into(), id.clone().into());
@@ -121,6 +123,7 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
         events.insert(TASK_FAILED.into(), failed);
     }
     td.insert("events".into(), events.into());
+    td.insert("lt:lease".into(), lease());
     // The Thing's own socket, and the server's shared one (requests name the Thing by its
     // `id`).
     let ops = json!([

@@ -109,7 +109,7 @@ pub(crate) async fn other_method(
 }
 
 /// Parse a request body as JSON; an empty body is `None`.
-fn parse_body(body: &Bytes) -> Result<Option<Value>, Problem> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Option<Value>, Problem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

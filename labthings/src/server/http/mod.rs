@@ -7,6 +7,7 @@ pub(crate) mod extract;
 #[cfg(feature = "history")]
 mod history;
 mod invocations;
+mod lease;
 mod mjpeg;
 pub(crate) mod response;
 mod sse;
@@ -15,7 +16,7 @@ pub(crate) mod things;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::problem::Problem;
 use crate::server::state::ServerState;
@@ -46,6 +47,17 @@ pub(crate) fn routes(state: Arc<ServerState>) -> Router {
         .route("/blob", not_allowed(post(blobs::upload), "POST"))
         .route("/blob/{id}", get_only(get(blobs::download)))
         .route("/{thing}/ws", get_only(get(ws::upgrade)))
+        .route(
+            "/{thing}/lease",
+            not_allowed(
+                post(lease::take).get(lease::view).delete(lease::break_any),
+                "GET, POST, DELETE",
+            ),
+        )
+        .route(
+            "/{thing}/lease/{id}",
+            not_allowed(put(lease::renew).delete(lease::release), "PUT, DELETE"),
+        )
         .route(
             "/{thing}/{name}",
             get(affordances::read)

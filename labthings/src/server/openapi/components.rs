@@ -155,7 +155,7 @@ pub(super) fn parameters(max_page: usize) -> Value {
         },
         component::DRY_RUN: {
             "name": "dryRun", "in": "query", "required": false,
-            "description": "Check the request as it would be (scope, schema, constraints, the Thing's state, its exclusive line) and answer 200 with what it would do, or its refusal; nothing is written, run or created.",
+            "description": "Check the request as it would be (scope, schema, constraints, the Thing's state and lease, its exclusive line) and answer 200 with what it would do, or its refusal; nothing is written, run or created.",
             "schema": {"type": "boolean"}
         }
     })
@@ -166,6 +166,6 @@ pub(super) fn security_schemes() -> Value {
     json!({"bearer": {
         "type": "http",
         "scheme": "bearer",
-        "description": "A token of the server's token file: `observe` reads and observes, `operate` also writes, invokes and cancels."
+        "description": "A token of the server's token file: `observe` reads and observes, `operate` also writes, invokes, cancels and takes leases, `admin` also breaks others' leases."
     }})
 }

@@ -8,6 +8,7 @@
 //! one when the document needs it).
 
 mod components;
+mod lease;
 mod paths;
 
 use std::sync::{Arc, OnceLock};
@@ -97,6 +98,8 @@ pub(crate) fn document(state: &ServerState) -> Value {
     let prefix = &state.prefix;
     let mut schemas = Schemas::default();
     components::shared(&mut schemas);
+    lease::schemas(&mut schemas);
+    let max_lease = state.limits.max_lease.as_secs_f64();
     let mut paths = paths::server_paths(state);
     let mut tags = vec![json!({"name": "server", "description": "The server's own routes."})];
     for thing in state.things.iter() {
@@ -115,14 +118,17 @@ pub(crate) fn document(state: &ServerState) -> Value {
         let path = format!("{prefix}/{name}/");
         paths.insert(format!("{prefix}/{name}"), redirect(name));
         paths.extend(thing.thing().openapi_paths(&path, &mut schemas));
+        paths.extend(lease::paths(name, &path, max_lease));
     }
     let tokens = state.policy.tokens.enabled();
     if tokens {
         guard(&mut paths, &state.policy.public);
     }
+    let mut parameters = components::parameters(state.limits.max_page);
+    parameters[crate::model::openapi::component::LEASE] = lease::header_parameter();
     let mut components = json!({
         "schemas": schemas.into_map(),
-        "parameters": components::parameters(state.limits.max_page),
+        "parameters": parameters,
     });
     let mut document = json!({
         "openapi": "3.1.0",

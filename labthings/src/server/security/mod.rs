@@ -94,12 +94,15 @@ impl Policy {
         let public = matches!(*request.method(), Method::GET | Method::HEAD)
             && !upgrade
             && self.public.iter().any(|path| path == request.uri().path());
-        let granted = if public {
-            None
-        } else {
-            self.authorize(request, needed, upgrade)?
+        let caller = match public {
+            true => None,
+            false => self.authorize(request, needed, upgrade)?,
         };
-        request.extensions_mut().insert(Caller::with(granted));
+        let caller = caller.map_or(Caller::with(None), |(scope, token)| {
+            Caller::token(scope, token)
+        });
+        let lease = lease_header(request).map_err(|p| Box::new(p.into_response()))?;
+        request.extensions_mut().insert(caller.with_lease(lease));
         Ok(())
     }
 
@@ -123,7 +126,7 @@ impl Policy {
         request: &Request,
         needed: Scope,
         upgrade: bool,
-    ) -> Result<Option<Scope>, Box<Response>> {
+    ) -> Result<Option<(Scope, usize)>, Box<Response>> {
         // A CORS preflight carries no credentials (browsers never send them on one), and
         // only learns which methods and headers the server accepts.
         if !self.tokens.enabled() || request.method() == Method::OPTIONS {
@@ -151,7 +154,7 @@ impl Policy {
                 None,
             )));
         };
-        let Some(scope) = self.tokens.scope_of(token.as_bytes()) else {
+        let Some((scope, index)) = self.tokens.grant(token.as_bytes()) else {
             return Err(Box::new(unauthorized(
                 "the bearer token is not valid here",
                 Some("invalid_token"),
@@ -170,8 +173,28 @@ impl Policy {
             }
             return Err(Box::new(response));
         }
-        Ok(Some(scope))
+        Ok(Some((scope, index)))
     }
+}
+
+/// The header a lease's holder sends with its requests.
+pub(crate) const LEASE_HEADER: &str = "labthings-lease";
+
+/// The lease a request presents in its `LabThings-Lease` header, if any: 400 when it is not
+/// a lease id.
+fn lease_header(request: &Request) -> Result<Option<uuid::Uuid>, Problem> {
+    let Some(value) = request.headers().get(LEASE_HEADER) else {
+        return Ok(None);
+    };
+    (value.to_str().ok())
+        .and_then(|v| uuid::Uuid::try_parse(v.trim()).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "the LabThings-Lease header holds the `id` of a lease (a UUID) taken with \
+                 `POST /{thing}/lease`",
+            )
+        })
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header (the scheme is case-insensitive,

@@ -27,13 +27,14 @@ pub(super) fn invoke(call: &Call<'_>) -> Result<(), Problem> {
     let action = call.thing().action(call.name()?)?;
     let input = request.input.clone().unwrap_or(Value::Null);
     if request.dry_run == Some(true) {
-        call.reply(action.try_invoke(call.connection.caller, input)?);
+        call.reply(action.try_invoke(request.caller(call.connection.caller), input)?);
         return Ok(());
     }
     let synchronous = request.synchronous == Some(true);
     let observe = request.observe == Some(true);
     let (connection, view) = (call.connection, call.view);
-    let invocation = action.invoke_now(connection.caller, input, |invocation| {
+    let caller = request.caller(connection.caller);
+    let invocation = action.invoke_now(caller, input, |invocation| {
         // Before it runs: no change of status can be missed.
         if synchronous || observe {
             let watch = Watch {

@@ -11,6 +11,7 @@
 mod actions;
 mod envelope;
 mod events;
+mod lease;
 mod properties;
 mod request;
 
@@ -48,10 +49,15 @@ enum Operation {
     QueryAction,
     CancelAction,
     QueryAllActions,
+    TakeLease,
+    RenewLease,
+    ReleaseLease,
+    BreakLease,
+    QueryLease,
 }
 
 impl Operation {
-    const ALL: [(&'static str, Self); 16] = [
+    const ALL: [(&'static str, Self); 21] = [
         ("readproperty", Self::ReadProperty),
         ("writeproperty", Self::WriteProperty),
         ("readallproperties", Self::ReadAllProperties),
@@ -68,6 +74,11 @@ impl Operation {
         ("queryaction", Self::QueryAction),
         ("cancelaction", Self::CancelAction),
         ("queryallactions", Self::QueryAllActions),
+        ("takelease", Self::TakeLease),
+        ("renewlease", Self::RenewLease),
+        ("releaselease", Self::ReleaseLease),
+        ("breaklease", Self::BreakLease),
+        ("querylease", Self::QueryLease),
     ];
 
     fn named(name: &str) -> Result<Self, Problem> {
@@ -157,6 +168,11 @@ pub(crate) fn request(connection: &Arc<Connection>, message: Map<String, Value>)
         QueryAction => actions::query(&call),
         CancelAction => actions::cancel(&call),
         QueryAllActions => actions::query_all(&call),
+        TakeLease => lease::take(&call),
+        RenewLease => lease::renew(&call),
+        ReleaseLease => lease::release(&call),
+        BreakLease => lease::break_any(&call),
+        QueryLease => lease::query(&call),
     };
     if let Err(problem) = answered {
         call.fail(&problem);

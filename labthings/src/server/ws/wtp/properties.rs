@@ -90,10 +90,12 @@ pub(super) async fn write(
         .ok_or_else(|| Problem::bad_request("'writeproperty' needs a 'value'"))?;
     if request.dry_run == Some(true) {
         return Ok(Written::Would(
-            property.try_write(connection.caller, value)?,
+            property.try_write(request.caller(connection.caller), value)?,
         ));
     }
-    property.write(connection.caller, value).await?;
+    property
+        .write(request.caller(connection.caller), value)
+        .await?;
     Ok(Written::Done(Named {
         name: property.name(),
     }))

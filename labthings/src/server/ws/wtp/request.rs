@@ -4,6 +4,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::interaction::Caller;
+
 /// The members of a request that operations use.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Request {
@@ -32,6 +34,11 @@ pub(crate) struct Request {
     /// `queryaction`, `cancelaction`: the invocation.
     #[serde(rename = "actionID")]
     pub(crate) action_id: Option<String>,
+    /// `writeproperty`, `invokeaction`: the lease the client holds on the Thing (the
+    /// `LabThings-Lease` header of HTTP); `renewlease`, `releaselease`: the lease.
+    pub(crate) lease: Option<uuid::Uuid>,
+    /// `takelease`, `renewlease`: how long the lease lasts from its last use.
+    pub(crate) seconds: Option<f64>,
     /// `observe…`, `subscribe…`: the last notification the client saw.
     #[serde(rename = "lastNotificationID")]
     pub(crate) last_notification_id: Option<String>,
@@ -61,6 +68,12 @@ impl Request {
     pub(crate) fn parse(message: Map<String, Value>) -> Result<Self, String> {
         serde_json::from_value(Value::Object(message))
             .map_err(|e| format!("the request is malformed: {e}"))
+    }
+
+    /// Who makes the request on a connection opened by `opener`: the same client, with the
+    /// lease the request presents (or the one its connection was opened with).
+    pub(crate) fn caller(&self, opener: Caller) -> Caller {
+        opener.with_lease(self.lease.or(opener.lease()))
     }
 
     /// The `correlationID` as JSON text, for notifications.
