@@ -355,3 +355,49 @@ async fn autofocus_finds_the_focus_through_its_slots() {
     assert_eq!(input["steps"]["minimum"], 2, "{input}");
     support::td::assert_valid("autofocus", &td);
 }
+
+#[tokio::test]
+async fn the_camera_warms_into_alarm_with_a_long_exposure() {
+    let m = Microscope::start().await;
+    let response = reqwest::get(m.url("/camera/sensor_temperature"))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["labthings-quality"], "valid");
+    let url = format!("ws://{}/camera/ws", m.addr);
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .unwrap();
+    let protocol = "webthingprotocol".parse().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol);
+    let mut socket = tokio_tungstenite::connect_async(request).await.unwrap().0;
+    let observe = json!({"name": "sensor_temperature"});
+    send(&mut socket, wtp("observeproperty", observe)).await;
+    next(&mut socket).await;
+    assert_eq!(
+        m.put("/camera/exposure_ms", json!(900.0)).await,
+        StatusCode::CREATED
+    );
+    // The sensor settles within a tenth of a second: its notification says how it stands.
+    let alarm = next_matching(&mut socket, |n| n["quality"] == "alarm").await;
+    assert_eq!(alarm["value"], json!(47.0), "{alarm}");
+    assert_eq!(
+        m.put("/camera/exposure_ms", json!(600.0)).await,
+        StatusCode::CREATED
+    );
+    let warning = next_matching(&mut socket, |n| n["quality"] == "warning").await;
+    assert_eq!(warning["value"], json!(38.0), "{warning}");
+    let td: Value = reqwest::get(m.url("/camera/"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let property = &td["properties"]["sensor_temperature"];
+    assert_eq!(
+        property["lt:alarm"],
+        json!({"minimum": 5.0, "maximum": 45.0}),
+        "{property}"
+    );
+}

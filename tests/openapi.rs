@@ -13,7 +13,7 @@ mod counter;
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -22,13 +22,14 @@ use serde_json::{Value, json};
 const VIEWER: &str = "viewer-token-0123456789";
 
 /// A program of the examples, serving on a free port with its settings in `settings`.
-fn spawn(example: &str, settings: &std::path::Path) -> (Child, String) {
+fn spawn(example: &str, settings: &std::path::Path) -> (support::program::Killed, String) {
     let mut command = support::program::example(example);
     command
         .args(["--port", "0", "--settings"])
         .arg(settings)
         .stderr(Stdio::null());
     let (child, base) = support::program::listening(&mut command);
+    let child = support::program::Killed(Some(child));
     (child, base.trim_end_matches('/').to_owned())
 }
 
@@ -167,7 +168,7 @@ async fn the_document_covers_the_microscope_and_its_responses_match_it() {
     let list_schema = &document["paths"]["/action_invocations"]["get"]["responses"]["200"]["content"]
         ["application/json"]["schema"];
     assert_matches(&document, list_schema, &listing, "the invocations");
-    support::program::terminate(child);
+    support::program::terminate(child.take());
 }
 
 #[tokio::test]
@@ -338,7 +339,7 @@ async fn conforms(example: &str) {
         ],
         "{found}"
     );
-    support::program::terminate(child);
+    support::program::terminate(child.take());
 }
 
 #[cfg(feature = "interop")]

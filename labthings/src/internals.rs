@@ -231,6 +231,7 @@ pub mod bench {
             value,
             at: std::time::SystemTime::now(),
             correlation: None,
+            quality: None,
         })
     }
 }

@@ -44,7 +44,7 @@ pub mod transport;
 #[path = "private/mod.rs"]
 pub mod __private;
 
-pub use model::{blob, constraints, event, slot, stream, td};
+pub use model::{blob, constraints, event, quality, slot, stream, td};
 
 /// The `schemars` crate (major version 1) that value types derive `JsonSchema` with:
 /// `#[derive(labthings::schemars::JsonSchema)]`, or depend on `schemars = "1"` yourself.
@@ -82,7 +82,8 @@ pub use model::task::{TASK_FAILED, TaskContext, TaskFailure};
 /// Options: `observable`, `read_only`, `write_only`, `setter`, `setting` (kept in the settings
 /// file across restarts), `state` (the Thing's state: a field of an enum type, observable and
 /// read-only), `allowed_in` (`allowed_in(A, B)`: written only while the Thing's state is `A` or `B`),
-/// `name = "…"`, `title = "…"`,
+/// `warning = a..=b` and `alarm = c..=d` (the ranges by which each value's
+/// [quality](crate::quality) is judged), `name = "…"`, `title = "…"`,
 /// `description = "…"`, `unit = "…"`, and the constraints `minimum`, `maximum`,
 /// `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`,
 /// `pattern` — enforced on every write from a client and shown in the TD. Valid only inside

@@ -37,6 +37,26 @@ pub(crate) fn listening(command: &mut Command) -> (Child, String) {
     (child, base)
 }
 
+/// A child that is killed when dropped: a test that fails before it stops its program does
+/// not leave it running (an invocation a fuzzer started may keep it busy for hours).
+pub(crate) struct Killed(pub(crate) Option<Child>);
+
+impl Killed {
+    /// The child, to stop it as the test means to.
+    pub(crate) fn take(mut self) -> Child {
+        self.0.take().expect("a child")
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Stop `child` with SIGTERM; it must exit 0 (a graceful shutdown).
 pub(crate) fn terminate(mut child: Child) -> std::process::ExitStatus {
     let status = Command::new("kill")

@@ -286,6 +286,7 @@ fn property_def(ctx: &Ctx, p: &MethodProperty) -> TokenStream {
             check_value: #check,
             state: false,
             allowed_in: #gate,
+            ranges: #private::Ranges::NONE,
         }
     }
 }

@@ -66,7 +66,11 @@ fn checks(ctx: &Ctx, thing: &ThingStruct) -> TokenStream {
     let properties = thing.properties.iter().map(|p| {
         let name = name_check(ctx, &p.name, p.name_span);
         let constraints = type_checks(ctx, &p.ty, &p.opts.constraints);
-        quote!(#name #constraints)
+        let ranged = p.opts.ranges().next().map(|r| {
+            let (private, ty) = (ctx.private(), &p.ty);
+            quote_spanned!(r.keyword.span()=> const _: () = #private::assert_ranged::<#ty>();)
+        });
+        quote!(#name #constraints #ranged)
     });
     let others = thing
         .events
@@ -244,6 +248,15 @@ fn property_def(ctx: &Ctx, thing: &ThingStruct, p: &FieldProperty) -> TokenStrea
     let schema = quote_spanned!(ty.span()=> #at::schema::<#ty>);
     let thing = &thing.item.ident;
     let check = quote_spanned!(ty.span()=> #at::check_value::<#ty>);
+    let range = |r: &Option<crate::internals::attr::QualityRange>| match r {
+        Some(r) => {
+            let (low, high) = (r.low, r.high);
+            quote!(::core::option::Option::Some((#low, #high)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let (warning, alarm) = (range(&o.warning), range(&o.alarm));
+    let ranges = quote!(#private::Ranges { warning: #warning, alarm: #alarm });
     let setter = if read_only {
         quote!(::core::option::Option::None)
     } else {
@@ -265,6 +278,7 @@ fn property_def(ctx: &Ctx, thing: &ThingStruct, p: &FieldProperty) -> TokenStrea
             check_value: #check,
             state: #state,
             allowed_in: #gate,
+            ranges: #ranges,
         }
     }
 }

@@ -132,6 +132,25 @@ fn check_property_opts(errors: &Errors, o: &PropertyOpts) {
     if let Some(gate) = &o.allowed_in {
         check_gate_writable(errors, o, gate);
     }
+    check_ranges(errors, o);
+}
+
+/// A warning range lies within the alarm range: a value leaves the first before it reaches
+/// the second's limits.
+fn check_ranges(errors: &Errors, o: &PropertyOpts) {
+    if let (Some(warning), Some(alarm)) = (&o.warning, &o.alarm)
+        && !alarm.contains(warning)
+    {
+        errors.spanned(
+            &warning.written,
+            format_args!(
+                "the warning range {} reaches beyond the alarm range {}: a value outside the alarm range is an alarm, so the warning range lies within it
+= help: e.g. `warning = 15.0..=35.0, alarm = 5.0..=45.0`",
+                warning.shown(),
+                alarm.shown()
+            ),
+        );
+    }
 }
 
 /// `allowed_in` gates writes: a property that clients never write has nothing to gate.
@@ -239,6 +258,15 @@ fn check_method_property(errors: &Errors, p: &MethodProperty) {
 }
 
 fn check_property_opts_on_method(errors: &Errors, o: &PropertyOpts) {
+    for range in o.ranges() {
+        errors.spanned(
+            &range.keyword,
+            format_args!(
+                "a `{}` range goes on a `#[property]` field of the `#[thing]` struct: the quality of a value is judged as labthings stores it, not on a getter method",
+                range.keyword
+            ),
+        );
+    }
     if let Some(state) = &o.state {
         errors.spanned(
             state,

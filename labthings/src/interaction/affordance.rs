@@ -41,6 +41,11 @@ impl<'t> PropertyRef<'t> {
         }
     }
 
+    /// The quality of its value `json`, if it declares warning or alarm ranges.
+    pub(crate) fn quality(&self, json: &str) -> Option<crate::model::quality::Quality> {
+        self.thing.thing().ranges(self.index).quality_of_json(json)
+    }
+
     /// `Ok` when its changes are published.
     pub(crate) fn observable(&self) -> Result<(), Problem> {
         match self.thing.thing().observable(self.index) {

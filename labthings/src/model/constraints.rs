@@ -22,6 +22,15 @@ pub trait HasLength {}
 )]
 pub trait Numeric {}
 
+/// Types whose JSON is a number, so that `warning` and `alarm` ranges apply: the quality of
+/// each value is judged by where it lies.
+#[diagnostic::on_unimplemented(
+    message = "warning and alarm ranges do not apply to `{Self}`",
+    label = "`warning` and `alarm` apply to numeric properties",
+    note = "a value's quality is judged by where its number lies; implement `labthings::constraints::Ranged` for a numeric type of your own"
+)]
+pub trait Ranged {}
+
 /// Types whose JSON is a string, so that `pattern` applies.
 #[diagnostic::on_unimplemented(
     message = "`pattern` does not apply to `{Self}`",
@@ -34,6 +43,7 @@ macro_rules! impl_marker {
     ($trait:ident: $($ty:ty),*) => { $(impl $trait for $ty {})* };
 }
 impl_marker!(Numeric: i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
+impl_marker!(Ranged: i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
 impl_marker!(HasLength: String, str);
 impl_marker!(Textual: String, str);
 impl<T> HasLength for Vec<T> {}

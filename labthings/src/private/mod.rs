@@ -12,10 +12,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 pub use crate::broker::Topic;
 pub use crate::model::blocking::blocking;
-pub use crate::model::constraints::{HasLength, Numeric, Textual};
+pub use crate::model::constraints::{HasLength, Numeric, Ranged, Textual};
 pub use crate::model::doc::Doc;
 pub use crate::model::event::EventField;
 pub use crate::model::naming::check_affordance;
+pub use crate::model::quality::Ranges;
 pub use crate::model::slot::{AnyThing, SlotCell, SlotKind};
 pub use crate::model::state::{HasStates, NoStates, StateGate, state_value};
 pub use crate::model::stream::StreamField;
@@ -207,6 +208,9 @@ pub const fn assert_has_length<T: HasLength + ?Sized>() {}
 
 /// Compile-time check of `minimum`, `maximum`, `multiple_of`, ….
 pub const fn assert_numeric<T: Numeric + ?Sized>() {}
+
+/// Compile-time check of `warning` and `alarm`.
+pub const fn assert_ranged<T: Ranged + ?Sized>() {}
 
 /// Compile-time check of `pattern`.
 pub const fn assert_textual<T: Textual + ?Sized>() {}

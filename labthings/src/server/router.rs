@@ -67,5 +67,9 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
             header::AUTHORIZATION,
             HeaderName::from_static(crate::server::security::LEASE_HEADER),
         ])
-        .expose_headers([header::LOCATION, HeaderName::from_static("retry-after")])
+        .expose_headers([
+            header::LOCATION,
+            HeaderName::from_static("retry-after"),
+            HeaderName::from_static("labthings-quality"),
+        ])
 }

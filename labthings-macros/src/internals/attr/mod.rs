@@ -6,6 +6,7 @@
 //! option lists its names once (`OPTIONS`), for its help text and its suggestions.
 
 mod constraints;
+mod range;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -16,6 +17,8 @@ use quote::quote;
 use syn::{Attribute, Ident};
 
 pub(crate) use constraints::Constraints;
+pub(crate) use range::QualityRange;
+use range::range;
 #[cfg(test)]
 use values::NumberLit;
 pub(crate) use values::{AllowedIn, Bound, ExclusiveOpt, Flag, Length, Text};
@@ -37,6 +40,10 @@ pub(crate) struct PropertyOpts {
     pub(crate) state: Flag,
     /// `allowed_in(..)`: the states in which clients may write it.
     pub(crate) allowed_in: Option<AllowedIn>,
+    /// `warning = a..=b`: outside it, the value's quality is `warning`.
+    pub(crate) warning: Option<QualityRange>,
+    /// `alarm = a..=b`: outside it, the value's quality is `alarm`.
+    pub(crate) alarm: Option<QualityRange>,
     pub(crate) name: Option<Text>,
     pub(crate) title: Option<Text>,
     pub(crate) description: Option<Text>,
@@ -102,10 +109,17 @@ impl PropertyOpts {
         "setting",
         "state",
         "allowed_in",
+        "warning",
+        "alarm",
         "name",
         "title",
         "description",
     ];
+
+    /// The ranges it declares.
+    pub(crate) fn ranges(&self) -> impl Iterator<Item = &QualityRange> {
+        [&self.warning, &self.alarm].into_iter().flatten()
+    }
 
     pub(crate) fn parse(errors: &Errors, attr: &Attribute) -> Self {
         let mut o = Self::default();
@@ -121,6 +135,8 @@ impl PropertyOpts {
                 "setting" => set_once(errors, &mut o.setting, kw, flag(meta, kw)?),
                 "state" => set_once(errors, &mut o.state, kw, flag(meta, kw)?),
                 "allowed_in" => set_once(errors, &mut o.allowed_in, kw, allowed_in(meta, kw)?),
+                "warning" => set_once(errors, &mut o.warning, kw, range(meta, kw)?),
+                "alarm" => set_once(errors, &mut o.alarm, kw, range(meta, kw)?),
                 "name" => set_once(errors, &mut o.name, kw, text(meta, kw)?),
                 "title" => set_once(errors, &mut o.title, kw, text(meta, kw)?),
                 "description" => set_once(errors, &mut o.description, kw, text(meta, kw)?),

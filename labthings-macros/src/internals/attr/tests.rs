@@ -101,6 +101,7 @@ fn every_listed_option_parses() {
         "minimum" | "maximum" | "exclusive_minimum" | "exclusive_maximum" | "multiple_of"
         | "min_length" | "max_length" => quote!(= 1),
         "allowed_in" => quote!((Idle)),
+        "warning" | "alarm" => quote!(= -1.5..=2),
         _ => quote!(),
     };
     for o in [PropertyOpts::OPTIONS, Constraints::OPTIONS].concat() {

@@ -24,6 +24,16 @@ pub(crate) struct Bound {
     pub(crate) value: NumberLit,
 }
 
+impl NumberLit {
+    /// Its value as an `f64`.
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Self::Int(v) => v as f64,
+            Self::Float(v) => v,
+        }
+    }
+}
+
 impl Bound {
     /// The tokens of a `labthings::__private::Number`.
     pub(crate) fn tokens(&self, ctx: &Ctx) -> TokenStream {
@@ -60,7 +70,15 @@ pub(super) fn text(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<T
 /// `keyword = 10`, `keyword = -2.5`.
 pub(super) fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<Bound> {
     let expr: Expr = meta.value()?.parse()?;
-    let (negative, lit) = match &expr {
+    Ok(Bound {
+        keyword: keyword.clone(),
+        value: number(&expr, keyword)?,
+    })
+}
+
+/// A number literal, possibly negative: `10`, `-2.5`.
+pub(super) fn number(expr: &Expr, keyword: &Ident) -> syn::Result<NumberLit> {
+    let (negative, lit) = match expr {
         Expr::Lit(ExprLit { lit, .. }) => (false, lit),
         Expr::Unary(ExprUnary {
             op: UnOp::Neg(_),
@@ -70,10 +88,10 @@ pub(super) fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<
             Expr::Lit(ExprLit { lit, .. }) => (true, lit),
             _ => return Err(not_a_number(expr, keyword)),
         },
-        _ => return Err(not_a_number(&expr, keyword)),
+        _ => return Err(not_a_number(expr, keyword)),
     };
     let sign = if negative { "-" } else { "" };
-    let value = match lit {
+    Ok(match lit {
         Lit::Int(i) => NumberLit::Int(
             format!("{sign}{}", i.base10_digits())
                 .parse()
@@ -92,11 +110,7 @@ pub(super) fn bound(meta: &ParseNestedMeta<'_>, keyword: &Ident) -> syn::Result<
             }
             NumberLit::Float(value)
         }
-        _ => return Err(not_a_number(&expr, keyword)),
-    };
-    Ok(Bound {
-        keyword: keyword.clone(),
-        value,
+        _ => return Err(not_a_number(expr, keyword)),
     })
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{BoxFuture, Constraints, Json, StoredValue};
 use crate::model::context::ActionContext;
 use crate::model::doc::Doc;
+use crate::model::quality::Ranges;
 use crate::model::schema::SchemaFn;
 use crate::model::state::StateGate;
 use crate::model::task::TaskContext;
@@ -65,6 +66,8 @@ pub struct PropertyDef<T> {
     pub state: bool,
     /// The states in which clients may write it (`None`: in any).
     pub allowed_in: Option<StateGate<T>>,
+    /// Its warning and alarm ranges, by which each value's quality is judged.
+    pub ranges: Ranges,
 }
 
 /// Whether clients may read a property: it has a getter (a field always has) and is not

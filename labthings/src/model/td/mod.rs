@@ -194,6 +194,15 @@ fn property<T>(p: &PropertyEntry<T>, options: &TdOptions, ws: &str) -> Value {
     if let Some(gate) = &def.allowed_in {
         out.insert("lt:allowedStates".into(), gate.names());
     }
+    let ranges = [
+        ("lt:warning", def.ranges.warning),
+        ("lt:alarm", def.ranges.alarm),
+    ];
+    for (term, range) in ranges {
+        if let Some((minimum, maximum)) = range {
+            out.insert(term.into(), json!({"minimum": minimum, "maximum": maximum}));
+        }
+    }
     out.insert("observable".into(), def.observable.into());
     let mut http_ops = Vec::new();
     if !write_only {

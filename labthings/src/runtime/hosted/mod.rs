@@ -36,6 +36,8 @@ pub(crate) trait DynThing: Send + Sync + 'static {
     fn property_name(&self, index: usize) -> &'static str;
     /// Whether changes of the property are published.
     fn observable(&self, index: usize) -> bool;
+    /// The warning and alarm ranges of the property.
+    fn ranges(&self, index: usize) -> crate::model::quality::Ranges;
     /// Subscribe `mailbox` to an observable property under `slot`, queueing its current
     /// value first when `with_current` (as the notification of resume point `seq`).
     /// Returns `false` if the property is not observable.
@@ -188,6 +190,10 @@ impl<T: Thing> DynThing for Hosted<T> {
 
     fn property_name(&self, index: usize) -> &'static str {
         self.table.properties[index].def.name
+    }
+
+    fn ranges(&self, index: usize) -> crate::model::quality::Ranges {
+        self.table.properties[index].def.ranges
     }
 
     fn observable(&self, index: usize) -> bool {

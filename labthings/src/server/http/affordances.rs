@@ -21,6 +21,10 @@ use crate::server::state::ServerState;
 
 type Shared = State<Arc<ServerState>>;
 
+/// The header of a property read that carries its value's quality, for a property with
+/// warning or alarm ranges.
+const QUALITY_HEADER: &str = "labthings-quality";
+
 /// `GET /{thing}/{name}`.
 pub(crate) async fn read(
     State(state): Shared,
@@ -48,10 +52,16 @@ pub(crate) async fn read(
             ),
         )),
         Affordance::Property(i) => match thing.property_at(i).read().await {
-            Ok(json_value) => Ok(json(
-                StatusCode::OK,
-                String::from(Box::<str>::from(json_value)),
-            )),
+            Ok(json_value) => {
+                let text = String::from(Box::<str>::from(json_value));
+                let quality = thing.property_at(i).quality(&text);
+                let mut response = json(StatusCode::OK, text);
+                if let Some(quality) = quality {
+                    let value = HeaderValue::from_static(quality.as_str());
+                    response.headers_mut().insert(QUALITY_HEADER, value);
+                }
+                Ok(response)
+            }
             Err(problem) if problem.status == 405 => Ok(with_allow(problem, "PUT")),
             Err(problem) => Err(problem),
         },

@@ -33,6 +33,8 @@ pub(crate) struct Notification<'a> {
     pub(crate) at: std::time::SystemTime,
     /// JSON.
     pub(crate) correlation: Option<&'a str>,
+    /// The value's quality, for a property with warning or alarm ranges.
+    pub(crate) quality: Option<crate::model::quality::Quality>,
 }
 
 /// The text of a [`Notification`], formatted from its JSON pieces.
@@ -41,8 +43,12 @@ pub(crate) fn notification(n: &Notification<'_>) -> String {
         .correlation
         .map(|c| format!(r#","correlationID":{c}"#))
         .unwrap_or_default();
+    let quality = n
+        .quality
+        .map(|q| format!(r#","quality":"{}""#, q.as_str()))
+        .unwrap_or_default();
     format!(
-        r#"{{"thingID":{},"messageID":"{}","messageType":"notification","operation":"{}","name":{},"{}":{},"timestamp":"{}"{correlation}}}"#,
+        r#"{{"thingID":{},"messageID":"{}","messageType":"notification","operation":"{}","name":{},"{}":{}{quality},"timestamp":"{}"{correlation}}}"#,
         n.thing_id,
         n.message_id,
         n.operation,
@@ -145,8 +151,10 @@ mod tests {
             value: "5",
             at: std::time::SystemTime::now(),
             correlation: Some(r#""c-1""#),
+            quality: Some(crate::model::quality::Quality::Warning),
         }))
         .unwrap();
+        assert_eq!(n["quality"], "warning");
         assert_eq!(
             (&n["thingID"], &n["name"], &n["value"], &n["correlationID"]),
             (

@@ -50,12 +50,15 @@ impl Connection {
                 operation,
                 correlation,
             } => {
-                let (member, name) = if local < properties {
-                    ("value", &v.property_names_json[local])
+                let thing = self.thing(view);
+                let (member, name, quality) = if local < properties {
+                    let quality = thing.property_at(local).quality(&note.json);
+                    ("value", &v.property_names_json[local], quality)
                 } else {
-                    ("data", &v.event_names_json[local - properties - actions])
+                    let name = &v.event_names_json[local - properties - actions];
+                    ("data", name, None)
                 };
-                let history = self.thing(view).thing().history();
+                let history = thing.thing().history();
                 let message_id = match (note.seq, history) {
                     (Some(seq), Some(history)) => history.id(seq),
                     _ => uuid::Uuid::new_v4(),
@@ -69,6 +72,7 @@ impl Connection {
                     value: &note.json,
                     at: note.at,
                     correlation: correlation.as_deref().map(RawValue::get),
+                    quality,
                 }));
             }
             Format::LabThings | Format::Action { .. } => {}
