@@ -215,3 +215,35 @@ async fn objects_and_arrays_are_shown_and_edited_field_by_field() {
     browser.screenshot("fields").await;
     browser.close().await;
 }
+
+/// The dashboard colours a value by its quality: the camera's sensor warms into warning and
+/// alarm as its exposure grows, and its value's colour follows.
+#[cfg(feature = "interop")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_are_coloured_by_their_quality() {
+    use microscope::camera::CameraArgs;
+    use microscope::{Camera, Stage};
+    let browser = Browser::start().await;
+    let settings = tempfile::tempdir().unwrap();
+    let server = ThingServer::new()
+        .settings_dir(settings.path())
+        .thing("stage", Stage::new())
+        .thing("camera", Camera::new(CameraArgs::default()));
+    let (addr, _shutdown) = support::start(server).await;
+    let page = &browser.client;
+    page.goto(&format!("http://{addr}/")).await.unwrap();
+    wait_text(page, "#connection", |t| t == "connected").await;
+    let row = r#"[data-thing="camera"][data-property="sensor_temperature"]"#;
+    let quality = format!("return document.querySelector('{row}')?.dataset.quality ?? null;");
+    let colour = format!("return getComputedStyle(document.querySelector('{row} .value')).color;");
+    wait_js(page, &quality, |q| q == "valid").await;
+    let valid = page.execute(&colour, vec![]).await.unwrap();
+    for (exposure, expected) in [(600.0, "warning"), (900.0, "alarm"), (10.0, "valid")] {
+        put(addr, "camera/exposure_ms", json!(exposure)).await;
+        wait_js(page, &quality, |q| q == expected).await;
+        let shown = page.execute(&colour, vec![]).await.unwrap();
+        assert_eq!(shown == valid, expected == "valid", "{expected}: {shown}");
+    }
+    browser.screenshot("quality").await;
+    browser.close().await;
+}

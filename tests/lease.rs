@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use labthings::{Scope, ThingServer, thing};
+use labthings::{Scope, Slot, ThingServer, thing};
 use serde_json::{Value, json};
 use support::ws::{Socket, next, send, wtp};
 
@@ -39,6 +39,24 @@ impl Bench {
     }
 }
 
+/// A Thing whose action drives the bench through a slot.
+#[derive(Debug)]
+#[thing]
+pub struct Driver {
+    /// The bench it drives.
+    #[slot]
+    bench: Slot<Bench>,
+}
+
+#[thing]
+impl Driver {
+    /// Set the bench's level to 9.
+    #[action]
+    fn drive(&self) {
+        self.bench.get().level.set(9);
+    }
+}
+
 struct Bed {
     addr: SocketAddr,
     bench: Arc<Bench>,
@@ -56,6 +74,7 @@ impl Bed {
         });
         let server = ThingServer::new()
             .shared_thing("bench", bench.clone())
+            .thing("driver", Driver { bench: Slot::new() })
             .token(Scope::Observe, VIEWER)
             .token(Scope::Operate, ALICE)
             .token(Scope::Operate, BOB)
@@ -361,6 +380,41 @@ async fn the_web_thing_protocol_takes_presents_and_releases_leases() {
     ask(&mut bob, "takelease", json!({"seconds": 60})).await;
     let broken = ask(&mut admin, "breaklease", json!({})).await;
     assert!(broken.get("error").is_none(), "{broken}");
+    assert_eq!(bed.write(ALICE, None).await.0, 201);
+}
+
+#[tokio::test]
+async fn a_lease_holds_the_things_that_drive_it_too() {
+    let bed = Bed::start().await;
+    let id = bed.take(ALICE, 60.0).await;
+    // Bob cannot move the bench through another Thing's slot.
+    let (status, problem, _) = bed.send("POST", "/driver/drive", None, BOB, None).await;
+    assert_eq!(status, 423, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("'bench' is leased"),
+        "{problem}"
+    );
+    // Alice can, with her lease.
+    let (status, _, _) = bed
+        .send("POST", "/driver/drive", None, ALICE, Some(&id))
+        .await;
+    assert_eq!(status, 201);
+    // A lease that is no longer held is refused, not silently ignored.
+    assert_eq!(
+        bed.send("DELETE", &format!("/bench/lease/{id}"), None, ALICE, None)
+            .await
+            .0,
+        204
+    );
+    let (status, problem) = bed.write(ALICE, Some(&id)).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("is not held"),
+        "{problem}"
+    );
     assert_eq!(bed.write(ALICE, None).await.0, 201);
 }
 

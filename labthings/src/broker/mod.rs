@@ -16,6 +16,7 @@
 pub(crate) mod history;
 mod mailbox;
 mod note;
+pub mod quality;
 #[cfg(feature = "history")]
 pub(crate) mod series;
 #[cfg(test)]

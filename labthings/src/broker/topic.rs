@@ -29,6 +29,8 @@ struct TopicInner {
     /// The value history of the property it publishes, if it keeps one.
     #[cfg(feature = "history")]
     series: OnceLock<Arc<super::series::Series>>,
+    /// What judges the quality of the values it publishes, for a property with ranges.
+    judge: OnceLock<super::quality::Judge>,
 }
 
 impl Topic {
@@ -43,6 +45,7 @@ impl Topic {
         self.inner.count.load(Ordering::SeqCst) > 0
             || self.inner.recorder.get().is_some()
             || self.keeps_series()
+            || self.inner.judge.get().is_some()
     }
 
     #[cfg(feature = "history")]
@@ -60,6 +63,12 @@ impl Topic {
     #[cfg(feature = "history")]
     pub(crate) fn record_series(&self, series: Arc<super::series::Series>) -> bool {
         self.inner.series.set(series).is_ok()
+    }
+
+    /// Judge every value published from now on with `judge` (once: `false` if it already
+    /// had one).
+    pub(crate) fn judge_with(&self, judge: super::quality::Judge) -> bool {
+        self.inner.judge.set(judge).is_ok()
     }
 
     /// The value history this topic feeds.
@@ -143,7 +152,15 @@ impl Topic {
         if let Some(series) = self.inner.series.get() {
             series.record(&value);
         }
-        self.publish(value, Delivery::Property);
+        match self.inner.judge.get() {
+            // The value's notification first, then the alarm it raises.
+            Some(judge) => {
+                let json = value.clone();
+                self.publish(value, Delivery::Property);
+                judge.judge(&json);
+            }
+            None => self.publish(value, Delivery::Property),
+        }
     }
 
     /// Publish an event (never coalesced) to every subscriber (recording it first, if the

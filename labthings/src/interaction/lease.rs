@@ -55,7 +55,11 @@ impl<'t> ThingRef<'t> {
 
     /// The duration a client asks for, within the server's bound.
     fn lease_duration(&self, seconds: f64) -> Result<Duration, Problem> {
-        let max = self.things().max_lease;
+        // A year at most, whatever the limit says: clocks can add that without overflowing.
+        let max = self
+            .things()
+            .max_lease
+            .min(Duration::from_secs(365 * 24 * 3600));
         let asked = Duration::try_from_secs_f64(seconds).ok();
         match asked {
             Some(duration) if seconds >= 1.0 && duration <= max => Ok(duration),
@@ -122,16 +126,30 @@ impl<'t> ThingRef<'t> {
         }
     }
 
-    /// `Ok` when `caller` may change the Thing (write, invoke): no lease is held, or it is
-    /// the caller's own; 423 otherwise. Using the lease starts its time again.
+    /// `Ok` when `caller` may change the Thing (write, invoke): neither it nor any Thing
+    /// its slots drive is leased by another client (423 otherwise); and a lease the caller
+    /// presents is held on one of them (409 otherwise: it expired, or was released or
+    /// broken). Using a lease starts its time again.
     pub(crate) fn admits(&self, caller: Caller) -> Result<(), Problem> {
-        let slot = self.lease_slot();
-        slot.admit(self.name(), caller.lease(), caller.client())
+        self.leases_admit(caller, true)
     }
 
-    /// As [`admits`](Self::admits), for a dry run: the lease is not used.
+    /// As [`admits`](Self::admits), for a dry run: no lease is used.
     pub(crate) fn would_admit(&self, caller: Caller) -> Result<(), Problem> {
-        let slot = self.lease_slot();
-        slot.would_admit(self.name(), caller.lease(), caller.client())
+        self.leases_admit(caller, false)
+    }
+
+    fn leases_admit(&self, caller: Caller, using: bool) -> Result<(), Problem> {
+        let (things, presented) = (self.things(), caller.lease());
+        let driven = self.exposed().reaches.iter().map(|&i| things.at(i));
+        let mut found = presented.is_none();
+        for thing in std::iter::once(*self).chain(driven) {
+            let slot = thing.lease_slot();
+            found |= slot.admit(thing.name(), presented, caller.client(), using)?;
+        }
+        match (found, presented) {
+            (false, Some(id)) => Err(refusals::lease_not_held(self.name(), &id)),
+            _ => Ok(()),
+        }
     }
 }

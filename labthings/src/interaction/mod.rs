@@ -39,6 +39,8 @@ struct Exposed {
     id: String,
     /// The lease a client holds on it, if any.
     lease: LeaseSlot,
+    /// The other Things its code may drive through its slots (their leases hold it too).
+    reaches: Vec<usize>,
 }
 
 /// The Things of a server, in the order they were added, and their invocations.
@@ -53,20 +55,21 @@ pub(crate) struct Things {
 }
 
 impl Things {
-    /// `things` (each with its TD `id`), their invocations, the runtime of their code, and
-    /// the longest lease a client may take on one.
+    /// `things` (each with its TD `id` and the Things it drives through its slots), their
+    /// invocations, the runtime of their code, and the longest lease a client may take on one.
     pub(crate) fn new(
-        things: impl IntoIterator<Item = (Arc<dyn DynThing>, String)>,
+        things: impl IntoIterator<Item = (Arc<dyn DynThing>, String, Vec<usize>)>,
         invocations: Arc<Invocations>,
         device: Device,
         max_lease: Duration,
     ) -> Self {
         let exposed: Vec<Exposed> = things
             .into_iter()
-            .map(|(thing, id)| Exposed {
+            .map(|(thing, id, reaches)| Exposed {
                 thing,
                 id,
                 lease: LeaseSlot::default(),
+                reaches,
             })
             .collect();
         let by_name = (exposed.iter().enumerate())

@@ -7,9 +7,9 @@
 //! | no such Thing, affordance, property, action, event, invocation, blob, value history or lease | 404 |
 //! | a property read that is write-only, a write that is read-only, a method not allowed | 405 |
 //! | observing a property that is not observable; a token's scope too small; a foreign page | 403 |
-//! | a Thing held by an exclusive invocation, or in a state that does not allow the request; cancelling an invocation that ended | 409 |
+//! | a Thing held by an exclusive invocation, or in a state that does not allow the request; a lease presented that is not held; cancelling an invocation that ended | 409 |
 //! | a value or an input that its schema refuses; a lease's duration out of bounds | 422 |
-//! | a write or an invocation on a Thing another client holds a lease on | 423 |
+//! | a write or an invocation on a Thing another client holds a lease on (or on a Thing whose slots drive it) | 423 |
 //! | too many invocations (running, or waiting for a Thing), WebSockets, streams or requests; shutting down | 503 |
 
 use crate::problem::Problem;
@@ -157,6 +157,17 @@ pub(crate) fn no_lease(thing: &str, id: &uuid::Uuid) -> Problem {
     Problem::new(
         404,
         format!("no lease '{id}' is held on '{thing}' (it may have expired or been released)"),
+    )
+}
+
+/// A request presents lease `id`, which is held neither on the Thing nor on any Thing its
+/// slots drive.
+pub(crate) fn lease_not_held(thing: &str, id: &uuid::Uuid) -> Problem {
+    Problem::new(
+        409,
+        format!(
+            "the lease '{id}' is not held on '{thing}' nor on a Thing it drives (it expired, or was released or broken): take a new lease, or send the request without it"
+        ),
     )
 }
 

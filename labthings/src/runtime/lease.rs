@@ -136,39 +136,27 @@ impl LeaseSlot {
         }
     }
 
-    /// `Ok` when a request that changes `thing`, made by `holder` with lease `presented`
-    /// (if any), may go on: no lease is held, or it is the holder's own (whose time then
-    /// starts again). Otherwise 423, naming when the lease expires.
+    /// Whether a request that changes the Thing `thing` (or a Thing that drives it through
+    /// a slot), made by `holder` with lease `presented` (if any), may go on: `Ok(false)`
+    /// when no lease is held, `Ok(true)` when it is the holder's own (whose time then starts
+    /// again if `using`), otherwise 423, naming when the lease expires.
     pub(crate) fn admit(
         &self,
         thing: &str,
         presented: Option<Uuid>,
         holder: Holder,
-    ) -> Result<(), Problem> {
+        using: bool,
+    ) -> Result<bool, Problem> {
         let mut held = self.live();
         match held.as_mut() {
-            None => Ok(()),
+            None => Ok(false),
             Some(h) if Some(h.lease.id) == presented && h.holder == holder => {
-                h.touch();
-                Ok(())
+                if using {
+                    h.touch();
+                }
+                Ok(true)
             }
             Some(h) => Err(refusals::leased(thing, h.lease.expires)),
-        }
-    }
-
-    /// `Ok` when a request by `holder` with `presented` would be admitted, without using
-    /// the lease (a dry run).
-    pub(crate) fn would_admit(
-        &self,
-        thing: &str,
-        presented: Option<Uuid>,
-        holder: Holder,
-    ) -> Result<(), Problem> {
-        match self.live().as_ref() {
-            Some(h) if Some(h.lease.id) != presented || h.holder != holder => {
-                Err(refusals::leased(thing, h.lease.expires))
-            }
-            _ => Ok(()),
         }
     }
 }
@@ -184,15 +172,11 @@ mod tests {
         let slot = LeaseSlot::default();
         let lease = slot.take("stage", Some(0), MINUTE).unwrap();
         assert_eq!(slot.take("stage", Some(1), MINUTE).unwrap_err().status, 423);
-        assert!(slot.admit("stage", Some(lease.id), Some(0)).is_ok());
+        assert_eq!(slot.admit("stage", Some(lease.id), Some(0), true), Ok(true));
         // The id alone is not enough when tokens tell clients apart.
-        assert_eq!(
-            slot.admit("stage", Some(lease.id), Some(1))
-                .unwrap_err()
-                .status,
-            423
-        );
-        assert_eq!(slot.admit("stage", None, Some(0)).unwrap_err().status, 423);
+        let refused = |id, holder| slot.admit("stage", id, holder, true).unwrap_err().status;
+        assert_eq!(refused(Some(lease.id), Some(1)), 423);
+        assert_eq!(refused(None, Some(0)), 423);
         let other = Uuid::new_v4();
         assert_eq!(
             slot.release("stage", other, Some(0), false)
@@ -207,7 +191,7 @@ mod tests {
             404
         );
         slot.release("stage", lease.id, Some(1), true).unwrap();
-        assert!(slot.admit("stage", None, Some(1)).is_ok());
+        assert_eq!(slot.admit("stage", None, Some(1), true), Ok(false));
     }
 
     #[test]
@@ -215,7 +199,7 @@ mod tests {
         let slot = LeaseSlot::default();
         let lease = slot.take("stage", None, Duration::ZERO).unwrap();
         assert_eq!(slot.current(), None);
-        assert!(slot.admit("stage", None, None).is_ok());
+        assert_eq!(slot.admit("stage", None, None, true), Ok(false));
         assert_eq!(
             slot.renew("stage", lease.id, None, Some(MINUTE))
                 .unwrap_err()

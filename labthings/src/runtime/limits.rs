@@ -37,8 +37,8 @@ pub struct Limits {
     /// a queued action is refused like a rejecting one while the Thing is held); further
     /// ones get 503. Waiting invocations count among those pending.
     pub max_queued_per_thing: usize,
-    /// The longest a client lease may last from its last use (default 1 hour; `POST
-    /// /{thing}/lease` asks for 1 s up to this).
+    /// The longest a client lease may last from its last use (default 1 hour, at most a
+    /// year; `POST /{thing}/lease` asks for 1 s up to this).
     pub max_lease: Duration,
     /// How long a new invocation waits for a place when one of those bounds is reached
     /// (default 200 ms; 0: none): a burst of requests is slowed down, and refused with 503

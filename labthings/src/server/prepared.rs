@@ -94,8 +94,8 @@ impl Prepared {
             lifecycle.device.clone(),
             server.observer(),
         );
-        let exposed =
-            (lifecycle.things.iter()).map(|(name, thing)| (thing.clone(), server.id_of(name)));
+        let exposed = (lifecycle.things.iter().zip(&lifecycle.reaches))
+            .map(|((name, thing), reaches)| (thing.clone(), server.id_of(name), reaches.clone()));
         let max_lease = server.limits.max_lease;
         let things = Things::new(exposed, invocations, lifecycle.device.clone(), max_lease);
         let views = (things.iter())

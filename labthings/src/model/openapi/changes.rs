@@ -6,6 +6,22 @@ use serde_json::{Map, Value, json};
 
 use super::{component, json_response, problem};
 
+/// Add to `responses` the 409 of a `LabThings-Lease` that names no lease held, to the other
+/// conflicts of the operation if it has some.
+pub(super) fn lease_not_held(responses: &mut Map<String, Value>) {
+    const NOT_HELD: &str = "the `LabThings-Lease` header names a lease that is not held (it expired, or was released or broken)";
+    match responses.get_mut("409") {
+        Some(conflict) => {
+            let before = conflict["description"].as_str().unwrap_or("Refused.");
+            let merged = format!("{}, or {NOT_HELD}.", before.trim_end_matches('.'));
+            conflict["description"] = merged.into();
+        }
+        None => {
+            responses.insert("409".into(), problem(&format!("Refused: {NOT_HELD}.")));
+        }
+    }
+}
+
 /// Add the parameters and the refusal that every write and invocation has to `op` and its
 /// `responses`.
 pub(super) fn changing(op: &mut Map<String, Value>, responses: &mut Map<String, Value>) {

@@ -13,7 +13,7 @@
 mod changes;
 mod schemas;
 
-use changes::{changing, would_invoke, would_write};
+use changes::{changing, lease_not_held, would_invoke, would_write};
 
 pub(crate) use schemas::Schemas;
 
@@ -22,7 +22,6 @@ use serde_json::{Map, Value, json};
 use crate::model::doc::Doc;
 use crate::model::schema::validation_schema;
 use crate::model::table::{ActionEntry, Exclusive, PropertyEntry, StreamDef, ThingTable};
-use crate::model::task::TASK_FAILED;
 
 /// The components that the server's document defines and the Things' operations refer to.
 pub(crate) mod component {
@@ -106,14 +105,9 @@ pub(crate) fn thing_paths<T>(
         let item = event(e.def.name, &e.def.doc, name);
         paths.push((format!("{path}{}", e.def.name), item));
     }
-    if !table.tasks.is_empty() {
-        let doc = Doc {
-            text: "",
-            title: Some("A background task failed"),
-            description: None,
-        };
-        let item = event(TASK_FAILED, &doc, name);
-        paths.push((format!("{path}{TASK_FAILED}"), item));
+    for &event_name in table.framework_events() {
+        let (doc, _) = crate::model::td::framework_event(event_name);
+        paths.push((format!("{path}{event_name}"), event(event_name, doc, name)));
     }
     for s in table.streams {
         paths.extend(stream(s, name, path));
@@ -209,6 +203,7 @@ fn property<T>(p: &PropertyEntry<T>, thing: &str, schemas: &mut Schemas) -> Valu
             "500".into(),
             problem("The device failed to take the value."),
         );
+        lease_not_held(&mut responses);
         op.insert("responses".into(), responses.into());
         item.insert("put".into(), op.into());
     }
@@ -319,6 +314,7 @@ fn action<T>(a: &ActionEntry<T>, thing: &str, schemas: &mut Schemas) -> Value {
     if let Some(conflict) = conflict(def) {
         responses.insert("409".into(), conflict);
     }
+    lease_not_held(&mut responses);
     responses.insert(
         "503".into(),
         problem("Too many invocations are pending or running (or waiting for the Thing), or the server is shutting down."),

@@ -98,19 +98,33 @@ pub struct ThingTable<T: 'static> {
     pub on_stop: Option<HookFn<T>>,
     /// The background tasks.
     pub tasks: &'static [TaskDef<T>],
+    /// The events the framework adds past the Thing's own, in this order: `task_failed` for
+    /// a Thing with tasks, `alarm` for one whose observable properties declare ranges.
+    framework_events: Vec<&'static str>,
     names: HashMap<&'static str, Affordance>,
 }
 
-/// The affordances by name, and the event of failed tasks at `task_failed` if the Thing has
-/// tasks.
+/// Why a Thing has a framework event, for the panic of an affordance called like it.
+fn why(event: &str) -> &'static str {
+    match event {
+        TASK_FAILED => "has #[task]s, so 'task_failed' is the event of their failures",
+        _ => {
+            "has observable properties with warning or alarm ranges, so 'alarm' is the event of their changes of quality"
+        }
+    }
+}
+
+/// The affordances by name, and the framework's events `extra` past the Thing's `own`
+/// events.
 ///
 /// # Panics
 /// If two have the same name: the macros reject that at compile time, except for an
-/// affordance called like the event of failed tasks, which only this sees.
+/// affordance called like a framework event, which only this sees.
 fn names(
     type_name: &str,
     all: impl Iterator<Item = (&'static str, Affordance)>,
-    task_failed: Option<usize>,
+    own: usize,
+    extra: &[&'static str],
 ) -> HashMap<&'static str, Affordance> {
     let mut names = HashMap::new();
     for (name, affordance) in all {
@@ -120,11 +134,12 @@ fn names(
             "two affordances of {type_name} are called '{name}'"
         );
     }
-    if let Some(index) = task_failed {
-        let previous = names.insert(TASK_FAILED, Affordance::Event(index));
+    for (i, &event) in extra.iter().enumerate() {
+        let previous = names.insert(event, Affordance::Event(own + i));
         assert!(
             previous.is_none(),
-            "{type_name} has #[task]s, so '{TASK_FAILED}' is the event of their failures: give the affordance called so another name"
+            "{type_name} {}: give the affordance called so another name",
+            why(event)
         );
     }
     names
@@ -195,9 +210,16 @@ impl<T: 'static> ThingTable<T> {
             .chain(
                 (parts.streams.iter().enumerate()).map(|(i, s)| (s.name, Affordance::Stream(i))),
             );
-        // The event of failed tasks comes after the Thing's own events.
-        let task_failed = (!methods.tasks.is_empty()).then_some(events.len());
-        let names = names(type_name, all, task_failed);
+        // The framework's events come after the Thing's own.
+        let judged = (properties.iter()).any(|p| p.def.observable && p.def.ranges.any());
+        let framework_events: Vec<&'static str> = [
+            (!methods.tasks.is_empty()).then_some(TASK_FAILED),
+            judged.then_some(crate::broker::quality::ALARM),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let names = names(type_name, all, events.len(), &framework_events);
         Self {
             type_name,
             doc: parts.doc,
@@ -209,8 +231,16 @@ impl<T: 'static> ThingTable<T> {
             on_start: methods.on_start,
             on_stop: methods.on_stop,
             tasks: methods.tasks,
+            framework_events,
             names,
         }
+    }
+
+    /// The events the framework adds past the Thing's own (numbered from
+    /// `events.len()`): `task_failed` for a Thing with tasks, `alarm` for one whose observable
+    /// properties declare ranges.
+    pub fn framework_events(&self) -> &[&'static str] {
+        &self.framework_events
     }
 
     /// Look up an affordance by the name a client gave.

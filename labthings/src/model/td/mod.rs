@@ -117,10 +117,9 @@ pub(crate) fn thing_description<T>(table: &ThingTable<T>, options: &TdOptions) -
             )
         })
         .collect();
-    if !table.tasks.is_empty() {
-        let (doc, schema) = (&TASK_FAILED_DOC, &*TASK_FAILED_SCHEMA);
-        let failed = event(TASK_FAILED, doc, schema, options, &ws);
-        events.insert(TASK_FAILED.into(), failed);
+    for &name in table.framework_events() {
+        let (doc, schema) = framework_event(name);
+        events.insert(name.into(), event(name, doc, schema, options, &ws));
     }
     td.insert("events".into(), events.into());
     td.insert("lt:lease".into(), lease());
@@ -242,6 +241,28 @@ static TASK_FAILED_DOC: Doc = Doc {
 /// The data schema of the event of failed tasks.
 static TASK_FAILED_SCHEMA: std::sync::LazyLock<Value> =
     std::sync::LazyLock::new(|| crate::model::schema::td_schema(TaskFailure::json_schema));
+
+/// The documentation of the event of changes of quality.
+static ALARM_DOC: Doc = Doc {
+    text: "",
+    title: Some("A value changed quality"),
+    description: Some(
+        "A property with warning or alarm ranges has a value of another quality (valid, warning, alarm) than its previous one.",
+    ),
+};
+
+/// The data schema of the event of changes of quality.
+static ALARM_SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    crate::model::schema::td_schema(crate::broker::quality::QualityChange::json_schema)
+});
+
+/// The documentation and data schema of a framework event (`task_failed`, `alarm`).
+pub(crate) fn framework_event(name: &str) -> (&'static Doc, &'static Value) {
+    match name {
+        TASK_FAILED => (&TASK_FAILED_DOC, &TASK_FAILED_SCHEMA),
+        _ => (&ALARM_DOC, &ALARM_SCHEMA),
+    }
+}
 
 fn event(name: &str, doc: &Doc, schema: &Value, options: &TdOptions, ws: &str) -> Value {
     let mut out = Map::new();

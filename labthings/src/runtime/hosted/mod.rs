@@ -3,6 +3,7 @@
 mod device_code;
 mod gates;
 mod history;
+mod judge;
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -140,12 +141,15 @@ pub(crate) struct Hosted<T: Thing> {
     history: std::sync::OnceLock<Arc<History>>,
     /// The event of failed tasks (an event of the Thing only if it has tasks).
     task_failed: Topic,
+    /// The event of changes of quality (an event of the Thing only if its observable
+    /// properties declare ranges).
+    alarm: Topic,
 }
 
 impl<T: Thing> Hosted<T> {
     pub(crate) fn new(name: &str, thing: Arc<T>) -> Self {
         let table = T::table();
-        Self {
+        let hosted = Self {
             name: Arc::from(name),
             thing,
             table,
@@ -158,16 +162,22 @@ impl<T: Thing> Hosted<T> {
             line: crate::runtime::line::Line::default(),
             history: std::sync::OnceLock::new(),
             task_failed: Topic::new(),
-        }
+            alarm: Topic::new(),
+        };
+        judge::attach(&*hosted.thing, table, &hosted.alarm);
+        hosted
     }
 
-    /// Check that event `index`, past the Thing's own, is the event of failed tasks.
-    fn task_failed_at(&self, index: usize) {
-        assert!(
-            index == self.table.events.len() && !self.table.tasks.is_empty(),
-            "{} has no event {index}",
-            self.table.type_name
-        );
+    /// The framework event `index` past the Thing's own: its name and topic.
+    fn framework_event(&self, index: usize) -> (&'static str, &Topic) {
+        let extra = self.table.framework_events();
+        let name = (index.checked_sub(self.table.events.len()))
+            .and_then(|i| extra.get(i))
+            .unwrap_or_else(|| panic!("{} has no event {index}", self.table.type_name));
+        match *name {
+            TASK_FAILED => (TASK_FAILED, &self.task_failed),
+            other => (other, &self.alarm),
+        }
     }
 }
 
@@ -335,26 +345,20 @@ impl<T: Thing> DynThing for Hosted<T> {
     }
 
     fn event_count(&self) -> usize {
-        self.table.events.len() + usize::from(!self.table.tasks.is_empty())
+        self.table.events.len() + self.table.framework_events().len()
     }
 
     fn event_name(&self, index: usize) -> &'static str {
         match self.table.events.get(index) {
             Some(event) => event.def.name,
-            None => {
-                self.task_failed_at(index);
-                TASK_FAILED
-            }
+            None => self.framework_event(index).0,
         }
     }
 
     fn event_topic(&self, index: usize) -> &Topic {
         match self.table.events.get(index) {
             Some(event) => (event.def.topic)(&self.thing),
-            None => {
-                self.task_failed_at(index);
-                &self.task_failed
-            }
+            None => self.framework_event(index).1,
         }
     }
 

@@ -62,6 +62,8 @@ pub(crate) struct Preparation<'a> {
 pub(crate) struct Lifecycle {
     /// The Things, in the order they were added.
     pub(crate) things: Vec<(String, Arc<dyn DynThing>)>,
+    /// For each, the Things its code may drive through its slots.
+    pub(crate) reaches: Vec<Vec<usize>>,
     /// The order they start in.
     order: Vec<usize>,
     /// Where device code runs.
@@ -93,7 +95,7 @@ impl Lifecycle {
         let device = Device::new(how.device_threads).map_err(|e| StartError {
             problems: vec![format!("the runtime for device code cannot start: {e}")],
         })?;
-        let order = slots::connect(&things, how.slot_names)?;
+        let slots::Connected { order, reaches } = slots::connect(&things, how.slot_names)?;
         for (_, thing) in &things {
             thing.keep_history(how.history);
             settings::load(&how.settings_dir, &**thing);
@@ -105,6 +107,7 @@ impl Lifecycle {
         let saver = device.spawn(saver);
         Ok(Self {
             things,
+            reaches,
             order,
             device,
             started: false,

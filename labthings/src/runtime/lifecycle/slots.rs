@@ -11,12 +11,21 @@ use crate::runtime::hosted::DynThing;
 /// The Things slots name in the configuration: `(thing, slot)` to Thing names.
 pub(crate) type SlotNames = HashMap<(String, String), Vec<String>>;
 
-/// Connect every slot, and return the order in which the Things start: each after the
-/// Things its slots name. Nothing is connected unless every slot can be.
+/// How the Things' slots connect them.
+pub(crate) struct Connected {
+    /// The order in which the Things start: each after the Things its slots name.
+    pub(crate) order: Vec<usize>,
+    /// For each Thing, every other Thing its code may drive through its slots, directly or
+    /// through theirs.
+    pub(crate) reaches: Vec<Vec<usize>>,
+}
+
+/// Connect every slot, and say how the Things depend on each other. Nothing is connected
+/// unless every slot can be.
 pub(crate) fn connect(
     things: &[(String, Arc<dyn DynThing>)],
     names: &SlotNames,
-) -> Result<Vec<usize>, StartError> {
+) -> Result<Connected, StartError> {
     let server = Server {
         things,
         names,
@@ -59,7 +68,24 @@ pub(crate) fn connect(
             .collect();
         cell.connect(things);
     }
-    Ok(order)
+    let reaches = (0..depends.len()).map(|i| reached(&depends, i)).collect();
+    Ok(Connected { order, reaches })
+}
+
+/// The Things `start` reaches through `depends`, itself excluded.
+fn reached(depends: &[Vec<usize>], start: usize) -> Vec<usize> {
+    let mut seen = vec![false; depends.len()];
+    let mut stack = depends[start].clone();
+    let mut out = Vec::new();
+    while let Some(i) = stack.pop() {
+        if i == start || std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        out.push(i);
+        stack.extend(&depends[i]);
+    }
+    out.sort_unstable();
+    out
 }
 
 /// The Things of a server, as slots see them.

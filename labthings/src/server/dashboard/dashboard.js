@@ -329,6 +329,8 @@ class PropertyRow {
     this.writeUrl = card.formUrl(name, property, 'writeproperty');
     /** Notifications received: a read they overtook holds an older value. */
     this.notified = 0;
+    // A numeric property's warning and alarm ranges (TD `lt:warning`, `lt:alarm`).
+    this.ranges = { warning: property['lt:warning'], alarm: property['lt:alarm'] };
     this.value = el('output', { class: 'value' });
     this.problem = new ProblemLine();
     this.editor = property.readOnly ? null : makeEditor(property);
@@ -371,6 +373,8 @@ class PropertyRow {
 
   show(value) {
     this.value.replaceChildren(valueView(value));
+    const judged = quality(value, this.ranges);
+    if (judged) this.element.dataset.quality = judged;
     if (this.editor && !this.editor.dirty) this.editor.show(value);
   }
 
@@ -421,6 +425,17 @@ class PropertyRow {
       else if (reply) this.problem.clear('observe');
     });
   }
+}
+
+/**
+ * The quality of `value` against `ranges` (`valid`, `warning`, `alarm`), as the server judges
+ * it; `null` for a property without ranges.
+ */
+function quality(value, { warning, alarm }) {
+  if (!warning && !alarm) return null;
+  const within = (range) => !range || (value >= range.minimum && value <= range.maximum);
+  if (typeof value !== 'number' || !within(alarm)) return 'alarm';
+  return within(warning) ? 'valid' : 'warning';
 }
 
 // ---- Streams ------------------------------------------------------------------------------

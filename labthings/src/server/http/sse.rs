@@ -8,6 +8,10 @@
 //! details object), then the current value. A client that falls behind by more than the
 //! queue holds gets a `fell-behind` message and the stream ends: nothing is dropped
 //! silently. Streams end when the server shuts down.
+//!
+//! Each value of a property with warning or alarm ranges is followed by a `quality` message
+//! whose data is its quality (`"valid"`, `"warning"`, `"alarm"`): a named message, which an
+//! `EventSource` that does not listen for it ignores, so the values keep their shape.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -84,7 +88,16 @@ pub(crate) fn stream(
         _permit: (permit, Box::new(state.open_stream(true))),
     };
     let history = thing.thing().history().cloned();
-    let stream = messages(subscription, history, preface, state.shutdown().clone());
+    let ranges = match followed {
+        Followed::Property(i) => thing.thing().ranges(i),
+        Followed::Event(_) => crate::broker::quality::Ranges::NONE,
+    };
+    let stream = messages(
+        subscription,
+        (history, ranges),
+        preface,
+        state.shutdown().clone(),
+    );
     let mut response = Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response();
@@ -130,7 +143,7 @@ impl Drop for Subscription {
 /// The SSE messages of a subscription.
 fn messages(
     subscription: Subscription,
-    history: Option<Arc<History>>,
+    (history, ranges): (Option<Arc<History>>, crate::broker::quality::Ranges),
     preface: Option<Problem>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send {
@@ -141,6 +154,7 @@ fn messages(
     let state = StreamState {
         subscription,
         history,
+        ranges,
         ready,
         buf: Vec::new(),
         ended: false,
@@ -166,6 +180,11 @@ fn messages(
                         event = event.id(history.id(seq).to_string());
                     }
                     s.ready.push_back(event);
+                    if let Some(quality) = s.ranges.quality_of_json(&note.json) {
+                        let data = format!("\"{}\"", quality.as_str());
+                        s.ready
+                            .push_back(Event::default().event("quality").data(data));
+                    }
                 }
             }
             if !open {
@@ -185,6 +204,8 @@ fn messages(
 struct StreamState {
     subscription: Subscription,
     history: Option<Arc<History>>,
+    /// The ranges of the property followed, by which each value's quality is said.
+    ranges: crate::broker::quality::Ranges,
     ready: VecDeque<Event>,
     buf: Vec<Delivery>,
     ended: bool,

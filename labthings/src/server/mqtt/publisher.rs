@@ -44,6 +44,9 @@ struct Publication {
     thing: usize,
     /// What it is, for a report: "property 'x'", "event 'y'", "action 'z'".
     what: String,
+    /// A property value's quality, as the user property `quality` (MQTT 5), for a property
+    /// with warning or alarm ranges.
+    quality: Option<crate::broker::quality::Quality>,
 }
 
 impl Publisher<'_> {
@@ -182,6 +185,7 @@ impl Publisher<'_> {
                     retain: false,
                     thing: t,
                     what: format!("action '{name}'"),
+                    quality: None,
                 });
             }
             Delivery::Message(_) => return None,
@@ -191,9 +195,14 @@ impl Publisher<'_> {
             self.things.at(self.bridged[t].index),
             &self.bridged[t].topics,
         );
+        let mut quality = None;
         let (topic, retain, what) = match target {
             Target::Property(i) => {
-                let name = thing.property_at(i).name();
+                let property = thing.property_at(i);
+                let name = property.name();
+                quality = std::str::from_utf8(&payload)
+                    .ok()
+                    .and_then(|json| property.quality(json));
                 (topics.property(name), true, format!("property '{name}'"))
             }
             Target::Event(i) => {
@@ -208,6 +217,7 @@ impl Publisher<'_> {
             retain,
             thing: t,
             what,
+            quality,
         })
     }
 
@@ -220,8 +230,17 @@ impl Publisher<'_> {
             retain,
             thing,
             what,
+            quality,
         } = publication;
-        let Err(size) = self.sender.send(topic.clone(), retain, payload, None).await else {
+        let properties = quality.map(|q| rumqttc::v5::mqttbytes::v5::PublishProperties {
+            user_properties: vec![("quality".to_owned(), q.as_str().to_owned())],
+            ..Default::default()
+        });
+        let Err(size) = self
+            .sender
+            .send(topic.clone(), retain, payload, properties)
+            .await
+        else {
             return;
         };
         let problem = too_large(&what, &topic, size);

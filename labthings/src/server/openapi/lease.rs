@@ -144,7 +144,7 @@ pub(super) fn paths(thing: &str, path: &str, max: f64) -> Vec<(String, Value)> {
             json!({
                 "post": take,
                 "get": operation(thing, "view", "Whether a client holds a lease on the Thing", view),
-                "delete": operation(thing, "break", "Break the lease held on the Thing (an `admin` token)", broken)
+                "delete": operation(thing, "break", "Break the lease held on the Thing (an `admin` token; any client when the server has no tokens)", broken)
             }),
         ),
         (
