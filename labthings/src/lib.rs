@@ -83,7 +83,7 @@ pub use model::task::{TASK_FAILED, TaskContext, TaskFailure};
 /// file across restarts), `state` (the Thing's state: a field of an enum type, observable and
 /// read-only), `allowed_in` (`allowed_in(A, B)`: written only while the Thing's state is `A` or `B`),
 /// `warning = a..=b` and `alarm = c..=d` (the ranges by which each value's
-/// [quality](crate::quality) is judged), `name = "…"`, `title = "…"`,
+/// [quality](mod@crate::quality) is judged), `name = "…"`, `title = "…"`,
 /// `description = "…"`, `unit = "…"`, and the constraints `minimum`, `maximum`,
 /// `exclusive_minimum`, `exclusive_maximum`, `multiple_of`, `min_length`, `max_length`,
 /// `pattern` — enforced on every write from a client and shown in the TD. Valid only inside

@@ -16,7 +16,6 @@
 pub(crate) mod history;
 mod mailbox;
 mod note;
-pub mod quality;
 #[cfg(feature = "history")]
 pub(crate) mod series;
 #[cfg(test)]
@@ -30,3 +29,4 @@ pub use note::{Delivery, Note, Published, SharedJson, SharedValue};
 #[cfg(feature = "history")]
 pub(crate) use series::{Samples, Series, SeriesKind, SeriesLimits};
 pub use topic::Topic;
+pub(crate) use topic::Watcher;

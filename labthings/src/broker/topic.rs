@@ -14,6 +14,13 @@ struct Entry {
     slot: u32,
 }
 
+/// What follows the values a topic publishes, as they are published (after its
+/// subscribers have them).
+pub(crate) trait Watcher: Send + Sync + std::fmt::Debug {
+    /// `json` was just published.
+    fn published(&self, json: &str);
+}
+
 /// A publish point: one observable property, one event, or one action of one Thing.
 #[derive(Debug, Clone, Default)]
 pub struct Topic {
@@ -29,8 +36,8 @@ struct TopicInner {
     /// The value history of the property it publishes, if it keeps one.
     #[cfg(feature = "history")]
     series: OnceLock<Arc<super::series::Series>>,
-    /// What judges the quality of the values it publishes, for a property with ranges.
-    judge: OnceLock<super::quality::Judge>,
+    /// What follows the values it publishes (the judge of a property with ranges).
+    watcher: OnceLock<Box<dyn Watcher>>,
 }
 
 impl Topic {
@@ -45,7 +52,7 @@ impl Topic {
         self.inner.count.load(Ordering::SeqCst) > 0
             || self.inner.recorder.get().is_some()
             || self.keeps_series()
-            || self.inner.judge.get().is_some()
+            || self.inner.watcher.get().is_some()
     }
 
     #[cfg(feature = "history")]
@@ -65,10 +72,10 @@ impl Topic {
         self.inner.series.set(series).is_ok()
     }
 
-    /// Judge every value published from now on with `judge` (once: `false` if it already
-    /// had one).
-    pub(crate) fn judge_with(&self, judge: super::quality::Judge) -> bool {
-        self.inner.judge.set(judge).is_ok()
+    /// Show every value published from now on to `watcher`, after its subscribers (once:
+    /// `false` if it already had one).
+    pub(crate) fn watch_with(&self, watcher: Box<dyn Watcher>) -> bool {
+        self.inner.watcher.set(watcher).is_ok()
     }
 
     /// The value history this topic feeds.
@@ -152,12 +159,12 @@ impl Topic {
         if let Some(series) = self.inner.series.get() {
             series.record(&value);
         }
-        match self.inner.judge.get() {
-            // The value's notification first, then the alarm it raises.
-            Some(judge) => {
+        match self.inner.watcher.get() {
+            // The value's notification first, then what its watcher makes of it.
+            Some(watcher) => {
                 let json = value.clone();
                 self.publish(value, Delivery::Property);
-                judge.judge(&json);
+                watcher.published(&json);
             }
             None => self.publish(value, Delivery::Property),
         }

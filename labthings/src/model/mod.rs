@@ -12,7 +12,7 @@ pub(crate) mod naming;
 #[cfg(feature = "openapi")]
 pub(crate) mod openapi;
 pub(crate) mod property;
-pub use crate::broker::quality;
+pub mod quality;
 pub(crate) mod schema;
 pub(crate) mod scope;
 pub mod slot;

@@ -104,6 +104,18 @@ pub struct ThingTable<T: 'static> {
     names: HashMap<&'static str, Affordance>,
 }
 
+/// The events the framework adds to a Thing with these properties and tasks.
+fn framework_events<T>(properties: &[PropertyEntry<T>], tasks: &[TaskDef<T>]) -> Vec<&'static str> {
+    let judged = (properties.iter()).any(|p| p.def.observable && p.def.ranges.any());
+    [
+        (!tasks.is_empty()).then_some(TASK_FAILED),
+        judged.then_some(crate::model::quality::ALARM),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Why a Thing has a framework event, for the panic of an affordance called like it.
 fn why(event: &str) -> &'static str {
     match event {
@@ -211,14 +223,7 @@ impl<T: 'static> ThingTable<T> {
                 (parts.streams.iter().enumerate()).map(|(i, s)| (s.name, Affordance::Stream(i))),
             );
         // The framework's events come after the Thing's own.
-        let judged = (properties.iter()).any(|p| p.def.observable && p.def.ranges.any());
-        let framework_events: Vec<&'static str> = [
-            (!methods.tasks.is_empty()).then_some(TASK_FAILED),
-            judged.then_some(crate::broker::quality::ALARM),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let framework_events = framework_events(&properties, methods.tasks);
         let names = names(type_name, all, events.len(), &framework_events);
         Self {
             type_name,

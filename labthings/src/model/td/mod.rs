@@ -253,7 +253,7 @@ static ALARM_DOC: Doc = Doc {
 
 /// The data schema of the event of changes of quality.
 static ALARM_SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-    crate::model::schema::td_schema(crate::broker::quality::QualityChange::json_schema)
+    crate::model::schema::td_schema(crate::model::quality::QualityChange::json_schema)
 });
 
 /// The documentation and data schema of a framework event (`task_failed`, `alarm`).

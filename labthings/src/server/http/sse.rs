@@ -90,7 +90,7 @@ pub(crate) fn stream(
     let history = thing.thing().history().cloned();
     let ranges = match followed {
         Followed::Property(i) => thing.thing().ranges(i),
-        Followed::Event(_) => crate::broker::quality::Ranges::NONE,
+        Followed::Event(_) => crate::model::quality::Ranges::NONE,
     };
     let stream = messages(
         subscription,
@@ -143,7 +143,7 @@ impl Drop for Subscription {
 /// The SSE messages of a subscription.
 fn messages(
     subscription: Subscription,
-    (history, ranges): (Option<Arc<History>>, crate::broker::quality::Ranges),
+    (history, ranges): (Option<Arc<History>>, crate::model::quality::Ranges),
     preface: Option<Problem>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send {
@@ -205,7 +205,7 @@ struct StreamState {
     subscription: Subscription,
     history: Option<Arc<History>>,
     /// The ranges of the property followed, by which each value's quality is said.
-    ranges: crate::broker::quality::Ranges,
+    ranges: crate::model::quality::Ranges,
     ready: VecDeque<Event>,
     buf: Vec<Delivery>,
     ended: bool,

@@ -46,7 +46,7 @@ struct Publication {
     what: String,
     /// A property value's quality, as the user property `quality` (MQTT 5), for a property
     /// with warning or alarm ranges.
-    quality: Option<crate::broker::quality::Quality>,
+    quality: Option<crate::model::quality::Quality>,
 }
 
 impl Publisher<'_> {

@@ -3,15 +3,11 @@
 //! outside that. A property declares its ranges with `#[property(warning = a..=b, alarm =
 //! c..=d)]`; either may be left out.
 //!
-//! A [`Judge`] follows one observable property's topic: on each change of quality it emits
-//! the Thing's [`ALARM`] event, `{"property", "from", "to", "value"}`, so that a client can
-//! subscribe to alarms only.
-
-use std::sync::atomic::{AtomicU8, Ordering};
+//! The server follows each observable property with ranges: on each change of quality it
+//! emits the Thing's [`ALARM`] event, `{"property", "from", "to", "value"}`, so that a client
+//! can subscribe to alarms only.
 
 use serde::Serialize;
-
-use super::Topic;
 
 /// The name of the event of a Thing whose observable properties declare ranges: one
 /// emission per change of a value's quality.
@@ -39,7 +35,9 @@ pub enum Quality {
 }
 
 impl Quality {
-    const ALL: [Self; 3] = [Self::Valid, Self::Warning, Self::Alarm];
+    /// Every quality, in the order of their discriminants.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) const ALL: [Self; 3] = [Self::Valid, Self::Warning, Self::Alarm];
 
     /// Its name on the wire: `valid`, `warning`, `alarm`.
     pub fn as_str(self) -> &'static str {
@@ -85,7 +83,7 @@ impl Ranges {
 }
 
 /// The number a JSON value is (`NaN` for anything else).
-fn number(json: &str) -> f64 {
+pub(crate) fn number(json: &str) -> f64 {
     json.trim().parse::<f64>().unwrap_or(f64::NAN)
 }
 
@@ -100,50 +98,6 @@ pub struct QualityChange {
     pub to: String,
     /// The value that has it (`null` when it is not a number).
     pub value: Option<f64>,
-}
-
-/// What follows one property's values and emits the alarm event when their quality changes.
-#[derive(Debug)]
-pub(crate) struct Judge {
-    property: &'static str,
-    ranges: Ranges,
-    /// The quality of the last value, as its place in [`Quality::ALL`].
-    last: AtomicU8,
-    alarm: Topic,
-}
-
-impl Judge {
-    /// A judge of `property`'s values by `ranges`, whose current value is `current`
-    /// (JSON), emitting on `alarm`.
-    pub(crate) fn new(property: &'static str, ranges: Ranges, current: &str, alarm: Topic) -> Self {
-        let quality = ranges.quality_of_json(current).unwrap_or(Quality::Valid);
-        Self {
-            property,
-            ranges,
-            last: AtomicU8::new(quality as u8),
-            alarm,
-        }
-    }
-
-    /// Judge a value just published (JSON): emit the alarm event if its quality differs
-    /// from the last one's.
-    pub(crate) fn judge(&self, json: &str) {
-        let value = number(json);
-        let quality = self.ranges.quality(value);
-        let before = self.last.swap(quality as u8, Ordering::SeqCst);
-        if before == quality as u8 || !self.alarm.has_subscribers() {
-            return;
-        }
-        let change = QualityChange {
-            property: self.property.to_owned(),
-            from: Quality::ALL[usize::from(before)].as_str().to_owned(),
-            to: quality.as_str().to_owned(),
-            value: value.is_finite().then_some(value),
-        };
-        if let Ok(json) = serde_json::to_string(&change) {
-            self.alarm.publish_event(json);
-        }
-    }
 }
 
 #[cfg(test)]
