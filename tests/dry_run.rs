@@ -136,15 +136,7 @@ impl Bed {
     }
 
     async fn wtp_socket(&self, token: &str) -> Socket {
-        let url = format!("ws://{}/bench/ws?access_token={token}", self.addr);
-        let mut request =
-            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
-                .unwrap();
-        let protocol = "webthingprotocol".parse().unwrap();
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", protocol);
-        tokio_tungstenite::connect_async(request).await.unwrap().0
+        support::ws::connect_wtp_as(self.addr, "bench", token).await
     }
 }
 

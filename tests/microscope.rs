@@ -363,15 +363,7 @@ async fn the_camera_warms_into_alarm_with_a_long_exposure() {
         .await
         .unwrap();
     assert_eq!(response.headers()["labthings-quality"], "valid");
-    let url = format!("ws://{}/camera/ws", m.addr);
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
-            .unwrap();
-    let protocol = "webthingprotocol".parse().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", protocol);
-    let mut socket = tokio_tungstenite::connect_async(request).await.unwrap().0;
+    let mut socket = support::ws::connect_wtp(m.addr, "camera").await;
     let observe = json!({"name": "sensor_temperature"});
     send(&mut socket, wtp("observeproperty", observe)).await;
     next(&mut socket).await;

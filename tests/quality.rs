@@ -48,15 +48,7 @@ async fn read(addr: SocketAddr, name: &str) -> (u16, Option<String>, Value) {
 }
 
 async fn socket(addr: SocketAddr, thing: &str) -> Socket {
-    let url = format!("ws://{addr}/{thing}/ws");
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
-            .unwrap();
-    let protocol = "webthingprotocol".parse().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", protocol);
-    tokio_tungstenite::connect_async(request).await.unwrap().0
+    support::ws::connect_wtp(addr, thing).await
 }
 
 #[tokio::test]

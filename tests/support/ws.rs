@@ -23,9 +23,17 @@ pub(crate) async fn connect(addr: SocketAddr, thing: &str) -> Socket {
 
 /// Connect to `/{thing}/ws` negotiating the `webthingprotocol` subprotocol.
 pub(crate) async fn connect_wtp(addr: SocketAddr, thing: &str) -> Socket {
-    let mut request = format!("ws://{addr}/{thing}/ws")
-        .into_client_request()
-        .unwrap();
+    wtp_at(&format!("ws://{addr}/{thing}/ws")).await
+}
+
+/// As [`connect_wtp`], with a bearer token (in the query, as a browser sends it).
+pub(crate) async fn connect_wtp_as(addr: SocketAddr, thing: &str, token: &str) -> Socket {
+    wtp_at(&format!("ws://{addr}/{thing}/ws?access_token={token}")).await
+}
+
+/// Connect to `url` negotiating the `webthingprotocol` subprotocol.
+async fn wtp_at(url: &str) -> Socket {
+    let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         "webthingprotocol".parse().unwrap(),
