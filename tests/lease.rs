@@ -269,6 +269,8 @@ async fn an_idle_lease_expires_and_bad_requests_are_refused() {
         )
         .await;
     assert_eq!(status, 403, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("taking a lease"), "{problem}");
     let (status, problem) = bed.write(ALICE, Some("not-a-lease")).await;
     assert_eq!(status, 400, "{problem}");
     assert!(

@@ -264,7 +264,12 @@ where
 /// What a request that needs more than reading does, as the refusal names it (the same
 /// words as the interaction interface's refusals, whatever the binding).
 fn what(request: &Request) -> &'static str {
+    let path = request.uri().path();
+    let lease = path.ends_with("/lease") || path.rsplit('/').nth(1) == Some("lease");
     match *request.method() {
+        Method::POST if lease => "taking a lease",
+        Method::PUT if lease => "renewing a lease",
+        Method::DELETE if lease => "releasing or breaking a lease",
         Method::PUT => "writing a property",
         Method::DELETE => "cancelling an invocation",
         Method::POST if request.uri().path().ends_with("/blob") => "uploading a blob",
