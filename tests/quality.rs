@@ -27,6 +27,14 @@ pub struct Bath {
 #[thing]
 impl Bath {}
 
+/// A bath at 20 °C, its level 0.
+fn bath() -> Arc<Bath> {
+    Arc::new(Bath {
+        temperature: 20.0.into(),
+        level: 0.into(),
+    })
+}
+
 async fn serve(bath: Arc<Bath>) -> SocketAddr {
     support::start(ThingServer::new().shared_thing("bath", bath))
         .await
@@ -53,10 +61,7 @@ async fn socket(addr: SocketAddr, thing: &str) -> Socket {
 
 #[tokio::test]
 async fn each_value_is_judged_against_its_ranges() {
-    let bath = Arc::new(Bath {
-        temperature: 20.0.into(),
-        level: 0.into(),
-    });
+    let bath = bath();
     let addr = serve(bath.clone()).await;
     for (value, quality) in [
         (20.0, "valid"),
@@ -97,10 +102,7 @@ async fn each_value_is_judged_against_its_ranges() {
 
 #[tokio::test]
 async fn notifications_carry_the_quality_of_their_value() {
-    let bath = Arc::new(Bath {
-        temperature: 20.0.into(),
-        level: 0.into(),
-    });
+    let bath = bath();
     let addr = serve(bath.clone()).await;
     let mut socket = socket(addr, "bath").await;
     send(
@@ -159,10 +161,7 @@ async fn notifications_carry_the_quality_of_their_value() {
 
 #[tokio::test]
 async fn the_alarm_event_reports_each_change_of_quality() {
-    let bath = Arc::new(Bath {
-        temperature: 20.0.into(),
-        level: 0.into(),
-    });
+    let bath = bath();
     let addr = serve(bath.clone()).await;
     let mut socket = socket(addr, "bath").await;
     send(&mut socket, wtp("subscribeevent", json!({"name": "alarm"}))).await;
@@ -204,10 +203,7 @@ async fn the_alarm_event_reports_each_change_of_quality() {
 
 #[tokio::test]
 async fn server_sent_events_follow_each_value_with_its_quality() {
-    let bath = Arc::new(Bath {
-        temperature: 20.0.into(),
-        level: 0.into(),
-    });
+    let bath = bath();
     let addr = serve(bath.clone()).await;
     let url = format!("http://{addr}/bath/temperature");
     let mut stream = support::sse::Stream::open(&url, None).await;
@@ -259,10 +255,7 @@ async fn mqtt_publishes_the_quality_of_each_value() {
             }
         }
     });
-    let bath = Arc::new(Bath {
-        temperature: 20.0.into(),
-        level: 0.into(),
-    });
+    let bath = bath();
     let mqtt = labthings::Mqtt::new(&format!("mqtt://127.0.0.1:{}", broker.port))
         .unwrap()
         .prefix("lab")

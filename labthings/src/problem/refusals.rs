@@ -139,10 +139,9 @@ pub(crate) fn wrong_state(thing: &str, current: &str, what: &str, allowed: &[Str
     )
 }
 
-/// Another client holds a lease on the Thing until `expires`: a write or an invocation
+/// Another client holds a lease on the Thing until `until`: a write or an invocation
 /// needs that lease (the detail is the same on every binding).
-pub(crate) fn leased(thing: &str, expires: std::time::SystemTime) -> Problem {
-    let until = humantime::format_rfc3339_seconds(expires);
+pub(crate) fn leased(thing: &str, until: &str) -> Problem {
     Problem::new(
         423,
         format!(

@@ -29,6 +29,18 @@ pub(crate) struct Lease {
     pub(crate) expires: SystemTime,
 }
 
+impl Lease {
+    /// When it expires, as its holder and the refusals say it (RFC 3339, to the second).
+    pub(crate) fn expiry(&self) -> String {
+        expiry(self.expires)
+    }
+}
+
+/// An expiry time, as leases say it.
+fn expiry(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 /// A held lease.
 struct Held {
     lease: Lease,
@@ -83,7 +95,7 @@ impl LeaseSlot {
     ) -> Result<Lease, Problem> {
         let mut held = self.live();
         if let Some(h) = held.as_ref() {
-            return Err(refusals::leased(thing, h.lease.expires));
+            return Err(refusals::leased(thing, &h.lease.expiry()));
         }
         let lease = Lease {
             id: Uuid::new_v4(),
@@ -156,7 +168,7 @@ impl LeaseSlot {
                 }
                 Ok(true)
             }
-            Some(h) => Err(refusals::leased(thing, h.lease.expires)),
+            Some(h) => Err(refusals::leased(thing, &h.lease.expiry())),
         }
     }
 }

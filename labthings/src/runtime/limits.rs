@@ -86,6 +86,14 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// The longest lease a client may take: `max_lease`, at most a year (clocks add that
+    /// without overflowing).
+    pub(crate) fn lease_bound(&self) -> Duration {
+        self.max_lease.min(Duration::from_secs(365 * 24 * 3600))
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

@@ -96,7 +96,7 @@ impl Prepared {
         );
         let exposed = (lifecycle.things.iter().zip(&lifecycle.reaches))
             .map(|((name, thing), reaches)| (thing.clone(), server.id_of(name), reaches.clone()));
-        let max_lease = server.limits.max_lease;
+        let max_lease = server.limits.lease_bound();
         let things = Things::new(exposed, invocations, lifecycle.device.clone(), max_lease);
         let views = (things.iter())
             .map(|thing| Arc::new(ThingView::new(thing, &server.prefix)))

@@ -99,7 +99,7 @@ pub(crate) fn document(state: &ServerState) -> Value {
     let mut schemas = Schemas::default();
     components::shared(&mut schemas);
     lease::schemas(&mut schemas);
-    let max_lease = (state.limits.max_lease.as_secs_f64()).min(365.0 * 24.0 * 3600.0);
+    let max_lease = state.limits.lease_bound().as_secs_f64();
     let mut paths = paths::server_paths(state);
     let mut tags = vec![json!({"name": "server", "description": "The server's own routes."})];
     for thing in state.things.iter() {
