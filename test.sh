@@ -60,7 +60,7 @@ cargo test --workspace --no-fail-fast --features labthings-examples/interop "$@"
 # How many tests each interoperability part ran (a part that ran nothing is an error).
 echo
 echo "interoperability tests run:"
-for binary in python_client client_python nodewot playground dashboard dashboard_plots mqtt refusals discovery sangaboard openflexure metrics openapi; do
+for binary in python_client client_python nodewot playground dashboard dashboard_plots mqtt refusals discovery sangaboard openflexure metrics openapi provenance; do
     count="$(awk -v b="tests/$binary.rs" '
         /Running / { on = index($0, b) > 0 }
         on && /^test result:/ { sub(/^test result: [a-zA-Z]+\. /, ""); print $1; on = 0 }' "$log")"

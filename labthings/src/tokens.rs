@@ -27,6 +27,14 @@ impl Tokens {
         !self.tokens.is_empty()
     }
 
+    /// Who holds token number `index`, as provenance records name them: `operate token 2`
+    /// (its scope and its place among the tokens, from 1).
+    #[cfg(feature = "provenance")]
+    pub(crate) fn subject(&self, index: usize) -> Option<String> {
+        let (_, scope) = self.tokens.get(index)?;
+        Some(format!("{} token {}", scope.as_str(), index + 1))
+    }
+
     /// The scope of `token`, if it is one of ours. Every token is compared, in constant time.
     #[cfg(test)]
     pub(crate) fn scope_of(&self, token: &[u8]) -> Option<Scope> {

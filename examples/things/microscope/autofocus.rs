@@ -4,7 +4,7 @@ use labthings::{ActionContext, Slot, thing};
 use serde::Serialize;
 
 use super::camera::Camera;
-use super::stage::{MoveError, Position, Stage};
+use super::stage::{MoveError, Stage};
 
 /// What an autofocus run found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -58,7 +58,7 @@ impl Autofocus {
         let mut scores = Vec::new();
         for i in 0..steps {
             let z = start.z - range / 2 + range * i / (steps - 1);
-            stage.go(Position { z, ..start }, ctx).await?;
+            stage.move_to(start.x, start.y, z, ctx).await?;
             scores.push((z, camera.sharpness_at(stage.position.get().z)));
             ctx.set_progress(100 * (i + 1) / (steps + 1));
         }
@@ -66,7 +66,7 @@ impl Autofocus {
             .iter()
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or(start.z, |(z, _)| *z);
-        stage.go(Position { z: best_z, ..start }, ctx).await?;
+        stage.move_to(start.x, start.y, best_z, ctx).await?;
         ctx.set_progress(100);
         Ok(Focus { best_z, scores })
     }

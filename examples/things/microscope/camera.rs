@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use labthings::blob::Jpeg;
-use labthings::{Blob, Cancelled, MjpegStream, Slot, TaskContext, thing};
+use labthings::{ActionContext, Blob, Cancelled, MjpegStream, Slot, TaskContext, thing};
 
 use super::stage::Stage;
 
@@ -68,11 +68,19 @@ impl Camera {
         self.sharpness_at(self.stage.get().position.get().z)
     }
 
-    /// Take a full-size (1280×960) picture.
+    /// Take a full-size (1280×960) picture. Its Exif `UserComment` names the invocation and
+    /// the path of its provenance record.
     #[action]
-    fn capture(&self) -> Result<Blob<Jpeg>, String> {
+    fn capture(&self, ctx: &ActionContext) -> Result<Blob<Jpeg>, String> {
         let position = self.stage.get().position.get();
-        let jpeg = render(FULL, position.x, position.y, position.z - self.focus)?;
+        let comment = serde_json::json!({
+            "invocation": ctx.id(),
+            "provenance": ctx.provenance_path(),
+            "position": position,
+        });
+        let exif = super::exif::user_comment(&comment.to_string())?;
+        let defocus = position.z - self.focus;
+        let jpeg = render_with(FULL, position.x, position.y, defocus, Some(&exif))?;
         Ok(Blob::from_bytes(jpeg))
     }
 
@@ -210,11 +218,17 @@ pub fn sharpness(defocus: i64) -> f64 {
 /// two crossed gratings (periods of 64 and 12 pixels) that move with the stage, blurred by
 /// defocus — a Gaussian blur of a grating lowers its contrast by `exp(-(σk)²/2)`, the fine
 /// one first, so the picture is exact and costs two multiplications a pixel.
-pub fn render(
+pub fn render(size: (u16, u16), x: i64, y: i64, defocus: i64) -> Result<Vec<u8>, String> {
+    render_with(size, x, y, defocus, None)
+}
+
+/// As [`render`], with an Exif segment (APP1 data, from [`super::exif`]).
+pub fn render_with(
     (width, height): (u16, u16),
     x: i64,
     y: i64,
     defocus: i64,
+    exif: Option<&[u8]>,
 ) -> Result<Vec<u8>, String> {
     let sigma = defocus.unsigned_abs() as f64 / 40.0;
     let gratings = [(64.0, 70.0), (12.0, 45.0)].map(|(period, amplitude): (f64, f64)| {
@@ -242,8 +256,13 @@ pub fn render(
         }
     }
     let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 80)
-        .encode(&pixels, width, height, jpeg_encoder::ColorType::Luma)
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 80);
+    if let Some(exif) = exif {
+        encoder
+            .add_app_segment(1, exif)
+            .map_err(|e| e.to_string())?;
+    }
+    (encoder.encode(&pixels, width, height, jpeg_encoder::ColorType::Luma))
         .map_err(|e| e.to_string())?;
     Ok(jpeg)
 }

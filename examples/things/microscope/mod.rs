@@ -5,6 +5,7 @@
 
 pub mod autofocus;
 pub mod camera;
+pub mod exif;
 pub mod stage;
 
 pub use autofocus::Autofocus;

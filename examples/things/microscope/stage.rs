@@ -121,7 +121,7 @@ const TICK: Duration = Duration::from_millis(10);
 impl Stage {
     /// Move to an absolute position, after the moves before it.
     #[action(exclusive = "queue")]
-    async fn move_to(
+    pub async fn move_to(
         &self,
         #[arg(unit = "steps")] x: i64,
         #[arg(unit = "steps")] y: i64,
@@ -205,7 +205,7 @@ impl Stage {
     }
 
     /// Move to `to` in steps at `speed`, publishing the position every tick; stop where it is
-    /// when cancelled. The Rust entry point of every move (autofocus uses it too).
+    /// when cancelled. The Rust entry point of every move.
     pub async fn go(&self, to: Position, ctx: &ActionContext) -> Result<Position, MoveError> {
         let limits = self.limits.get();
         let inside = |v: i64, min: i64, max: i64| (min..=max).contains(&v);

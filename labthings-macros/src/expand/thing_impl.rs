@@ -17,7 +17,7 @@ use crate::internals::ctx::Ctx;
 
 pub(crate) fn expand(ctx: &Ctx, thing: &ThingImpl) -> TokenStream {
     let private = ctx.private();
-    let item = &thing.item;
+    let item = &with_call_guards(ctx, thing);
     let self_ty = &item.self_ty;
     let names = thing
         .properties
@@ -318,6 +318,28 @@ fn input_struct(ctx: &Ctx, a: &Action) -> TokenStream {
         #[allow(non_camel_case_types)]
         struct #ident { #(#fields),* }
     }
+}
+
+/// The impl block, each action method opening a call guard first: called from inside an
+/// invocation (through a slot, or by another action), it is recorded for that invocation's
+/// provenance.
+fn with_call_guards(ctx: &Ctx, thing: &ThingImpl) -> syn::ItemImpl {
+    let private = ctx.private();
+    let mut item = thing.item.clone();
+    for method in &mut item.items {
+        let syn::ImplItem::Fn(f) = method else {
+            continue;
+        };
+        let Some(action) = thing.actions.iter().find(|a| a.ident == f.sig.ident) else {
+            continue;
+        };
+        let name = &action.name;
+        let guard = Ident::new("__labthings_call", proc_macro2::Span::mixed_site());
+        let open: syn::Stmt =
+            syn::parse_quote!(let #guard = #private::CallGuard::enter(&*self, #name););
+        f.block.stmts.insert(0, open);
+    }
+    item
 }
 
 fn action_def(ctx: &Ctx, a: &Action) -> TokenStream {

@@ -114,7 +114,10 @@ impl<'t> ActionRef<'t> {
     ) -> Result<Arc<Invocation>, Problem> {
         let (thing, input) = self.admissible(caller, input, false)?;
         let invocations = &self.thing.things().invocations;
-        invocations.start(thing, self.index, input, before).await
+        let requester = caller.requester();
+        invocations
+            .start(thing, self.index, input, requester, before)
+            .await
     }
 
     /// As [`invoke`](Self::invoke), refused at once (503) when the bounds on invocations are
@@ -127,7 +130,8 @@ impl<'t> ActionRef<'t> {
     ) -> Result<Arc<Invocation>, Problem> {
         let (thing, input) = self.admissible(caller, input, false)?;
         let invocations = &self.thing.things().invocations;
-        invocations.start_now(thing, self.index, input, before)
+        let requester = caller.requester();
+        invocations.start_now(thing, self.index, input, requester, before)
     }
 
     /// A dry run of [`invoke`](Self::invoke): every check it makes, in its order, and where

@@ -2,9 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::net::SocketAddr;
+
 use uuid::Uuid;
 
 use crate::problem::{Problem, refusals};
+use crate::runtime::invocations::Requester;
 use crate::runtime::lease::Holder;
 
 /// What a bearer token allows. Each scope includes those before it.
@@ -32,13 +35,14 @@ impl Scope {
 }
 
 /// Who makes a request, as far as the interface needs to know: the scope its token was
-/// granted (`None` when the server has no tokens), which token that was, and the lease it
-/// presents, if any.
+/// granted (`None` when the server has no tokens), which token that was, the lease it
+/// presents, if any, and its address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Caller {
     scope: Option<Scope>,
     client: Holder,
     lease: Option<Uuid>,
+    address: Option<SocketAddr>,
 }
 
 impl Caller {
@@ -58,6 +62,7 @@ impl Caller {
             scope,
             client: None,
             lease: None,
+            address: None,
         }
     }
 
@@ -67,12 +72,26 @@ impl Caller {
             scope: Some(scope),
             client: Some(token),
             lease: None,
+            address: None,
         }
     }
 
     /// The same client presenting `lease` (or none).
     pub(crate) const fn with_lease(self, lease: Option<Uuid>) -> Self {
         Self { lease, ..self }
+    }
+
+    /// The same client, connected from `address` (or an unknown address).
+    pub(crate) const fn from(self, address: Option<SocketAddr>) -> Self {
+        Self { address, ..self }
+    }
+
+    /// Who it is, for the provenance of the invocations it asks for.
+    pub(crate) const fn requester(self) -> Requester {
+        Requester {
+            token: self.client,
+            address: self.address,
+        }
     }
 
     /// Who it is, for the leases it holds.

@@ -9,6 +9,8 @@ mod caller;
 mod dry_run;
 mod follow;
 mod lease;
+#[cfg(feature = "provenance")]
+pub(crate) mod provenance;
 pub(crate) mod wire;
 
 use std::collections::HashMap;

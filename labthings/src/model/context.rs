@@ -48,6 +48,8 @@ pub(crate) struct InvocationCore {
     /// Whether its output links to blobs of that server (their links are made absolute for
     /// each client).
     pub(crate) links_blobs: std::sync::atomic::AtomicBool,
+    /// The actions its code called as Rust methods.
+    pub(crate) calls: crate::model::calls::Calls,
 }
 
 impl InvocationCore {
@@ -66,6 +68,7 @@ impl InvocationCore {
             on_change: std::sync::OnceLock::new(),
             blobs: std::sync::OnceLock::new(),
             links_blobs: std::sync::atomic::AtomicBool::new(false),
+            calls: crate::model::calls::Calls::default(),
         })
     }
 
@@ -137,6 +140,17 @@ impl ActionContext {
     /// latest it has acted on, and ignores a request overtaken by a newer one.
     pub fn sequence(&self) -> u64 {
         self.core.sequence
+    }
+
+    /// The path of this invocation's provenance record on the server it runs on
+    /// (`{prefix}/action_invocations/{id}/provenance`), for the data it writes to name what
+    /// produced it (an image's metadata); `None` for a [`detached`](Self::detached) context.
+    #[cfg(feature = "provenance")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "provenance")))]
+    pub fn provenance_path(&self) -> Option<String> {
+        let registry = self.core.blobs.get()?;
+        let (prefix, id) = (&registry.prefix, self.core.id);
+        Some(format!("{prefix}/action_invocations/{id}/provenance"))
     }
 
     /// Whether cancellation was requested.

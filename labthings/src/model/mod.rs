@@ -3,7 +3,10 @@
 //! blobs. Nothing here serves: the model is built, read and tested without a server.
 
 pub mod blob;
+// Recorded only for provenance records.
 pub(crate) mod blocking;
+#[cfg_attr(not(feature = "provenance"), allow(dead_code))]
+pub(crate) mod calls;
 pub mod constraints;
 pub(crate) mod context;
 pub(crate) mod doc;

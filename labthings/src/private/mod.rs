@@ -12,6 +12,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 pub use crate::broker::Topic;
 pub use crate::model::blocking::blocking;
+pub use crate::model::calls::CallGuard;
 pub use crate::model::constraints::{HasLength, Numeric, Ranged, Textual};
 pub use crate::model::doc::Doc;
 pub use crate::model::event::EventField;

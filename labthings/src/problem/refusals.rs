@@ -210,6 +210,15 @@ pub(crate) fn no_output_yet(id: &str, status: &str) -> Problem {
     )
 }
 
+/// The provenance of an invocation that has not ended.
+#[cfg(feature = "provenance")]
+pub(crate) fn no_provenance_yet(id: &str, status: &str) -> Problem {
+    Problem::new(
+        409,
+        format!("invocation '{id}' has no provenance record yet: it is {status}"),
+    )
+}
+
 /// The `error` of a cancelled invocation that gave no reason of its own.
 pub(crate) fn cancelled() -> Problem {
     cancelled_because("The action was cancelled.")

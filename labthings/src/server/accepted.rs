@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
+use tower_service::Service as _;
 
 use super::state::ServerState;
 
@@ -24,6 +25,8 @@ pub(crate) enum Acceptor {}
 /// One accepted connection.
 pub(super) struct Connection {
     pub(super) router: Router,
+    /// The client's address, told to every request (as axum's `ConnectInfo`).
+    pub(super) peer: std::net::SocketAddr,
     pub(super) state: Arc<ServerState>,
     pub(super) stop: CancellationToken,
 }
@@ -53,7 +56,11 @@ impl Connection {
     }
 
     async fn serve(self, io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static) {
-        let service = TowerToHyperService::new(self.router);
+        let (router, peer) = (self.router, self.peer);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().call(request)
+        });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())

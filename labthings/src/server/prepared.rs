@@ -93,6 +93,11 @@ impl Prepared {
             server.shutdown.clone(),
             lifecycle.device.clone(),
             server.observer(),
+            lifecycle
+                .things
+                .iter()
+                .map(|(_, thing)| thing.clone())
+                .collect(),
         );
         let exposed = (lifecycle.things.iter().zip(&lifecycle.reaches))
             .map(|((name, thing), reaches)| (thing.clone(), server.id_of(name), reaches.clone()));

@@ -134,7 +134,7 @@ struct Accepting {
 impl Accepting {
     async fn until(self, listener: TcpListener, mut signal: Signal) {
         loop {
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
@@ -148,6 +148,7 @@ impl Accepting {
             let _ = stream.set_nodelay(true);
             let connection = Connection {
                 router: self.router.clone(),
+                peer,
                 state: self.state.clone(),
                 stop: self.stop.clone(),
             };

@@ -53,6 +53,13 @@ impl Registry {
         }
     }
 
+    /// The blob a link's `href` names (a path, or a URL ending in one), if it is kept.
+    pub(crate) fn find(&self, href: &str) -> Option<(Uuid, Blob)> {
+        let (_, id) = href.rsplit_once("/blob/")?;
+        let id = Uuid::parse_str(id).ok()?;
+        Some((id, self.get(id)?))
+    }
+
     pub(crate) fn get(&self, id: Uuid) -> Option<Blob> {
         let blobs = self.blobs.reading();
         blobs.get(&id).map(|(blob, _)| blob.clone())

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::admission::Admission;
+use super::requester::Requester;
 use super::status::Status;
 use crate::model::context::{InvocationCore, LogRecord};
 use crate::model::table::Json;
@@ -39,6 +40,12 @@ pub(crate) struct Invocation {
     pub(crate) action_index: usize,
     pub(crate) input: Value,
     pub(crate) time_requested: SystemTime,
+    /// Who asked for it (for its provenance record).
+    #[cfg_attr(not(feature = "provenance"), allow(dead_code))]
+    pub(crate) requester: Requester,
+    /// Every Thing's stored values when it started.
+    #[cfg(feature = "provenance")]
+    pub(crate) state_at_start: OnceLock<super::state_at_start::StateAtStart>,
     state: Mutex<State>,
     /// Log records already carried by a status event.
     log_published: Mutex<u64>,
@@ -99,16 +106,23 @@ impl Invocation {
         thing: Arc<dyn DynThing>,
         action_index: usize,
         input: Value,
+        requester: Requester,
         mut admission: Admission,
     ) -> Self {
         let turn = admission.turn.take();
+        let action = thing.action_name(action_index);
+        let address = Arc::as_ptr(&thing.as_any()).cast::<()>() as usize;
+        core.calls.runs(address, action);
         Self {
             core,
-            action: thing.action_name(action_index),
+            action,
             thing,
             action_index,
             input,
             time_requested: SystemTime::now(),
+            requester,
+            #[cfg(feature = "provenance")]
+            state_at_start: OnceLock::new(),
             state: Mutex::new(State {
                 status: Status::Pending,
                 time_started: None,

@@ -3,8 +3,11 @@
 
 mod admission;
 mod invocation;
+mod requester;
 mod retention;
 mod run;
+#[cfg(feature = "provenance")]
+pub(crate) mod state_at_start;
 mod status;
 
 use std::collections::HashMap;
@@ -17,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub(crate) use invocation::{Invocation, Snapshot, StatusNote};
+pub(crate) use requester::Requester;
 pub use retention::Retention;
 pub(crate) use status::Status;
 
@@ -53,6 +57,9 @@ pub(crate) struct Invocations {
     pub(crate) blobs: Arc<Registry>,
     /// Told of the end of each invocation.
     observer: Observers,
+    /// Every Thing of the server, whose state each invocation records when it starts.
+    #[cfg(feature = "provenance")]
+    things: state_at_start::Everyone,
 }
 
 impl Invocations {
@@ -63,7 +70,10 @@ impl Invocations {
         shutdown: CancellationToken,
         device: Device,
         observer: Observers,
+        things: Vec<Arc<dyn DynThing>>,
     ) -> Arc<Self> {
+        #[cfg(not(feature = "provenance"))]
+        let _ = things;
         Arc::new(Self {
             map: RwLock::new(HashMap::new()),
             retention,
@@ -75,6 +85,8 @@ impl Invocations {
             reaper: AtomicBool::new(false),
             blobs: Registry::new(prefix),
             observer,
+            #[cfg(feature = "provenance")]
+            things: state_at_start::Everyone(things),
         })
     }
 
@@ -136,6 +148,7 @@ impl Invocations {
         thing: Arc<dyn DynThing>,
         action: usize,
         input: Value,
+        requester: Requester,
         before: impl FnOnce(&Arc<Invocation>),
     ) -> Result<Arc<Invocation>, Problem> {
         let id = Uuid::new_v4();
@@ -143,7 +156,8 @@ impl Invocations {
         let admission = counters
             .admit_waiting(&thing, action, id, &self.limits)
             .await?;
-        Ok(self.begin(id, admission, thing, action, input, before))
+        let asked = (input, requester);
+        Ok(self.begin(id, admission, thing, action, asked, before))
     }
 
     /// What starting an invocation of `action` of `thing` would do now, changing nothing.
@@ -161,6 +175,7 @@ impl Invocations {
         thing: Arc<dyn DynThing>,
         action: usize,
         input: Value,
+        requester: Requester,
         before: impl FnOnce(&Arc<Invocation>),
     ) -> Result<Arc<Invocation>, Problem> {
         let id = Uuid::new_v4();
@@ -168,24 +183,26 @@ impl Invocations {
             .counters
             .admit(&thing, action, id, &self.limits)
             .map_err(Refused::into_problem)?;
-        Ok(self.begin(id, admission, thing, action, input, before))
+        let asked = (input, requester);
+        Ok(self.begin(id, admission, thing, action, asked, before))
     }
 
-    /// Run an admitted invocation.
+    /// Run an admitted invocation of `input`, asked for by a requester.
     fn begin(
         self: &Arc<Self>,
         id: Uuid,
         mut admission: admission::Admission,
         thing: Arc<dyn DynThing>,
         action: usize,
-        input: Value,
+        (input, requester): (Value, Requester),
         before: impl FnOnce(&Arc<Invocation>),
     ) -> Arc<Invocation> {
         self.start_reaper();
         let preempted = std::mem::take(&mut admission.preempted);
         let core = InvocationCore::with_token(id, self.shutdown.child_token());
         let _ = core.blobs.set(self.blobs.clone());
-        let invocation = Arc::new(Invocation::new(core, thing, action, input, admission));
+        let invocation = Invocation::new(core, thing, action, input, requester, admission);
+        let invocation = Arc::new(invocation);
         let (this, weak) = (Arc::downgrade(self), Arc::downgrade(&invocation));
         let _ = invocation.core.on_change.set(Box::new(move || {
             if let (Some(this), Some(invocation)) = (this.upgrade(), weak.upgrade()) {

@@ -76,6 +76,8 @@ impl Invocations {
             state.time_started = Some(SystemTime::now());
             state.started = Some(Instant::now());
         }
+        #[cfg(feature = "provenance")]
+        let _ = (invocation.state_at_start).set(super::state_at_start::take(&self.things));
         self.publish(&invocation);
         let (thing, index) = (&invocation.thing, invocation.action_index);
         let ctx = ActionContext {

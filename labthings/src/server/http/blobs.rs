@@ -152,10 +152,6 @@ pub(crate) async fn upload(
 pub(crate) fn output_blob(state: &ServerState, output: &Value) -> Option<Blob> {
     let href = output.get("href")?.as_str()?;
     output.get("media_type")?;
-    let (_, id) = href.rsplit_once("/blob/")?;
-    state
-        .things
-        .invocations
-        .blobs
-        .get(Uuid::parse_str(id).ok()?)
+    let (_, blob) = state.things.invocations.blobs.find(href)?;
+    Some(blob)
 }

@@ -92,6 +92,24 @@ pub(crate) async fn one(
     Ok(serialized(StatusCode::OK, &record))
 }
 
+/// `GET /action_invocations/{id}/provenance`: its W3C PROV-JSON record.
+#[cfg(feature = "provenance")]
+pub(crate) async fn provenance(
+    State(state): Shared,
+    Segments(id): Segments<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    use crate::interaction::provenance::{Asker, record};
+    let invocation = state.things.invocation(&id)?;
+    let origin = state.origin(&headers);
+    let urls = state.urls(&origin);
+    let token = invocation.requester.token;
+    let subject = token.and_then(|index| state.policy.tokens.subject(index));
+    let asker = Asker { subject };
+    let document = record(&state.things, &invocation, urls, asker, &state.server_id).await?;
+    Ok(serialized(StatusCode::OK, &document))
+}
+
 /// `GET /action_invocations/{id}/output`: the output, or a blob's bytes.
 pub(crate) async fn output(
     State(state): Shared,

@@ -26,7 +26,14 @@ use extract::not_allowed;
 /// Every route of the HTTP binding, under the prefix's root.
 pub(crate) fn routes(state: Arc<ServerState>) -> Router {
     let get_only = |route| not_allowed(route, "GET");
-    Router::new()
+    #[cfg(feature = "provenance")]
+    let router = Router::new().route(
+        "/action_invocations/{id}/provenance",
+        get_only(get(invocations::provenance)),
+    );
+    #[cfg(not(feature = "provenance"))]
+    let router = Router::new();
+    router
         .route("/thing_descriptions/", get_only(get(things::all)))
         .route("/things/", get_only(get(things::urls)))
         .route("/action_invocations", get_only(get(invocations::all)))

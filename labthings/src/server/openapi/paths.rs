@@ -103,6 +103,29 @@ fn invocation_paths(prefix: &str) -> Map<String, Value> {
         item["get"]["parameters"] = id_parameter("invocation");
         item
     });
+    #[cfg(feature = "provenance")]
+    add(format!("{prefix}/action_invocations/{{id}}/provenance"), {
+        let mut item = get(
+            "server.invocation.provenance",
+            "The W3C PROV-JSON record of an invocation that ended: what it used and generated, who asked",
+            json!({
+                "200": json_response("The record (PROV-JSON).", json!({
+                    "type": "object",
+                    "required": ["prefix", "activity", "entity", "agent"],
+                    "properties": {
+                        "prefix": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "activity": {"type": "object"},
+                        "entity": {"type": "object"},
+                        "agent": {"type": "object"}
+                    }
+                })),
+                "404": problem("No invocation has this id."),
+                "409": problem("The invocation has not ended: it is pending or running.")
+            }),
+        );
+        item["get"]["parameters"] = id_parameter("invocation");
+        item
+    });
     add(format!("{prefix}/blob"), upload_item());
     add(format!("{prefix}/blob/{{id}}"), {
         let mut item = get(

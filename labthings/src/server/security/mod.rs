@@ -102,7 +102,11 @@ impl Policy {
             Caller::token(scope, token)
         });
         let lease = lease_header(request).map_err(|p| Box::new(p.into_response()))?;
-        request.extensions_mut().insert(caller.with_lease(lease));
+        let address = (request.extensions())
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0);
+        let caller = caller.with_lease(lease).from(address);
+        request.extensions_mut().insert(caller);
         Ok(())
     }
 
