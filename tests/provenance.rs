@@ -33,7 +33,7 @@ impl Microscope {
         let server = labthings::ThingServer::new()
             .settings_dir(settings.path())
             .token(labthings::Scope::Observe, OBSERVER)
-            .token(labthings::Scope::Operate, TOKEN)
+            .named_token(labthings::Scope::Operate, TOKEN, "scan robot")
             .thing("stage", Stage::new())
             .thing("camera", Camera::new(CameraArgs::default()))
             .thing("autofocus", Autofocus::new());
@@ -162,14 +162,14 @@ async fn a_capture_names_its_blob_by_digest_its_input_its_settings_and_who_asked
     assert_eq!(position["lt:setting"], false, "{document:#}");
     assert!(related(&document, "used", &activity).contains(&&*state));
 
-    // Who asked: the operate token (the second configured), from this test's address; the
-    // camera, and the server with its version.
+    // Who asked: the operate token, by the subject it was given, from this test's address;
+    // the camera, and the server with its version.
     let agents = related(&document, "wasAssociatedWith", &activity);
     let requester = format!("{activity}/requester");
     assert!(agents.contains(&"thing:camera") && agents.contains(&"lt:server"));
     assert!(agents.contains(&&*requester), "{agents:?}");
     let asker = &document["agent"][&requester];
-    assert_eq!(asker["lt:subject"], "operate token 2");
+    assert_eq!(asker["lt:subject"], "scan robot");
     assert!(
         asker["lt:address"]
             .as_str()

@@ -8,7 +8,8 @@ pub(crate) const MIN_TOKEN_LEN: usize = 16;
 /// The configured tokens. Compared in constant time; never logged nor shown.
 #[derive(Clone, Default)]
 pub(crate) struct Tokens {
-    tokens: Vec<(Box<[u8]>, Scope)>,
+    /// Each token, its scope, and who holds it (as provenance records name them).
+    tokens: Vec<(Box<[u8]>, Scope, Option<std::sync::Arc<str>>)>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -18,8 +19,9 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    pub(crate) fn add(&mut self, scope: Scope, token: &str) {
-        self.tokens.push((token.as_bytes().into(), scope));
+    pub(crate) fn add(&mut self, scope: Scope, token: &str, subject: Option<&str>) {
+        let subject = subject.map(std::sync::Arc::from);
+        self.tokens.push((token.as_bytes().into(), scope, subject));
     }
 
     /// Whether authentication is on.
@@ -27,12 +29,16 @@ impl Tokens {
         !self.tokens.is_empty()
     }
 
-    /// Who holds token number `index`, as provenance records name them: `operate token 2`
-    /// (its scope and its place among the tokens, from 1).
+    /// Who holds token number `index`, as provenance records name them: the subject it was
+    /// configured with, or `operate token 2` (its scope and its place among the tokens, from
+    /// 1).
     #[cfg(feature = "provenance")]
     pub(crate) fn subject(&self, index: usize) -> Option<String> {
-        let (_, scope) = self.tokens.get(index)?;
-        Some(format!("{} token {}", scope.as_str(), index + 1))
+        let (_, scope, subject) = self.tokens.get(index)?;
+        Some(match subject {
+            Some(subject) => subject.to_string(),
+            None => format!("{} token {}", scope.as_str(), index + 1),
+        })
     }
 
     /// The scope of `token`, if it is one of ours. Every token is compared, in constant time.
@@ -45,7 +51,7 @@ impl Tokens {
     /// from other clients), if it is one of ours. Every token is compared, in constant time.
     pub(crate) fn grant(&self, token: &[u8]) -> Option<(Scope, usize)> {
         let mut found: Option<(Scope, usize)> = None;
-        for (index, (candidate, scope)) in self.tokens.iter().enumerate() {
+        for (index, (candidate, scope, _)) in self.tokens.iter().enumerate() {
             if constant_time_eq::constant_time_eq(candidate, token)
                 && found.is_none_or(|(best, _)| *scope > best)
             {
@@ -56,9 +62,14 @@ impl Tokens {
     }
 }
 
-/// Parse a token file: one `scope token` pair per line; `#` starts a comment.
+/// One token of a token file: its scope, the token, and who holds it.
 #[cfg(feature = "cli")]
-pub(crate) fn parse_token_file(text: &str) -> Result<Vec<(Scope, String)>, String> {
+pub(crate) type FileToken = (Scope, String, Option<String>);
+
+/// Parse a token file: one `scope token [subject]` line per token (the subject names who
+/// holds it, in provenance records); `#` starts a comment.
+#[cfg(feature = "cli")]
+pub(crate) fn parse_token_file(text: &str) -> Result<Vec<FileToken>, String> {
     text.lines()
         .enumerate()
         .filter_map(|(i, line)| {
@@ -80,11 +91,34 @@ pub(crate) fn parse_token_file(text: &str) -> Result<Vec<(Scope, String)>, Strin
                     ));
                 }
             };
-            let token = token.trim();
+            let (token, subject) = match token.trim().split_once(char::is_whitespace) {
+                Some((token, subject)) => (token, Some(subject.trim())),
+                None => (token.trim(), None),
+            };
             check_token(token).map_err(|e| format!("line {number}: {e}"))?;
-            Ok((scope, token.to_owned()))
+            if let Some(subject) = subject {
+                check_subject(subject).map_err(|e| format!("line {number}: {e}"))?;
+            }
+            Ok((scope, token.to_owned(), subject.map(str::to_owned)))
         })
         .collect()
+}
+
+/// The longest subject of a token.
+pub(crate) const MAX_SUBJECT_LEN: usize = 200;
+
+/// A token's subject is a name: not empty, without control characters, at most
+/// [`MAX_SUBJECT_LEN`] bytes.
+pub(crate) fn check_subject(subject: &str) -> Result<(), String> {
+    if subject.trim().is_empty() || subject.len() > MAX_SUBJECT_LEN {
+        return Err(format!(
+            "a token's subject has 1 to {MAX_SUBJECT_LEN} characters"
+        ));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err("a token's subject has no control characters".into());
+    }
+    Ok(())
 }
 
 /// A token must be long enough, and made of characters that survive a header.
@@ -108,8 +142,8 @@ mod tests {
     #[test]
     fn tokens_map_to_their_scopes() {
         let mut tokens = Tokens::default();
-        tokens.add(Scope::Observe, "viewer-0123456789");
-        tokens.add(Scope::Operate, "operator-0123456789");
+        tokens.add(Scope::Observe, "viewer-0123456789", None);
+        tokens.add(Scope::Operate, "operator-0123456789", Some("the robot"));
         assert_eq!(tokens.scope_of(b"viewer-0123456789"), Some(Scope::Observe));
         assert_eq!(
             tokens.scope_of(b"operator-0123456789"),
@@ -118,20 +152,29 @@ mod tests {
         assert_eq!(tokens.scope_of(b"operator-012345678"), None);
         assert!(Scope::Operate > Scope::Observe);
         assert!(!format!("{tokens:?}").contains("viewer"));
+        #[cfg(feature = "provenance")]
+        {
+            assert_eq!(tokens.subject(0).as_deref(), Some("observe token 1"));
+            assert_eq!(tokens.subject(1).as_deref(), Some("the robot"));
+        }
     }
 
     #[test]
     #[cfg(feature = "cli")]
     fn token_files_are_checked_line_by_line() {
         let parsed = parse_token_file(
-            "# the dashboard\nobserve viewer-0123456789\n\noperate operator-0123456789 # scripts\n",
+            "# the dashboard\nobserve viewer-0123456789\n\noperate operator-0123456789 scan robot # scripts\n",
         )
         .unwrap();
         assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed[1], (Scope::Operate, "operator-0123456789".into()));
+        let robot = Some("scan robot".to_owned());
+        assert_eq!(
+            parsed[1],
+            (Scope::Operate, "operator-0123456789".into(), robot)
+        );
         assert_eq!(
             parse_token_file("admin admin-0123456789ab").unwrap(),
-            [(Scope::Admin, "admin-0123456789ab".into())]
+            [(Scope::Admin, "admin-0123456789ab".into(), None)]
         );
         assert!(
             parse_token_file("root x-0123456789abcdef")

@@ -1,7 +1,6 @@
 //! A configuration applied: the server it describes, its MQTT binding, its limits, its tokens.
 
-use super::{Config, LimitsConfig, MqttConfig};
-use crate::interaction::Scope;
+use super::{Config, LimitsConfig, MqttConfig, TokenConfig};
 use crate::runtime::limits::Limits;
 use crate::server::ThingServer;
 #[cfg(feature = "mqtt")]
@@ -9,18 +8,22 @@ use crate::server::{Mqtt, MqttError};
 
 impl Config {
     /// The tokens of the configuration and of its token file.
-    pub fn all_tokens(&self) -> Result<Vec<(Scope, String)>, String> {
-        let mut tokens: Vec<_> = self
-            .tokens
-            .iter()
-            .map(|t| (t.scope, t.token.clone()))
-            .collect();
+    pub fn all_tokens(&self) -> Result<Vec<TokenConfig>, String> {
+        let mut tokens = self.tokens.clone();
         if let Some(file) = &self.token_file {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("the token file {} cannot be read: {e}", file.display()))?;
             let parsed = crate::tokens::parse_token_file(&text)
                 .map_err(|e| format!("the token file {}: {e}", file.display()))?;
-            tokens.extend(parsed);
+            tokens.extend(
+                parsed
+                    .into_iter()
+                    .map(|(scope, token, subject)| TokenConfig {
+                        scope,
+                        token,
+                        subject,
+                    }),
+            );
         }
         Ok(tokens)
     }
@@ -37,8 +40,11 @@ impl Config {
         if let Some(n) = self.device_threads {
             server = server.device_threads(n);
         }
-        for (scope, token) in self.all_tokens()? {
-            server = server.token(scope, &token);
+        for token in self.all_tokens()? {
+            server = match &token.subject {
+                Some(subject) => server.named_token(token.scope, &token.token, subject),
+                None => server.token(token.scope, &token.token),
+            };
         }
         if let Some(id) = &self.server_id {
             server = server.server_id(id);

@@ -15,6 +15,15 @@ pub(super) fn token<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String
     Ok(token)
 }
 
+/// A token's subject, checked as [`crate::tokens::check_subject`] does.
+pub(super) fn subject<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let subject = String::deserialize(deserializer)?;
+    crate::tokens::check_subject(&subject).map_err(de::Error::custom)?;
+    Ok(Some(subject))
+}
+
 /// The key and problem of a deserialisation error: an unknown key is named itself.
 pub(super) fn located(path: String, message: String) -> (String, String) {
     let path = if path == "." { String::new() } else { path };

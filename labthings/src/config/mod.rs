@@ -10,8 +10,8 @@
 //! # Security (see the README): who may use the server.
 //! cors_origins = ["https://dashboard.lab.example"]  # pages allowed besides the server's own
 //! allowed_hosts = ["microscope.lab.example"]        # names it answers to besides its addresses
-//! token_file = "tokens.txt"      # `observe TOKEN` / `operate TOKEN` / `admin TOKEN` lines; or:
-//! tokens = [{ scope = "operate", token = "a-long-random-string-0123" }]
+//! token_file = "tokens.txt"      # `observe TOKEN` / `operate TOKEN [subject]` / `admin TOKEN` lines; or:
+//! tokens = [{ scope = "operate", token = "a-long-random-string-0123", subject = "scan robot" }]
 //! tls = { cert = "cert.pem", key = "key.pem" }      # serve HTTPS and wss://
 //! device_threads = 2             # worker threads of the runtime that runs device code
 //! settings_dir = "settings"      # where settings are kept: {settings_dir}/{thing}.json
@@ -214,6 +214,10 @@ pub struct TokenConfig {
     /// The token.
     #[serde(deserialize_with = "fields::token")]
     pub token: String,
+    /// Who holds it, as provenance records name them (default: `operate token 2`, its scope
+    /// and place among the tokens).
+    #[serde(default, deserialize_with = "fields::subject")]
+    pub subject: Option<String>,
 }
 
 impl fmt::Debug for TokenConfig {

@@ -66,6 +66,13 @@ fn limits_and_security_mistakes_name_the_key() {
             "unknown variant",
         ),
         (
+            json!({"things": {"a": "T"}, "tokens": [
+                {"scope": "operate", "token": "a-long-random-string-0123", "subject": " "}
+            ]}),
+            "tokens[0].subject",
+            "1 to 200 characters",
+        ),
+        (
             json!({"things": {"a": "T"}, "limits": {"max_bdy": 1}}),
             "limits.max_bdy",
             "not a known key",

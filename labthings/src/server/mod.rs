@@ -245,7 +245,22 @@ impl ThingServer {
         if let Err(problem) = crate::tokens::check_token(token) {
             panic!("{problem}");
         }
-        self.tokens.add(scope, token);
+        self.tokens.add(scope, token, None);
+        self
+    }
+
+    /// As [`token`](Self::token), naming who holds it (`subject`: a person, a robot, a
+    /// script), as the provenance records of the invocations it asks for name them.
+    ///
+    /// # Panics
+    /// As [`token`](Self::token), and if `subject` is empty, longer than 200 bytes or holds
+    /// control characters.
+    pub fn named_token(mut self, scope: Scope, token: &str, subject: &str) -> Self {
+        let checked = crate::tokens::check_token(token);
+        if let Err(problem) = checked.and_then(|()| crate::tokens::check_subject(subject)) {
+            panic!("{problem}");
+        }
+        self.tokens.add(scope, token, Some(subject));
         self
     }
 
