@@ -8,8 +8,16 @@ pub(crate) const MIN_TOKEN_LEN: usize = 16;
 /// The configured tokens. Compared in constant time; never logged nor shown.
 #[derive(Clone, Default)]
 pub(crate) struct Tokens {
-    /// Each token, its scope, and who holds it (as provenance records name them).
-    tokens: Vec<(Box<[u8]>, Scope, Option<std::sync::Arc<str>>)>,
+    tokens: Vec<Entry>,
+}
+
+/// One token, its scope, and who holds it (as provenance records name them).
+#[derive(Clone)]
+struct Entry {
+    token: Box<[u8]>,
+    scope: Scope,
+    #[cfg_attr(not(feature = "provenance"), allow(dead_code))]
+    subject: Option<std::sync::Arc<str>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -20,8 +28,11 @@ impl std::fmt::Debug for Tokens {
 
 impl Tokens {
     pub(crate) fn add(&mut self, scope: Scope, token: &str, subject: Option<&str>) {
-        let subject = subject.map(std::sync::Arc::from);
-        self.tokens.push((token.as_bytes().into(), scope, subject));
+        self.tokens.push(Entry {
+            token: token.as_bytes().into(),
+            scope,
+            subject: subject.map(std::sync::Arc::from),
+        });
     }
 
     /// Whether authentication is on.
@@ -34,10 +45,10 @@ impl Tokens {
     /// 1).
     #[cfg(feature = "provenance")]
     pub(crate) fn subject(&self, index: usize) -> Option<String> {
-        let (_, scope, subject) = self.tokens.get(index)?;
-        Some(match subject {
+        let entry = self.tokens.get(index)?;
+        Some(match &entry.subject {
             Some(subject) => subject.to_string(),
-            None => format!("{} token {}", scope.as_str(), index + 1),
+            None => format!("{} token {}", entry.scope.as_str(), index + 1),
         })
     }
 
@@ -51,11 +62,11 @@ impl Tokens {
     /// from other clients), if it is one of ours. Every token is compared, in constant time.
     pub(crate) fn grant(&self, token: &[u8]) -> Option<(Scope, usize)> {
         let mut found: Option<(Scope, usize)> = None;
-        for (index, (candidate, scope, _)) in self.tokens.iter().enumerate() {
-            if constant_time_eq::constant_time_eq(candidate, token)
-                && found.is_none_or(|(best, _)| *scope > best)
+        for (index, entry) in self.tokens.iter().enumerate() {
+            if constant_time_eq::constant_time_eq(&entry.token, token)
+                && found.is_none_or(|(best, _)| entry.scope > best)
             {
-                found = Some((*scope, index));
+                found = Some((entry.scope, index));
             }
         }
         found
