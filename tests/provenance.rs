@@ -311,3 +311,37 @@ async fn the_prov_package_reads_the_record_and_follows_the_blob_to_its_sources()
     let args = [url.as_ref(), TOKEN.as_ref()];
     support::program::python_checks(python, "provenance_check.py", &args).await;
 }
+
+#[tokio::test]
+async fn a_server_without_provenance_records_says_so() {
+    let server = labthings::ThingServer::new()
+        .provenance(false)
+        .thing("stage", Stage::new());
+    let (addr, _) = support::start(server).await;
+    let mut ws = support::ws::connect_wtp(addr, "stage").await;
+    let request = json!({"name": "move_to", "input": {"x": 0, "y": 0, "z": 1}, "observe": true});
+    send(&mut ws, wtp("invokeaction", request)).await;
+    let response = next(&mut ws).await;
+    let id = response["status"]["actionID"].as_str().unwrap().to_owned();
+    next_matching(&mut ws, |n| n["status"]["timeEnded"].is_string()).await;
+    let url = format!("http://{addr}/action_invocations/{id}/provenance");
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let problem: Value = response.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("keeps no provenance records")
+    );
+    // Nor does its OpenAPI document offer the route.
+    let openapi: Value = reqwest::get(format!("http://{addr}/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = openapi["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/action_invocations/{id}/output"));
+    assert!(!paths.contains_key("/action_invocations/{id}/provenance"));
+}

@@ -53,12 +53,12 @@ struct Args {
     /// A smoke run: tiny durations and counts.
     #[arg(long)]
     quick: bool,
-    /// Run only these scenarios (comma-separated: idle, http, secure, metrics, burst,
-    /// fan-out, events, mjpeg).
+    /// Run only these scenarios (comma-separated: idle, http, secure, metrics, provenance,
+    /// burst, fan-out, events, mjpeg).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "idle,http,secure,metrics,burst,fan-out,events,mjpeg"
+        default_value = "idle,http,secure,metrics,provenance,burst,fan-out,events,mjpeg"
     )]
     only: Vec<String>,
     /// Number of idle connections (default 1000, or 50 with --quick).
@@ -398,6 +398,9 @@ async fn run(plan: &Plan) {
     }
     if wanted("metrics") {
         overhead::metrics(plan).await;
+    }
+    if wanted("provenance") {
+        overhead::provenance(plan).await;
     }
     if wanted("burst") {
         let l = ws::burst(lt, plan.burst).await;

@@ -100,6 +100,9 @@ pub(crate) struct Secure {
     /// Keep no metrics (they are on by default).
     #[arg(long)]
     no_metrics: bool,
+    /// Keep no provenance records (they are on by default).
+    #[arg(long)]
+    no_provenance: bool,
 }
 
 /// A self-signed certificate for `localhost`, in files the servers read.
@@ -224,7 +227,8 @@ pub(crate) async fn serve_labthings(secure: Secure) {
         .thing("counter", Counter::new())
         .shared_thing("feed", feed)
         .limits(limits)
-        .metrics(!secure.no_metrics);
+        .metrics(!secure.no_metrics)
+        .provenance(!secure.no_provenance);
     if let Some(token) = &secure.token {
         server = server.token(labthings::Scope::Operate, token);
     }

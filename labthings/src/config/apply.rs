@@ -51,6 +51,7 @@ impl Config {
         }
         server = self.advertise_on(server)?;
         server = self.metrics_on(server)?;
+        server = self.provenance_on(server)?;
         server = self.property_history_on(server)?;
         if let Some(mqtt) = &self.mqtt {
             server = mqtt.apply(server)?;
@@ -80,6 +81,22 @@ impl Config {
             Some(on) => server.metrics(on),
             None => server,
         })
+    }
+
+    #[cfg(feature = "provenance")]
+    fn provenance_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        Ok(match self.provenance {
+            Some(on) => server.provenance(on),
+            None => server,
+        })
+    }
+
+    #[cfg(not(feature = "provenance"))]
+    fn provenance_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        match self.provenance {
+            Some(true) => Err("`provenance = true`: this program was built without provenance records (the `provenance` feature of labthings)".into()),
+            _ => Ok(server),
+        }
     }
 
     #[cfg(feature = "history")]

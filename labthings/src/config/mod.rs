@@ -153,6 +153,10 @@ pub struct Config {
     /// `metrics` feature).
     #[serde(default)]
     pub metrics: Option<bool>,
+    /// Keep a provenance record of each invocation (default: yes, in a program built with
+    /// the `provenance` feature).
+    #[serde(default)]
+    pub provenance: Option<bool>,
     /// The bounds of single properties' value histories, by Thing and property (see
     /// `ThingServer::property_history`; unset fields take `limits.property_history` and
     /// `limits.property_history_age`).

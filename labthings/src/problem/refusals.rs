@@ -210,6 +210,12 @@ pub(crate) fn no_output_yet(id: &str, status: &str) -> Problem {
     )
 }
 
+/// The provenance of an invocation, on a server that keeps no provenance records.
+#[cfg(feature = "provenance")]
+pub(crate) fn no_provenance_records() -> Problem {
+    Problem::not_found("this server keeps no provenance records (`provenance` is off)")
+}
+
 /// The provenance of an invocation that has not ended.
 #[cfg(feature = "provenance")]
 pub(crate) fn no_provenance_yet(id: &str, status: &str) -> Problem {

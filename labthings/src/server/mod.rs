@@ -18,6 +18,8 @@ pub(crate) mod mqtt;
 #[cfg(feature = "openapi")]
 mod openapi;
 mod prepared;
+#[cfg(feature = "provenance")]
+mod provenance;
 mod router;
 pub(crate) mod security;
 mod serve;
@@ -101,6 +103,9 @@ pub struct ThingServer {
     /// Bounds of the value histories of single properties: `(thing, property, bounds)`.
     #[cfg(feature = "history")]
     pub(crate) property_history: Vec<(String, String, crate::broker::SeriesLimits)>,
+    /// Whether invocations keep provenance records (see [`ThingServer::provenance`]).
+    #[cfg(feature = "provenance")]
+    pub(crate) provenance: bool,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -156,6 +161,8 @@ impl ThingServer {
             metrics: Some(metrics::Metrics::new()),
             #[cfg(feature = "history")]
             property_history: Vec::new(),
+            #[cfg(feature = "provenance")]
+            provenance: true,
         }
     }
 

@@ -93,11 +93,7 @@ impl Prepared {
             server.shutdown.clone(),
             lifecycle.device.clone(),
             server.observer(),
-            lifecycle
-                .things
-                .iter()
-                .map(|(_, thing)| thing.clone())
-                .collect(),
+            recorded(&server, &lifecycle.things),
         );
         let exposed = (lifecycle.things.iter().zip(&lifecycle.reaches))
             .map(|((name, thing), reaches)| (thing.clone(), server.id_of(name), reaches.clone()));
@@ -203,4 +199,18 @@ fn public_paths(prefix: &str) -> Vec<String> {
     let paths = [paths, super::openapi::public_paths(prefix)].concat();
     let _ = prefix;
     paths
+}
+
+/// The Things whose stored values each invocation records as it starts, for its provenance
+/// record: every Thing, or none when the server keeps no provenance records.
+fn recorded(
+    server: &ThingServer,
+    things: &[(String, Arc<dyn crate::runtime::hosted::DynThing>)],
+) -> Option<Vec<Arc<dyn crate::runtime::hosted::DynThing>>> {
+    #[cfg(feature = "provenance")]
+    if server.provenance {
+        return Some(things.iter().map(|(_, thing)| thing.clone()).collect());
+    }
+    let _ = (server, things);
+    None
 }

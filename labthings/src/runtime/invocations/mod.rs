@@ -57,9 +57,10 @@ pub(crate) struct Invocations {
     pub(crate) blobs: Arc<Registry>,
     /// Told of the end of each invocation.
     observer: Observers,
-    /// Every Thing of the server, whose state each invocation records when it starts.
+    /// Every Thing of the server, whose state each invocation records when it starts
+    /// (`None`: the server keeps no provenance records).
     #[cfg(feature = "provenance")]
-    things: state_at_start::Everyone,
+    things: Option<state_at_start::Everyone>,
 }
 
 impl Invocations {
@@ -70,7 +71,7 @@ impl Invocations {
         shutdown: CancellationToken,
         device: Device,
         observer: Observers,
-        things: Vec<Arc<dyn DynThing>>,
+        things: Option<Vec<Arc<dyn DynThing>>>,
     ) -> Arc<Self> {
         #[cfg(not(feature = "provenance"))]
         let _ = things;
@@ -86,8 +87,14 @@ impl Invocations {
             blobs: Registry::new(prefix),
             observer,
             #[cfg(feature = "provenance")]
-            things: state_at_start::Everyone(things),
+            things: things.map(state_at_start::Everyone),
         })
+    }
+
+    /// Whether invocations keep provenance records.
+    #[cfg(feature = "provenance")]
+    pub(crate) fn record_provenance(&self) -> bool {
+        self.things.is_some()
     }
 
     /// The invocation called `id`, while it is kept.

@@ -77,7 +77,9 @@ impl Invocations {
             state.started = Some(Instant::now());
         }
         #[cfg(feature = "provenance")]
-        let _ = (invocation.state_at_start).set(super::state_at_start::take(&self.things));
+        if let Some(things) = &self.things {
+            let _ = (invocation.state_at_start).set(super::state_at_start::take(things));
+        }
         self.publish(&invocation);
         let (thing, index) = (&invocation.thing, invocation.action_index);
         let ctx = ActionContext {

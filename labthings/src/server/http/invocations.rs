@@ -100,6 +100,9 @@ pub(crate) async fn provenance(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     use crate::interaction::provenance::{Asker, record};
+    if !state.things.invocations.record_provenance() {
+        return Err(refusals::no_provenance_records());
+    }
     let invocation = state.things.invocation(&id)?;
     let origin = state.origin(&headers);
     let urls = state.urls(&origin);

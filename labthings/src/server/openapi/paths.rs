@@ -63,13 +63,13 @@ pub(super) fn server_paths(state: &ServerState) -> Map<String, Value> {
             }))}),
         ),
     );
-    paths.extend(invocation_paths(prefix));
+    paths.extend(invocation_paths(prefix, state));
     paths.extend(other_paths(state));
     paths
 }
 
 /// The invocations and the blobs.
-fn invocation_paths(prefix: &str) -> Map<String, Value> {
+fn invocation_paths(prefix: &str, state: &ServerState) -> Map<String, Value> {
     let mut paths = Map::new();
     let mut add = |path: String, item: Value| {
         paths.insert(path, item);
@@ -103,29 +103,15 @@ fn invocation_paths(prefix: &str) -> Map<String, Value> {
         item["get"]["parameters"] = id_parameter("invocation");
         item
     });
+    #[cfg(not(feature = "provenance"))]
+    let _ = state;
     #[cfg(feature = "provenance")]
-    add(format!("{prefix}/action_invocations/{{id}}/provenance"), {
-        let mut item = get(
-            "server.invocation.provenance",
-            "The W3C PROV-JSON record of an invocation that ended: what it used and generated, who asked",
-            json!({
-                "200": json_response("The record (PROV-JSON).", json!({
-                    "type": "object",
-                    "required": ["prefix", "activity", "entity", "agent"],
-                    "properties": {
-                        "prefix": {"type": "object", "additionalProperties": {"type": "string"}},
-                        "activity": {"type": "object"},
-                        "entity": {"type": "object"},
-                        "agent": {"type": "object"}
-                    }
-                })),
-                "404": problem("No invocation has this id."),
-                "409": problem("The invocation has not ended: it is pending or running.")
-            }),
+    if state.things.invocations.record_provenance() {
+        add(
+            format!("{prefix}/action_invocations/{{id}}/provenance"),
+            provenance_item(),
         );
-        item["get"]["parameters"] = id_parameter("invocation");
-        item
-    });
+    }
     add(format!("{prefix}/blob"), upload_item());
     add(format!("{prefix}/blob/{{id}}"), {
         let mut item = get(
@@ -142,6 +128,31 @@ fn invocation_paths(prefix: &str) -> Map<String, Value> {
         item
     });
     paths
+}
+
+/// `GET /action_invocations/{id}/provenance`.
+#[cfg(feature = "provenance")]
+fn provenance_item() -> Value {
+    let mut item = get(
+        "server.invocation.provenance",
+        "The W3C PROV-JSON record of an invocation that ended: what it used and generated, who asked",
+        json!({
+            "200": json_response("The record (PROV-JSON).", json!({
+                "type": "object",
+                "required": ["prefix", "activity", "entity", "agent"],
+                "properties": {
+                    "prefix": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "activity": {"type": "object"},
+                    "entity": {"type": "object"},
+                    "agent": {"type": "object"}
+                }
+            })),
+            "404": problem("No invocation has this id."),
+            "409": problem("The invocation has not ended: it is pending or running.")
+        }),
+    );
+    item["get"]["parameters"] = id_parameter("invocation");
+    item
 }
 
 /// Discovery, metrics, the dashboard and this document.
