@@ -4,9 +4,10 @@
 //!
 //! The layers of `labthings/src`, from the bottom up: `problem`, `sync` (leaves); `broker`;
 //! `model` (what a Thing is); `runtime` (running Things); `interaction` (the one interface
-//! of every binding); `tokens`, `pem`; `server` (the bindings, the builder, serving);
-//! `config`, `cli`; and beside the server, `client`. `__private` (the macros' support) and
-//! `internals` (the fuzzing and benchmark entry points) may use any of them.
+//! of every binding); `tokens`, `pem`; `client` (which the server's directory registration
+//! uses); `server` (the bindings, the builder, serving); `config`, `cli`. `__private` (the
+//! macros' support) and `internals` (the fuzzing and benchmark entry points) may use any of
+//! them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "interaction",
             "tokens",
             "pem",
+            "client",
         ],
     ),
     (

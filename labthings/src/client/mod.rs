@@ -167,6 +167,13 @@ impl Client {
         ThingClient::new(self.clone(), url::Url::parse(url)?, td)
     }
 
+    /// Its HTTP client (with its TLS roots), for the server's own requests (registering
+    /// into a directory).
+    #[cfg(feature = "directory")]
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.shared.http
+    }
+
     fn shared(&self) -> &Shared {
         &self.shared
     }

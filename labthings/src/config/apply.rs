@@ -52,6 +52,7 @@ impl Config {
         server = self.advertise_on(server)?;
         server = self.metrics_on(server)?;
         server = self.provenance_on(server)?;
+        server = self.directory_on(server)?;
         server = self.property_history_on(server)?;
         if let Some(mqtt) = &self.mqtt {
             server = mqtt.apply(server)?;
@@ -81,6 +82,23 @@ impl Config {
             Some(on) => server.metrics(on),
             None => server,
         })
+    }
+
+    #[cfg(feature = "directory")]
+    fn directory_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        let Some(url) = &self.directory else {
+            return Ok(server);
+        };
+        let ttl = std::time::Duration::from_secs_f64(self.directory_ttl.unwrap_or(300.0));
+        Ok(server.register_into(url, ttl, self.directory_token.as_deref()))
+    }
+
+    #[cfg(not(feature = "directory"))]
+    fn directory_on(&self, server: ThingServer) -> Result<ThingServer, String> {
+        match self.directory {
+            Some(_) => Err("`directory`: this program was built without directory registration (the `directory` feature of labthings)".into()),
+            None => Ok(server),
+        }
     }
 
     #[cfg(feature = "provenance")]
@@ -227,7 +245,8 @@ impl LimitsConfig {
             max_event_streams,
             history,
             history_bytes,
-            property_history
+            property_history,
+            max_registrations
         );
         set_time!(
             header_timeout,
@@ -235,6 +254,7 @@ impl LimitsConfig {
             tls_handshake_timeout,
             admission_wait,
             max_lease,
+            max_registration_ttl,
             shutdown_deadline,
             history_age,
             frame_wait,

@@ -16,6 +16,7 @@
 //! device_threads = 2             # worker threads of the runtime that runs device code
 //! settings_dir = "settings"      # where settings are kept: {settings_dir}/{thing}.json
 //! server_id = "microscope-7"     # TD ids are urn:labthings:{server_id}:{thing} (default: host name)
+//! directory = "http://directory.lab.example:8081"  # register the Things there (`directory` feature)
 //!
 //! [limits]                       # any of the fields of `labthings::Limits`; times in seconds
 //! max_body = 1048576
@@ -153,6 +154,16 @@ pub struct Config {
     /// `metrics` feature).
     #[serde(default)]
     pub metrics: Option<bool>,
+    /// Register the Things into the Thing Description Directory at this URL (its API root)
+    /// while serving (a program built with the `directory` feature).
+    #[serde(default)]
+    pub directory: Option<String>,
+    /// The time-to-live of those registrations, in seconds (default 300; renewed at half).
+    #[serde(default, deserialize_with = "fields::seconds")]
+    pub directory_ttl: Option<f64>,
+    /// A bearer token for that directory.
+    #[serde(default)]
+    pub directory_token: Option<String>,
     /// Keep a provenance record of each invocation (default: yes, in a program built with
     /// the `provenance` feature).
     #[serde(default)]
@@ -261,6 +272,9 @@ pub struct LimitsConfig {
     pub max_queued_per_thing: Option<usize>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub max_lease: Option<f64>,
+    pub max_registrations: Option<usize>,
+    #[serde(default, deserialize_with = "fields::seconds")]
+    pub max_registration_ttl: Option<f64>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub admission_wait: Option<f64>,
     pub page: Option<usize>,

@@ -40,6 +40,12 @@ pub struct Limits {
     /// The longest a client lease may last from its last use (default 1 hour, at most a
     /// year; `POST /{thing}/lease` asks for 1 s up to this).
     pub max_lease: Duration,
+    /// How many Thing Descriptions other servers may register into this server's directory
+    /// (default 1000; `PUT {prefix}/directory/things/{id}`).
+    pub max_registrations: usize,
+    /// The longest a registration lasts without being renewed (default 24 hours; a
+    /// registration's `ttl` asks for less, none gets this).
+    pub max_registration_ttl: Duration,
     /// How long a new invocation waits for a place when one of those bounds is reached
     /// (default 200 ms; 0: none): a burst of requests is slowed down, and refused with 503
     /// only when no place frees up in that time.
@@ -92,6 +98,12 @@ impl Limits {
     pub(crate) fn lease_bound(&self) -> Duration {
         self.max_lease.min(Duration::from_secs(365 * 24 * 3600))
     }
+
+    /// The longest registration in the directory: `max_registration_ttl`, at most a year.
+    pub(crate) fn registration_bound(&self) -> Duration {
+        self.max_registration_ttl
+            .min(Duration::from_secs(365 * 24 * 3600))
+    }
 }
 
 impl Default for Limits {
@@ -107,6 +119,8 @@ impl Default for Limits {
             max_running_per_action: 256,
             max_queued_per_thing: 64,
             max_lease: Duration::from_secs(3600),
+            max_registrations: 1000,
+            max_registration_ttl: Duration::from_secs(24 * 3600),
             admission_wait: Duration::from_millis(200),
             page: 100,
             max_page: 1000,

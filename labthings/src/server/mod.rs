@@ -17,9 +17,8 @@ pub(crate) mod metrics;
 pub(crate) mod mqtt;
 #[cfg(feature = "openapi")]
 mod openapi;
+mod optional;
 mod prepared;
-#[cfg(feature = "provenance")]
-mod provenance;
 mod router;
 pub(crate) mod security;
 mod serve;
@@ -106,6 +105,9 @@ pub struct ThingServer {
     /// Whether invocations keep provenance records (see [`ThingServer::provenance`]).
     #[cfg(feature = "provenance")]
     pub(crate) provenance: bool,
+    /// The directory to register the Things into (see [`ThingServer::register_into`]).
+    #[cfg(feature = "directory")]
+    pub(crate) directory: Option<discovery::register::Directory>,
 }
 
 impl std::fmt::Debug for ThingServer {
@@ -163,6 +165,8 @@ impl ThingServer {
             property_history: Vec::new(),
             #[cfg(feature = "provenance")]
             provenance: true,
+            #[cfg(feature = "directory")]
+            directory: None,
         }
     }
 
@@ -347,35 +351,6 @@ impl ThingServer {
     pub fn mqtt(mut self, mqtt: Mqtt) -> Self {
         self.mqtt = Some(mqtt);
         self
-    }
-
-    /// Whether to advertise the server on the local network over DNS-SD (mDNS), as a W3C WoT
-    /// Thing Description Directory (`_directory._sub._wot._tcp`, `td=/.well-known/wot`), while
-    /// serving with [`serve`](Self::serve). By default it is advertised when served on an
-    /// address other than loopback.
-    #[cfg(feature = "discovery")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "discovery")))]
-    pub fn advertise(mut self, advertise: bool) -> Self {
-        self.advertise = Some(advertise);
-        self
-    }
-
-    /// Whether to serve Prometheus metrics at `GET /metrics` and keep them (default: yes).
-    /// They cost little: see BENCHMARKS.md.
-    #[cfg(feature = "metrics")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-    pub fn metrics(mut self, on: bool) -> Self {
-        self.metrics = on.then(|| self.metrics.take().unwrap_or_else(metrics::Metrics::new));
-        self
-    }
-
-    /// What watches the runtime: the metrics, when they are on.
-    pub(crate) fn observer(&self) -> crate::runtime::observer::Observers {
-        #[cfg(feature = "metrics")]
-        if let Some(metrics) = &self.metrics {
-            return Some(metrics.clone());
-        }
-        None
     }
 
     /// Worker threads of the runtime that runs device code (default: one per core).

@@ -126,6 +126,9 @@ impl Prepared {
                 uuid::Uuid::new_v4().simple()
             )),
             lifecycle,
+            registered: Default::default(),
+            #[cfg(feature = "directory")]
+            directory: server.directory.clone(),
             #[cfg(feature = "metrics")]
             metrics: server.metrics.clone(),
         });

@@ -99,6 +99,8 @@ impl Serve {
         let _advertisement = advertised.and_then(|bind| mdns::advertise_on(bind, &state));
         #[cfg(feature = "mqtt")]
         let mqtt = super::mqtt::Running::start(&state);
+        #[cfg(feature = "directory")]
+        let registration = super::discovery::register::Running::start(&state, bind);
         let accepting = Accepting {
             router,
             state: state.clone(),
@@ -116,6 +118,10 @@ impl Serve {
         #[cfg(feature = "mqtt")]
         if let Some(mqtt) = mqtt {
             mqtt.stop().await;
+        }
+        #[cfg(feature = "directory")]
+        if let Some(registration) = registration {
+            registration.stop().await;
         }
         stop_things(&state).await;
         Ok(())

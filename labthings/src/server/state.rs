@@ -36,6 +36,11 @@ pub(crate) struct ServerState {
     pub(crate) upload_dir: std::path::PathBuf,
     /// What stopping the Things needs.
     pub(crate) lifecycle: Lifecycle,
+    /// The directory this server registers its Things into.
+    #[cfg(feature = "directory")]
+    pub(crate) directory: Option<super::discovery::register::Directory>,
+    /// The TDs other servers registered into this server's directory.
+    pub(crate) registered: super::discovery::Registered,
     /// The server's metrics, when they are on.
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<Arc<super::metrics::Metrics>>,

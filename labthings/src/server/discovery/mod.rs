@@ -4,8 +4,14 @@
 //! `limit`); and, on a network, a DNS-SD advertisement `_directory._sub._wot._tcp` whose TXT
 //! records give that TD's path (`td`), `type=Directory` and the `scheme`.
 
+mod directory;
 #[cfg(feature = "discovery")]
 pub(crate) mod mdns;
+#[cfg(feature = "directory")]
+pub(crate) mod register;
+mod registered;
+
+pub(crate) use registered::Registered;
 
 use std::sync::Arc;
 
@@ -35,9 +41,16 @@ fn listing(prefix: &str) -> String {
 /// `/thing_descriptions/`).
 pub(crate) fn routes(state: Arc<ServerState>) -> Router {
     let get_only = |route| not_allowed(route, "GET, HEAD");
+    let one = get(directory::read)
+        .put(directory::register)
+        .delete(directory::remove);
     Router::new()
         .route(WELL_KNOWN, get_only(get(introduction)))
         .route(&listing(&state.prefix), get_only(get(things)))
+        .route(
+            &format!("{}/{{id}}", listing(&state.prefix)),
+            not_allowed(one, "GET, HEAD, PUT, DELETE"),
+        )
         .with_state(state)
 }
 
@@ -60,28 +73,32 @@ async fn introduction(State(state): State<Arc<ServerState>>, headers: HeaderMap)
         "@type": "ThingDirectory",
         "id": format!("urn:labthings:{}", state.server_id),
         "title": format!("The Things of {}", state.server_id),
-        "description": "This server's Thing Descriptions: read `things` for all of them.",
+        "description": "This server's Thing Descriptions, and those other servers registered into it: read `things` for all of them.",
         "base": format!("{origin}/"),
         "properties": {
             "things": {
                 "title": "Thing Descriptions",
-                "description": "The TD of each Thing of this server, sorted by `id`.",
+                "description": "The TD of each Thing of this server and of each registered one, sorted by `id`.",
                 "type": "array",
                 "items": {"type": "object"},
                 "readOnly": true,
                 "writeOnly": false,
                 "uriVariables": {
                     "offset": {"title": "Skip this many TDs", "type": "integer", "minimum": 0, "default": 0},
-                    "limit": {"title": "At most this many TDs", "type": "integer", "minimum": 1}
+                    "limit": {"title": "At most this many TDs", "type": "integer", "minimum": 1},
+                    "title": {"title": "Only TDs whose title holds these words", "type": "string"},
+                    "type": {"title": "Only TDs of this @type", "type": "string"},
+                    "affordance": {"title": "Only TDs with a property, action or event of this name", "type": "string"}
                 },
                 "forms": [{
-                    "href": format!("{}{{?offset,limit}}", listing(&state.prefix)),
+                    "href": format!("{}{{?offset,limit,title,type,affordance}}", listing(&state.prefix)),
                     "op": ["readproperty"],
                     "htv:methodName": "GET",
                     "contentType": "application/ld+json"
                 }]
             }
-        }
+        },
+        "actions": one_td_actions(&listing(&state.prefix))
     });
     if let (Value::Object(td), Value::Object(security)) = (&mut td, security) {
         td.extend(security);
@@ -94,12 +111,40 @@ async fn introduction(State(state): State<Arc<ServerState>>, headers: HeaderMap)
     response
 }
 
-/// `?offset=&limit=` of the listing.
+/// Retrieving, registering (creating or updating) and removing one TD, as the Discovery
+/// directory's TD names those actions.
+fn one_td_actions(listing: &str) -> Value {
+    let action = |method: &str, title: &str, input: bool, idempotent: bool| {
+        let mut action = json!({
+            "title": title,
+            "uriVariables": {"id": {"title": "The TD's id", "type": "string", "format": "iri-reference"}},
+            "idempotent": idempotent,
+            "safe": method == "GET",
+            "forms": [{"href": format!("{listing}/{{id}}"), "htv:methodName": method}]
+        });
+        if input {
+            action["input"] = json!({"description": "A Thing Description", "type": "object"});
+            action["forms"][0]["contentType"] = "application/td+json".into();
+        }
+        action
+    };
+    json!({
+        "retrieveThing": action("GET", "A TD by its id", false, true),
+        "updateThing": action("PUT", "Register or renew another server's TD (`registration.ttl`: its time-to-live)", true, true),
+        "deleteThing": action("DELETE", "Remove a registered TD", false, true)
+    })
+}
+
+/// `?offset=&limit=` of the listing, and what it is searched by.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Page {
     offset: Option<usize>,
     limit: Option<usize>,
+    title: Option<String>,
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    affordance: Option<String>,
 }
 
 /// `GET {prefix}/directory/things`: the TDs, sorted by `id`; with `limit`, a page and a
@@ -111,16 +156,20 @@ async fn things(
 ) -> Result<Response, Problem> {
     let Query(page) = query.map_err(|e| {
         Problem::bad_request(format!(
-            "the listing takes `offset` and `limit`, whole numbers: {}",
+            "the listing takes `offset` and `limit`, whole numbers, and `title`, `type` and `affordance` to search by: {}",
             e.body_text()
         ))
     })?;
     if page.limit == Some(0) {
         return Err(Problem::bad_request("`limit` must be at least 1"));
     }
-    let mut tds: Vec<Value> = (state.descriptions(&headers).into_iter())
-        .map(|(_, td)| td)
-        .collect();
+    let search = directory::Search {
+        title: page.title,
+        type_: page.type_,
+        affordance: page.affordance,
+    };
+    let mut tds = directory::every(&state, &headers);
+    tds.retain(|td| search.finds(td));
     tds.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     let total = tds.len();
     let offset = page.offset.unwrap_or(0).min(total);

@@ -34,10 +34,14 @@ impl ServerState {
 
     /// The TD of every Thing, in order.
     pub(crate) fn descriptions(&self, headers: &HeaderMap) -> Vec<(ThingRef<'_>, Value)> {
-        let origin = self.origin(headers);
+        self.descriptions_at(&self.origin(headers))
+    }
+
+    /// The TD of every Thing, in order, for a client whose root is `origin`.
+    pub(crate) fn descriptions_at(&self, origin: &str) -> Vec<(ThingRef<'_>, Value)> {
         self.things
             .iter()
-            .map(|thing| (thing, thing.description(&self.td_options(thing, &origin))))
+            .map(|thing| (thing, thing.description(&self.td_options(thing, origin))))
             .collect()
     }
 }

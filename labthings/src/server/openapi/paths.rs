@@ -173,6 +173,7 @@ fn other_paths(state: &ServerState) -> Map<String, Value> {
         ),
     );
     add(format!("{prefix}/directory/things"), directory_item());
+    add(format!("{prefix}/directory/things/{{id}}"), directory_td_item());
     #[cfg(feature = "metrics")]
     if state.metrics.is_some() {
         add(
@@ -273,7 +274,54 @@ fn directory_item() -> Value {
     );
     item["get"]["parameters"] = json!([
         {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": usize::MAX}},
-        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": usize::MAX}}
+        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": usize::MAX}},
+        {"name": "title", "in": "query", "required": false, "description": "Only TDs whose title holds these words (any case).", "schema": {"type": "string"}},
+        {"name": "type", "in": "query", "required": false, "description": "Only TDs of this `@type`.", "schema": {"type": "string"}},
+        {"name": "affordance", "in": "query", "required": false, "description": "Only TDs with a property, action or event of this name.", "schema": {"type": "string"}}
     ]);
     item
+}
+
+/// `GET|PUT|DELETE {prefix}/directory/things/{id}`.
+fn directory_td_item() -> Value {
+    let td = component::schema(component::THING_DESCRIPTION);
+    let no_td = problem("The directory has no TD of this id.");
+    let own = problem("This server's own Thing: its TD is not registered.");
+    json!({
+        "parameters": [{
+            "name": "id", "in": "path", "required": true,
+            "description": "The TD's `id`.", "schema": {"type": "string"}
+        }],
+        "get": {
+            "tags": ["server"], "operationId": "server.directory.thing",
+            "summary": "A TD of the directory (this server's, or one registered into it)",
+            "responses": {
+                "200": {"description": "The TD.", "content": {"application/td+json": {"schema": td}}},
+                "404": no_td
+            }
+        },
+        "put": {
+            "tags": ["server"], "operationId": "server.directory.register",
+            "summary": "Register (or renew) another server's TD, for its `registration.ttl` seconds (an `admin` token)",
+            "requestBody": {"required": true, "content": {"application/td+json": {"schema": {
+                "type": "object", "required": ["title"],
+                "properties": {"title": {"type": "string"}, "id": {"type": "string"},
+                               "registration": {"type": "object", "properties": {"ttl": {"type": "number", "minimum": 1}}}}
+            }}}},
+            "responses": {
+                "201": {"description": "Registered.", "headers": {"Location": {"description": "The TD's URL.", "schema": {"type": "string"}}}},
+                "204": {"description": "Renewed."},
+                "400": problem("The body is not a TD with a `title`, its `id` is not the URL's, or its `ttl` is not at least 1."),
+                "409": own,
+                "413": problem("The TD is larger than the server accepts."),
+                "415": problem("The body is not JSON."),
+                "507": problem("The directory holds `limits.max_registrations` TDs.")
+            }
+        },
+        "delete": {
+            "tags": ["server"], "operationId": "server.directory.remove",
+            "summary": "Remove a registered TD (an `admin` token)",
+            "responses": {"204": {"description": "Removed."}, "404": no_td, "409": own}
+        }
+    })
 }
