@@ -20,17 +20,6 @@ async fn bluesky_plans_drive_the_microscope() {
             .stderr(Stdio::null()),
     );
     let _served = support::program::Killed(Some(child));
-    let script = format!("{}/examples/bluesky/check.py", env!("CARGO_MANIFEST_DIR"));
-    let output = tokio::process::Command::new(python)
-        .arg(&script)
-        .arg(&base)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("all checks passed"),
-        "{script}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let script = "examples/bluesky/check.py";
+    support::program::checks_at(python, script, &[base.as_ref()]).await;
 }

@@ -73,7 +73,13 @@ pub(crate) async fn python_checks(
     script: &str,
     args: &[&std::ffi::OsStr],
 ) {
-    let path = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
+    checks_at(python, &format!("tests/python/{script}"), args).await
+}
+
+/// Run the Python script at `script` (from the repository's root) with `args`; it must
+/// print "all checks passed".
+pub(crate) async fn checks_at(python: std::ffi::OsString, script: &str, args: &[&std::ffi::OsStr]) {
+    let path = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new(python)
         .arg(path)
         .args(args)

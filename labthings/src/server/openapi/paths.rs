@@ -173,7 +173,10 @@ fn other_paths(state: &ServerState) -> Map<String, Value> {
         ),
     );
     add(format!("{prefix}/directory/things"), directory_item());
-    add(format!("{prefix}/directory/things/{{id}}"), directory_td_item());
+    add(
+        format!("{prefix}/directory/things/{{id}}"),
+        directory_td_item(),
+    );
     #[cfg(feature = "metrics")]
     if state.metrics.is_some() {
         add(
