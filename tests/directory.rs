@@ -180,15 +180,27 @@ async fn registrations_need_an_admin_token_a_valid_td_and_end_with_their_time_to
         ),
         (
             "urn:other",
-            json!({"id": "urn:lamp", "title": "x"}),
+            json!({"@context": "x", "id": "urn:lamp", "title": "x"}),
             StatusCode::BAD_REQUEST,
             "not the 'urn:other' of its URL",
         ),
         (
             "urn:other",
-            json!({"description": "no title"}),
+            json!({"@context": "x", "description": "no title"}),
             StatusCode::BAD_REQUEST,
             "has a `title`",
+        ),
+        (
+            "urn:other",
+            json!({"title": "no context"}),
+            StatusCode::BAD_REQUEST,
+            "has an `@context`",
+        ),
+        (
+            "urn:other",
+            json!({"@context": "x", "title": "x", "registration": null}),
+            StatusCode::BAD_REQUEST,
+            "`registration` is an object",
         ),
         (
             "urn:other",
@@ -198,7 +210,7 @@ async fn registrations_need_an_admin_token_a_valid_td_and_end_with_their_time_to
         ),
         (
             "urn:other",
-            json!({"title": "x", "registration": {"ttl": 0}}),
+            json!({"@context": "x", "title": "x", "registration": {"ttl": 0}}),
             StatusCode::BAD_REQUEST,
             "at least 1",
         ),
@@ -230,7 +242,7 @@ async fn registrations_need_an_admin_token_a_valid_td_and_end_with_their_time_to
     assert_eq!(own.status(), StatusCode::CONFLICT);
 
     // A registration lasts its time-to-live.
-    let brief = json!({"title": "Brief", "registration": {"ttl": 1}});
+    let brief = json!({"@context": "https://www.w3.org/2022/wot/td/v1.1", "title": "Brief", "registration": {"ttl": 1}});
     let (status, _) = put(&url("urn:brief"), Some(ADMIN), &brief).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, td) = get(&url("urn:brief")).await;

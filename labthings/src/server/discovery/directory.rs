@@ -91,6 +91,11 @@ pub(super) async fn register(
             "a Thing Description has a `title` (a string)",
         ));
     }
+    if !fields.contains_key("@context") {
+        return Err(Problem::bad_request(
+            "a Thing Description has an `@context`",
+        ));
+    }
     match fields.get("id") {
         None => drop(fields.insert("id".into(), id.clone().into())),
         Some(given) if *given == id.as_str() => {}

@@ -103,8 +103,16 @@ impl Registered {
 /// The time-to-live a TD's `registration.ttl` asks for (seconds), within the bound.
 fn time_to_live(td: &Value, limits: &Limits) -> Result<Duration, Problem> {
     let bound = limits.registration_bound();
+    match td.get("registration") {
+        None | Some(Value::Object(_)) => {}
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "`registration` is an object (with a `ttl`), not {other}"
+            )));
+        }
+    }
     match td.pointer("/registration/ttl") {
-        None | Some(Value::Null) => Ok(bound),
+        None => Ok(bound),
         Some(ttl) => match ttl.as_f64() {
             Some(seconds) if seconds >= 1.0 => {
                 Ok(Duration::from_secs_f64(seconds.min(bound.as_secs_f64())))

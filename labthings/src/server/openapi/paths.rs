@@ -307,14 +307,14 @@ fn directory_td_item() -> Value {
             "tags": ["server"], "operationId": "server.directory.register",
             "summary": "Register (or renew) another server's TD, for its `registration.ttl` seconds (an `admin` token)",
             "requestBody": {"required": true, "content": {"application/td+json": {"schema": {
-                "type": "object", "required": ["title"],
-                "properties": {"title": {"type": "string"}, "id": {"type": "string"},
+                "type": "object", "required": ["@context", "title"],
+                "properties": {"@context": {}, "title": {"type": "string"}, "id": {"type": "string"},
                                "registration": {"type": "object", "properties": {"ttl": {"type": "number", "minimum": 1}}}}
             }}}},
             "responses": {
                 "201": {"description": "Registered.", "headers": {"Location": {"description": "The TD's URL.", "schema": {"type": "string"}}}},
                 "204": {"description": "Renewed."},
-                "400": problem("The body is not a TD with a `title`, its `id` is not the URL's, or its `ttl` is not at least 1."),
+                "400": problem("The body is not a TD with an `@context` and a `title`, its `id` is not the URL's, or its `ttl` is not at least 1."),
                 "409": own,
                 "413": problem("The TD is larger than the server accepts."),
                 "415": problem("The body is not JSON."),
