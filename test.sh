@@ -35,13 +35,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-# ---- Python: LabThings-FastAPI 0.3.0, Bluesky and the rest, pinned -------------------------
+# ---- Python: LabThings-FastAPI 0.3.0, Bluesky, Domus and the rest, pinned -----------------
 venv=.ci/venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r tests/python/requirements.txt -r examples/bluesky/requirements.txt
+    -r tests/python/requirements.txt -r examples/bluesky/requirements.txt \
+    -r tests/python/domus_requirements.txt
 export LABTHINGS_PYTHON="$PWD/$venv/bin/python"
 
 # ---- node: node-wot and the Thingweb Playground, pinned in tests/node/package.json ---------
@@ -61,7 +62,7 @@ cargo test --workspace --no-fail-fast --features labthings-examples/interop "$@"
 # How many tests each interoperability part ran (a part that ran nothing is an error).
 echo
 echo "interoperability tests run:"
-for binary in python_client client_python nodewot playground dashboard dashboard_plots mqtt refusals discovery sangaboard openflexure metrics openapi provenance bluesky; do
+for binary in python_client client_python nodewot playground dashboard dashboard_plots mqtt refusals discovery sangaboard openflexure metrics openapi provenance bluesky directory; do
     count="$(awk -v b="tests/$binary.rs" '
         /Running / { on = index($0, b) > 0 }
         on && /^test result:/ { sub(/^test result: [a-zA-Z]+\. /, ""); print $1; on = 0 }' "$log")"

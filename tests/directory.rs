@@ -136,6 +136,11 @@ async fn a_server_registers_its_things_into_another_and_a_client_finds_and_drive
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "{href}");
 
+    // Its introduction points to the directory it registers into.
+    let (_, introduction) = get(&format!("http://{bench}/.well-known/wot")).await;
+    assert_eq!(introduction["links"][0]["rel"], "collection");
+    assert_eq!(introduction["links"][0]["href"], format!("{root}/things"));
+
     // At shutdown, it is removed.
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
@@ -279,4 +284,18 @@ async fn the_introduction_describes_the_directory_api() {
             .iter()
             .all(|v| variables.contains_key(*v))
     );
+}
+
+/// Eclipse Thingweb's `domus-tdd-api` 1.0.2 (PyPI) as the directory, on Oxigraph: the built
+/// microscope, configured with `directory`, registers its Things into it; a client finds the
+/// stage there by id and by SPARQL (`/search/sparql`), drives it from the TD Domus returns,
+/// and after the server's shutdown the TDs are gone (`tests/python/domus_directory.py`).
+#[cfg(feature = "interop")]
+#[tokio::test]
+async fn the_microscope_registers_into_domus_and_is_found_and_driven_there() {
+    let python = support::needs::python("the Domus directory test");
+    let microscope = support::program::example("microscope");
+    let binary = microscope.get_program().to_owned();
+    let args = [binary.as_os_str()];
+    support::program::python_checks(python, "domus_directory.py", &args).await;
 }

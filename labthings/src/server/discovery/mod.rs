@@ -103,6 +103,15 @@ async fn introduction(State(state): State<Arc<ServerState>>, headers: HeaderMap)
     if let (Value::Object(td), Value::Object(security)) = (&mut td, security) {
         td.extend(security);
     }
+    // The lab's directory, which this server's Things are registered into.
+    #[cfg(feature = "directory")]
+    if let Some(directory) = &state.directory {
+        td["links"] = json!([{
+            "rel": "collection",
+            "href": format!("{}/things", directory.root),
+            "type": "application/ld+json"
+        }]);
+    }
     let mut response = (StatusCode::OK, td.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
