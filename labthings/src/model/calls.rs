@@ -110,13 +110,12 @@ impl Drop for CallGuard {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "provenance"))]
 mod tests {
     use super::*;
 
     struct Stage;
 
-    #[cfg(feature = "provenance")]
     #[tokio::test]
     async fn calls_inside_an_invocation_are_recorded_but_not_its_own_entry() {
         let core = InvocationCore::new(uuid::Uuid::new_v4());
