@@ -121,6 +121,15 @@ async fn a_server_registers_its_things_into_another_and_a_client_finds_and_drive
         assert_eq!(status, StatusCode::OK, "{query}: {page}");
         assert_eq!(page.as_array().unwrap().len(), found, "{query}: {page}");
     }
+    // The next page keeps the search.
+    let response = reqwest::Client::new()
+        .get(format!("{root}/things?affordance=count&limit=1"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("offset=1&limit=1&affordance=count"), "{link}");
     let (status, problem) = get(&format!("{root}/things?colour=red")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
 

@@ -278,7 +278,7 @@ async fn a_running_invocation_has_no_record_yet_and_a_failed_one_records_its_err
     assert_eq!(error["detail"], record["error"]["detail"]);
     assert!(document["entity"][format!("{activity}/output")].is_null());
 
-    // An observer may read the record; without a token, nobody.
+    // An observer may read the record, without who asked; without a token, nobody.
     let request = microscope.client.get(microscope.url(&format!(
         "/action_invocations/{}/provenance",
         record["id"].as_str().unwrap()
@@ -288,8 +288,16 @@ async fn a_running_invocation_has_no_record_yet_and_a_failed_one_records_its_err
         .unwrap()
         .bearer_auth(OBSERVER)
         .send()
-        .await;
-    assert_eq!(response.unwrap().status(), StatusCode::OK);
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // It is not told who asked, nor from where: that is the asker's (and an admin's).
+    let seen: Value = response.json().await.unwrap();
+    let asker = &seen["agent"][format!("{activity}/requester")];
+    assert_eq!(asker["lt:withheld"], true, "{asker}");
+    assert!(asker["lt:address"].is_null() && asker["lt:subject"].is_null());
+    let own = &document["agent"][format!("{activity}/requester")];
+    assert_eq!(own["lt:subject"], "scan robot", "the asker is told");
     assert_eq!(
         request.send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED

@@ -246,7 +246,8 @@ impl LimitsConfig {
             history,
             history_bytes,
             property_history,
-            max_registrations
+            max_registrations,
+            max_registered_bytes
         );
         set_time!(
             header_timeout,

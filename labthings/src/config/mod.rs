@@ -273,6 +273,7 @@ pub struct LimitsConfig {
     #[serde(default, deserialize_with = "fields::seconds")]
     pub max_lease: Option<f64>,
     pub max_registrations: Option<usize>,
+    pub max_registered_bytes: Option<usize>,
     #[serde(default, deserialize_with = "fields::seconds")]
     pub max_registration_ttl: Option<f64>,
     #[serde(default, deserialize_with = "fields::seconds")]

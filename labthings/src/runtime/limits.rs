@@ -43,6 +43,9 @@ pub struct Limits {
     /// How many Thing Descriptions other servers may register into this server's directory
     /// (default 1000; `PUT {prefix}/directory/things/{id}`).
     pub max_registrations: usize,
+    /// The most bytes (as JSON) of all the TDs registered into the directory together
+    /// (default 64 MiB).
+    pub max_registered_bytes: usize,
     /// The longest a registration lasts without being renewed (default 24 hours; a
     /// registration's `ttl` asks for less, none gets this).
     pub max_registration_ttl: Duration,
@@ -120,6 +123,7 @@ impl Default for Limits {
             max_queued_per_thing: 64,
             max_lease: Duration::from_secs(3600),
             max_registrations: 1000,
+            max_registered_bytes: 64 << 20,
             max_registration_ttl: Duration::from_secs(24 * 3600),
             admission_wait: Duration::from_millis(200),
             page: 100,

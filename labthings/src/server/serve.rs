@@ -108,12 +108,20 @@ impl Serve {
             stop: CancellationToken::new(),
             acceptor,
         };
-        accepting
-            .until(
-                listener,
-                signal.unwrap_or_else(|| Box::pin(std::future::pending())),
-            )
-            .await;
+        let signal: Signal = signal.unwrap_or_else(|| Box::pin(std::future::pending()));
+        // Told to shut down, the server leaves the directory at once, as it drains.
+        #[cfg(feature = "directory")]
+        let signal: Signal = match &registration {
+            Some(registration) => {
+                let leave = registration.stopper();
+                Box::pin(async move {
+                    signal.await;
+                    leave.cancel();
+                })
+            }
+            None => signal,
+        };
+        accepting.until(listener, signal).await;
         // The last statuses are out: the MQTT binding goes before the Things stop.
         #[cfg(feature = "mqtt")]
         if let Some(mqtt) = mqtt {

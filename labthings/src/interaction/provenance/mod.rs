@@ -11,7 +11,6 @@ mod server;
 use std::sync::Arc;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use document::{Document, Element, Relation, attributes, qualified, time};
 
@@ -19,13 +18,16 @@ use super::Things;
 use super::wire::Urls;
 use crate::model::td::LT_CONTEXT;
 use crate::problem::{Problem, refusals};
+use crate::runtime::invocations::state_at_start::Recorded;
 use crate::runtime::invocations::{Invocation, Snapshot};
 
-/// Who asked for an invocation, as the server names them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Asker {
-    /// The token's subject (`None`: no token).
-    pub(crate) subject: Option<String>,
+/// Who asked for an invocation, as the server tells the client reading its record.
+#[derive(Debug, Clone)]
+pub(crate) enum Asker {
+    /// The token's subject (`None`: no token) and the client's address.
+    Shown { subject: Option<String> },
+    /// Not told: the reader is another client, and not an admin.
+    Withheld,
 }
 
 /// The provenance record of `invocation`, which has ended, for a client reading it at
@@ -107,17 +109,17 @@ impl Record {
         self.associate(&self.activity.clone(), &thing, "lt:device");
         let asker_id = format!("{}/requester", self.activity);
         let requester = invocation.requester;
-        let mut who = attributes([(
-            "lt:subject",
-            asker
-                .subject
-                .clone()
-                .unwrap_or_else(|| "anonymous".into())
-                .into(),
-        )]);
-        if let Some(address) = requester.address {
-            who.insert("lt:address".into(), address.to_string().into());
-        }
+        let who = match asker {
+            Asker::Shown { subject } => {
+                let subject = subject.clone().unwrap_or_else(|| "anonymous".into());
+                let mut who = attributes([("lt:subject", subject.into())]);
+                if let Some(address) = requester.address {
+                    who.insert("lt:address".into(), address.to_string().into());
+                }
+                who
+            }
+            Asker::Withheld => attributes([("lt:withheld", true.into())]),
+        };
         self.document.element(Element::Agent, &asker_id, who);
         self.associate(&self.activity.clone(), &asker_id, "lt:requester");
         let host = server::agent(server_id).await;
@@ -157,12 +159,20 @@ impl Record {
         for thing in &state.things {
             for value in &thing.values {
                 let id = format!("{collection}/{}/{}", thing.thing, value.name);
-                let entity = attributes([
-                    ("prov:value", value.value.get().into()),
+                let mut entity = attributes([
                     ("lt:thing", (*thing.thing).into()),
                     ("lt:property", value.name.into()),
                     ("lt:setting", value.setting.into()),
                 ]);
+                match &value.value {
+                    Recorded::Whole(json) => {
+                        entity.insert("prov:value".into(), json.get().into());
+                    }
+                    Recorded::Digest { sha256, bytes } => {
+                        entity.insert("lt:sha256".into(), sha256.as_str().into());
+                        entity.insert("lt:size".into(), (*bytes).into());
+                    }
+                }
                 self.document.element(Element::Entity, &id, entity);
                 self.relate(Relation::HadMember, &collection, &id);
             }
@@ -294,21 +304,28 @@ struct BlobEntity {
     /// Its absolute link.
     href: String,
     media_type: String,
-    size: usize,
+    size: u64,
 }
 
-/// The blobs of this server that `value` links to (those still kept).
+/// The most blobs of one side (input, output) a record names: later links are left out.
+const MAX_BLOBS: usize = 64;
+
+/// The blobs of this server that `value` links to (those still kept, each once, at most
+/// [`MAX_BLOBS`]).
 async fn blobs(things: &Things, value: &Value, urls: Urls<'_>) -> Vec<BlobEntity> {
     let registry = &things.invocations.blobs;
-    let mut found = Vec::new();
+    let mut found: Vec<(String, uuid::Uuid, crate::model::blob::Blob)> = Vec::new();
     links(value, &mut |href| {
-        if let Some((_, blob)) = registry.find(href) {
-            found.push((href.to_owned(), blob));
+        if found.len() < MAX_BLOBS
+            && let Some((id, blob)) = registry.find(href)
+            && !found.iter().any(|(_, known, _)| *known == id)
+        {
+            found.push((href.to_owned(), id, blob));
         }
     });
     let mut out = Vec::new();
-    for (href, blob) in found {
-        let Ok(bytes) = blob.read().await else {
+    for (href, _, blob) in found {
+        let (Ok(digest), Ok(size)) = (blob.sha256().await, blob.len()) else {
             continue;
         };
         let href = match href.starts_with('/') {
@@ -316,10 +333,10 @@ async fn blobs(things: &Things, value: &Value, urls: Urls<'_>) -> Vec<BlobEntity
             false => href,
         };
         out.push(BlobEntity {
-            id: format!("sha256:{:x}", Sha256::digest(&bytes)),
+            id: format!("sha256:{digest}"),
             href,
             media_type: blob.media_type().to_owned(),
-            size: bytes.len(),
+            size,
         });
     }
     out

@@ -23,6 +23,8 @@
 //! `Blob` (`Blob<Any>`) any media type. Implement [`MediaType`] for a type of your own to
 //! name another.
 
+#[cfg(feature = "provenance")]
+mod digest;
 mod link;
 mod media;
 mod registry;

@@ -18,6 +18,9 @@ pub struct Blob<M: MediaType = Any> {
 pub(super) struct Inner {
     pub(super) media_type: String,
     pub(super) data: Data,
+    /// The SHA-256 of its bytes, once computed.
+    #[cfg(feature = "provenance")]
+    pub(super) digest: tokio::sync::OnceCell<String>,
 }
 
 pub(super) enum Data {
@@ -48,7 +51,12 @@ impl Drop for Inner {
 impl<M: MediaType> Blob<M> {
     pub(super) fn new(media_type: String, data: Data) -> Self {
         Self {
-            inner: Arc::new(Inner { media_type, data }),
+            inner: Arc::new(Inner {
+                media_type,
+                data,
+                #[cfg(feature = "provenance")]
+                digest: tokio::sync::OnceCell::new(),
+            }),
             _media: PhantomData,
         }
     }

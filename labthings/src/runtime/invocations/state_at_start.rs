@@ -7,11 +7,26 @@ use std::time::SystemTime;
 use crate::model::table::Json;
 use crate::runtime::hosted::DynThing;
 
+/// The largest value a snapshot keeps whole (as JSON); a larger one is kept as its SHA-256,
+/// so that a thousand retained invocations cannot each hold a copy of a large value.
+pub(crate) const LARGEST_KEPT: usize = 4096;
+
+/// A property's value as recorded.
+#[derive(Debug)]
+pub(crate) enum Recorded {
+    Whole(Json),
+    /// The SHA-256 of a value larger than [`LARGEST_KEPT`], and its size.
+    Digest {
+        sha256: String,
+        bytes: usize,
+    },
+}
+
 /// One property's value when the invocation started.
 #[derive(Debug)]
 pub(crate) struct Value {
     pub(crate) name: &'static str,
-    pub(crate) value: Json,
+    pub(crate) value: Recorded,
     /// Whether it is a setting (persisted in the Thing's settings file).
     pub(crate) setting: bool,
 }
@@ -51,7 +66,7 @@ pub(crate) fn take(everyone: &Everyone) -> StateAtStart {
                 let value = thing.field(index)?.read_json().ok()?;
                 Some(Value {
                     name: thing.property_name(index),
-                    value,
+                    value: recorded(value),
                     setting: settings.iter().any(|(i, _)| *i == index),
                 })
             })
@@ -64,5 +79,18 @@ pub(crate) fn take(everyone: &Everyone) -> StateAtStart {
     StateAtStart {
         taken: SystemTime::now(),
         things: things.collect(),
+    }
+}
+
+/// A value as a snapshot keeps it.
+fn recorded(value: Json) -> Recorded {
+    use sha2::Digest as _;
+    let bytes = value.get().len();
+    match bytes > LARGEST_KEPT {
+        false => Recorded::Whole(value),
+        true => Recorded::Digest {
+            sha256: format!("{:x}", sha2::Sha256::digest(value.get().as_bytes())),
+            bytes,
+        },
     }
 }

@@ -31,6 +31,17 @@ pub(super) struct Search {
 }
 
 impl Search {
+    /// Its criteria, as query pairs (for the link to the next page).
+    pub(super) fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("title", &self.title),
+            ("type", &self.type_),
+            ("affordance", &self.affordance),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value.as_deref()?)))
+    }
+
     /// Whether `td` is found.
     pub(super) fn finds(&self, td: &Value) -> bool {
         let title = td["title"].as_str().unwrap_or_default().to_lowercase();
@@ -53,8 +64,8 @@ impl Search {
 
 /// Every TD of the directory: this server's own (for a client at `headers`' origin), then
 /// the registered ones.
-pub(super) fn every(state: &ServerState, headers: &HeaderMap) -> Vec<Value> {
-    let own = state.descriptions(headers).into_iter().map(|(_, td)| td);
+pub(super) fn every(state: &ServerState, headers: &HeaderMap) -> Vec<Arc<Value>> {
+    let own = (state.descriptions(headers).into_iter()).map(|(_, td)| Arc::new(td));
     own.chain(state.registered.all()).collect()
 }
 
@@ -66,7 +77,7 @@ pub(super) async fn read(
 ) -> Result<Response, Problem> {
     let own = (state.descriptions(&headers).into_iter()).find(|(_, td)| td["id"] == id.as_str());
     let td = match own {
-        Some((_, td)) => td,
+        Some((_, td)) => Arc::new(td),
         None => state.registered.get(&id).ok_or_else(|| no_td(&id))?,
     };
     Ok(td_response(StatusCode::OK, &td))

@@ -185,8 +185,9 @@ async fn things(
     let end = page
         .limit
         .map_or(total, |l| offset.saturating_add(l).min(total));
-    let body = Value::Array(tds.drain(offset..end).collect());
-    let mut response = (StatusCode::OK, body.to_string()).into_response();
+    let page_of: Vec<&Value> = tds[offset..end].iter().map(|td| &**td).collect();
+    let body = serde_json::to_string(&page_of).unwrap_or_default();
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -195,9 +196,16 @@ async fn things(
     if let Some(limit) = page.limit
         && end < total
     {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("offset", &end.to_string());
+        query.append_pair("limit", &limit.to_string());
+        for (key, value) in search.pairs() {
+            query.append_pair(key, value);
+        }
         let next = format!(
-            "<{}?offset={end}&limit={limit}>; rel=\"next\"",
-            listing(&state.prefix)
+            "<{}?{}>; rel=\"next\"",
+            listing(&state.prefix),
+            query.finish()
         );
         if let Ok(value) = HeaderValue::from_str(&next) {
             headers.insert(header::LINK, value);

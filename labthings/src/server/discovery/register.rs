@@ -25,10 +25,24 @@ pub(crate) struct Directory {
 /// How long a request to the directory may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The registration of a serving server, ended (its TDs removed) by [`stop`](Self::stop).
+/// The longest time between two renewals, whatever the time-to-live: a directory may grant
+/// less than was asked.
+const MAX_RENEWAL: Duration = Duration::from_secs(3600);
+
+/// How soon a registration that failed is tried again, at most.
+const RETRY: Duration = Duration::from_secs(30);
+
+/// The registration of a serving server, ended (its TDs removed) when [`stopper`]
+/// (Self::stopper) is cancelled, by [`stop`](Self::stop), or when dropped.
 pub(crate) struct Running {
     stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl Running {
@@ -37,13 +51,18 @@ impl Running {
         let directory = state.directory.clone()?;
         let bind = bind?;
         let scheme = state.policy.scheme();
-        let host = match bind.ip().is_unspecified() {
-            true => gethostname::gethostname().to_string_lossy().into_owned(),
-            false => bind.ip().to_string(),
+        // On every address, the TDs name the first interface address that is not loopback
+        // (a name the server answers to, as its own addresses are).
+        let ip = match bind.ip().is_unspecified() {
+            true => (if_addrs::get_if_addrs().unwrap_or_default().into_iter())
+                .map(|interface| interface.ip())
+                .find(|ip| !ip.is_loopback() && ip.is_ipv4() == bind.is_ipv4())
+                .unwrap_or(bind.ip()),
+            false => bind.ip(),
         };
-        let host = match host.contains(':') {
-            true => format!("[{host}]"),
-            false => host,
+        let host = match ip {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
         };
         let origin = format!("{scheme}://{host}:{}", bind.port());
         let client = match crate::client::Client::builder().build() {
@@ -60,14 +79,22 @@ impl Running {
             origin,
             client,
         };
-        let task = tokio::spawn(registrar.run(stop.clone()));
+        let task = Some(tokio::spawn(registrar.run(stop.clone())));
         Some(Self { stop, task })
     }
 
+    /// What ends the registration (as soon as the server is told to shut down, before it
+    /// drains its connections).
+    pub(crate) fn stopper(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     /// Remove the TDs from the directory (within a few seconds) and stop.
-    pub(crate) async fn stop(self) {
+    pub(crate) async fn stop(mut self) {
         self.stop.cancel();
-        let _ = tokio::time::timeout(REQUEST_TIMEOUT, self.task).await;
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(REQUEST_TIMEOUT, task).await;
+        }
     }
 }
 
@@ -83,14 +110,18 @@ struct Registrar {
 impl Registrar {
     async fn run(self, stop: CancellationToken) {
         let mut failing = false;
+        let renewal = (self.directory.ttl / 2).min(MAX_RENEWAL);
         loop {
-            let failed = self.put_all().await;
+            let failed = tokio::select! {
+                () = stop.cancelled() => break,
+                failed = self.put_all() => failed,
+            };
             let now_failing = failed.is_some();
             match (failed, failing) {
                 (Some(error), false) => tracing::warn!(
                     directory = %self.directory.root,
                     "the Things could not be registered into the directory (tried again in {:?}): {error}",
-                    self.directory.ttl / 2
+                    renewal.min(RETRY)
                 ),
                 (None, true) => {
                     tracing::info!(directory = %self.directory.root, "the Things are registered into the directory again")
@@ -98,9 +129,10 @@ impl Registrar {
                 _ => {}
             }
             failing = now_failing;
+            let wait = if failing { renewal.min(RETRY) } else { renewal };
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = tokio::time::sleep(self.directory.ttl / 2) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
         self.delete_all().await;
@@ -111,8 +143,11 @@ impl Registrar {
         let mut failure = None;
         for (id, mut td) in self.descriptions() {
             td["registration"] = json!({"ttl": self.directory.ttl.as_secs_f64()});
-            let request = self.client.put(self.url(&id)).json(&td);
-            let request = request.header("Content-Type", "application/td+json");
+            let Some(url) = self.url(&id) else {
+                return Some(format!("'{}' is not a URL", self.directory.root));
+            };
+            let request = self.client.put(url).body(td.to_string());
+            let request = request.header(reqwest::header::CONTENT_TYPE, "application/td+json");
             if let Err(error) = self.send(request).await {
                 failure.get_or_insert(format!("'{id}': {error}"));
             }
@@ -122,7 +157,10 @@ impl Registrar {
 
     async fn delete_all(&self) {
         for (id, _) in self.descriptions() {
-            if let Err(error) = self.send(self.client.delete(self.url(&id))).await {
+            let Some(url) = self.url(&id) else {
+                return;
+            };
+            if let Err(error) = self.send(self.client.delete(url)).await {
                 tracing::warn!(%id, "the Thing could not be removed from the directory: {error}");
             }
         }
@@ -135,9 +173,14 @@ impl Registrar {
             .collect()
     }
 
-    fn url(&self, id: &str) -> String {
-        let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
-        format!("{}/things/{id}", self.directory.root)
+    /// `{directory}/things/{id}`, the id percent-encoded as one path segment.
+    fn url(&self, id: &str) -> Option<url::Url> {
+        let mut url = url::Url::parse(&self.directory.root).ok()?;
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(["things", id]);
+        Some(url)
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), String> {

@@ -3,7 +3,7 @@
 //! passes, at most `limits.max_registrations`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
@@ -14,7 +14,9 @@ use crate::sync::Locked;
 
 /// One registered TD.
 struct Entry {
-    td: Value,
+    td: Arc<Value>,
+    /// Its size as JSON.
+    bytes: usize,
     created: SystemTime,
     expires: Instant,
 }
@@ -46,6 +48,20 @@ impl Registered {
         let now = (SystemTime::now(), Instant::now());
         let mut entries = self.entries.locked();
         entries.retain(|_, entry| entry.expires > now.1);
+        let bytes = td.to_string().len();
+        let others: usize = (entries.iter())
+            .filter(|(other, _)| other.as_str() != id)
+            .map(|(_, entry)| entry.bytes)
+            .sum();
+        if others + bytes > limits.max_registered_bytes {
+            return Err(Problem::new(
+                507,
+                format!(
+                    "this directory holds {others} bytes of Thing Descriptions, and takes {} at most (`limits.max_registered_bytes`): this one has {bytes}",
+                    limits.max_registered_bytes
+                ),
+            ));
+        }
         let created = match entries.get(id) {
             Some(entry) => entry.created,
             None if entries.len() >= limits.max_registrations => {
@@ -67,7 +83,8 @@ impl Registered {
             "ttl": ttl.as_secs_f64(),
         });
         let entry = Entry {
-            td,
+            td: Arc::new(td),
+            bytes,
             created,
             expires: now.1 + ttl,
         };
@@ -78,7 +95,7 @@ impl Registered {
     }
 
     /// The TD registered as `id`, unless it expired.
-    pub(crate) fn get(&self, id: &str) -> Option<Value> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Value>> {
         let entries = self.entries.locked();
         let entry = entries.get(id)?;
         (entry.expires > Instant::now()).then(|| entry.td.clone())
@@ -92,7 +109,7 @@ impl Registered {
     }
 
     /// Every TD registered and not expired.
-    pub(crate) fn all(&self) -> Vec<Value> {
+    pub(crate) fn all(&self) -> Vec<Arc<Value>> {
         let mut entries = self.entries.locked();
         let now = Instant::now();
         entries.retain(|_, entry| entry.expires > now);

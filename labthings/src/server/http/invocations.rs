@@ -96,6 +96,7 @@ pub(crate) async fn one(
 #[cfg(feature = "provenance")]
 pub(crate) async fn provenance(
     State(state): Shared,
+    caller: Caller,
     Segments(id): Segments<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -107,8 +108,16 @@ pub(crate) async fn provenance(
     let origin = state.origin(&headers);
     let urls = state.urls(&origin);
     let token = invocation.requester.token;
-    let subject = token.and_then(|index| state.policy.tokens.subject(index));
-    let asker = Asker { subject };
+    // Who asked is the asker's, an admin's, or anyone's when the server has no tokens.
+    let shown = !state.policy.tokens.enabled()
+        || caller.may_break_leases()
+        || (token.is_some() && caller.client() == token);
+    let asker = match shown {
+        true => Asker::Shown {
+            subject: token.and_then(|index| state.policy.tokens.subject(index)),
+        },
+        false => Asker::Withheld,
+    };
     let document = record(&state.things, &invocation, urls, asker, &state.server_id).await?;
     Ok(serialized(StatusCode::OK, &document))
 }
