@@ -298,6 +298,18 @@ async fn cancelling_a_move_stops_the_board() {
             break;
         }
     }
+    // Cancelled once the board is under way: the move was sent, and the stage has left 0
+    // (the simulated board moves 2000 steps a second and publishes nothing meanwhile, so
+    // its position is read until it has).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while board.position()[0] == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            board.received()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let cancel = reqwest::Client::new()
         .delete(format!("http://{addr}/action_invocations/{id}"))
         .send()
